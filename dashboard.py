@@ -1,0 +1,101 @@
+"""Entry point: load the config, start one hub per bed, and serve the dashboard.
+
+    python dashboard.py [--config FILE] [--host H] [--port P]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from dataclasses import dataclass
+from types import FrameType
+
+from dash import Dash
+
+from devices.factory import build_device
+from monitor.clock import Clock, SystemClock
+from monitor.config import DEFAULT_CONFIG, Config, ConfigError, load_config, parse_config
+from monitor.hub import BedHub, Ward
+from monitor.store import SessionStore, StoreError
+from monitor.ui.app import create_app
+
+log = logging.getLogger("dashboard")
+
+
+@dataclass
+class Station:
+    """Everything one dashboard process runs: the session log, the beds and the web app."""
+
+    config: Config
+    store: SessionStore
+    ward: Ward
+    app: Dash
+
+    def start(self) -> None:
+        self.store.start()
+        self.ward.start()
+
+    def stop(self) -> None:
+        self.ward.stop()
+        self.store.close()
+
+
+def build_station(config: Config, clock: Clock | None = None) -> Station:
+    """Wire devices, hubs, the store and the web app. Raises ConfigError or StoreError."""
+    clock = clock or SystemClock()
+    devices = [build_device(bed, clock, i) for i, bed in enumerate(config.beds)]
+    store = SessionStore(config.store.path, config.store.flush_interval_s)
+    hubs = [BedHub(bed, dev, store, clock, config.alarms.rules)
+            for bed, dev in zip(config.beds, devices, strict=True)]
+    ward = Ward(hubs, clock)
+    app = create_app(ward, config.server.station)
+    return Station(config, store, ward, app)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description="Serve the ketamine infusion monitoring dashboard.")
+    p.add_argument("--config", default=str(DEFAULT_CONFIG), help="config file (config.yaml)")
+    p.add_argument("--host", help="address to bind (overrides server.host)")
+    p.add_argument("--port", type=int, help="port to listen on (overrides server.port)")
+    return p.parse_args(argv)
+
+
+def _terminate(_signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(0)  # unwinds into the finally below, which flushes the session log
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config = load_config(args.config)
+        overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+        if overrides:
+            raw = config.model_dump()
+            raw["server"].update(overrides)
+            config = parse_config(raw, source="command line")
+        station = build_station(config)
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return 2
+    except StoreError as err:
+        print(f"{args.config}: store.path: {err}", file=sys.stderr)
+        return 2
+
+    from waitress import serve
+
+    signal.signal(signal.SIGTERM, _terminate)
+    station.start()
+    host, port = config.server.host, config.server.port
+    log.info("serving %d bed(s) on http://%s:%d", len(config.beds), host, port)
+    try:
+        serve(station.app.server, host=host, port=port, threads=8, ident="monitor")
+    finally:
+        station.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Simulated patients and the emitters that present them as monitors."""

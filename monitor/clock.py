@@ -1,0 +1,57 @@
+"""The one injectable clock. Time is seconds since the Unix epoch (UTC) everywhere in the core."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> float:
+        """Seconds since the Unix epoch, UTC."""
+        ...
+
+    def sleep(self, seconds: float, stop: threading.Event) -> bool:
+        """Wait `seconds` of this clock's time; return True early if `stop` is set."""
+        ...
+
+
+class SystemClock:
+    """Wall-clock time."""
+
+    def now(self) -> float:
+        return time.time()
+
+    def sleep(self, seconds: float, stop: threading.Event) -> bool:
+        return stop.wait(max(0.0, seconds))
+
+
+class ManualClock:
+    """A clock that moves only when told to: deterministic tests and benchmarks.
+
+    `sleep` returns as soon as the clock has been advanced past the wake-up time.
+    """
+
+    def __init__(self, start: float = 1_767_225_600.0) -> None:  # 2026-01-01T00:00:00Z
+        self._t = start
+        self._cond = threading.Condition()
+
+    def now(self) -> float:
+        with self._cond:
+            return self._t
+
+    def advance(self, seconds: float) -> float:
+        with self._cond:
+            self._t += seconds
+            self._cond.notify_all()
+            return self._t
+
+    def sleep(self, seconds: float, stop: threading.Event) -> bool:
+        with self._cond:
+            wake = self._t + seconds
+            while self._t < wake:
+                if stop.is_set():
+                    return True
+                self._cond.wait(0.05)
+        return stop.is_set()

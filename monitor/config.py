@@ -1,0 +1,206 @@
+"""config.yaml as pydantic models: the one place that knows its shape.
+
+A bad file raises ConfigError whose message is one line naming the key and the problem,
+e.g. ``config.yaml: beds[0].device.port: field required``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from monitor.signals import is_known
+
+DEFAULT_CONFIG = Path("config.yaml")
+
+
+class ConfigError(Exception):
+    """A configuration problem, already phrased as one line for the operator."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(8050, ge=1, le=65535)
+    station: str = Field("station-1", min_length=1, max_length=64)
+    """Acting user for audit entries until logins exist."""
+
+    @field_validator("host")
+    @classmethod
+    def _host_is_address(cls, v: str) -> str:
+        if v == "localhost":
+            return v
+        try:
+            ipaddress.ip_address(v)
+        except ValueError:
+            raise ValueError(f"{v!r} is not an IP address or 'localhost'") from None
+        return v
+
+
+class StoreConfig(_Strict):
+    path: str = "./data/sessions.db"
+    """SQLite file; a relative path is taken from the config file's folder."""
+    flush_interval_s: float = Field(0.5, gt=0, le=1.0)
+
+
+class SimulatorDevice(_Strict):
+    """The in-process simulated monitor."""
+
+    kind: Literal["simulator"]
+    seed: int = 0
+    interval_s: float = Field(1.0, gt=0, le=10)
+    nibp_interval_s: float = Field(180.0, ge=30, le=3600)
+
+
+class DatexS5Device(_Strict):
+    """A GE Datex-Ohmeda S/5 family monitor on a serial port (pyserial URL)."""
+
+    kind: Literal["datex_s5"]
+    port: str = Field(min_length=1)
+    baudrate: int = Field(19200, gt=0)
+    rtscts: bool = True
+    interval_s: float = Field(5.0, ge=5, le=60)
+
+
+DeviceConfig = Annotated[SimulatorDevice | DatexS5Device, Field(discriminator="kind")]
+DEVICE_KINDS = ("simulator", "datex_s5")
+
+
+class BedConfig(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")
+    name: str = Field(min_length=1, max_length=40)
+    device: DeviceConfig
+
+
+Op = Literal[">", ">=", "<", "<="]
+
+
+class ThresholdRule(_Strict):
+    """An absolute limit with a priority and a condition delay."""
+
+    name: str = Field(pattern=r"^[A-Z0-9_]+$")
+    signal: str
+    op: Op
+    limit: float
+    priority: Literal["LOW", "MEDIUM", "HIGH"]
+    delay_s: float = Field(0.0, ge=0, le=300)
+
+    @field_validator("signal")
+    @classmethod
+    def _known_signal(cls, v: str) -> str:
+        if not is_known(v):
+            raise ValueError(f"unknown signal {v!r} (see the signal registry)")
+        return v
+
+    @model_validator(mode="after")
+    def _named_after_signal(self) -> ThresholdRule:
+        if not self.name.startswith(self.signal + "_"):
+            raise ValueError(f"alarm name {self.name!r} must start with {self.signal + '_'!r}")
+        return self
+
+
+class AlarmsConfig(_Strict):
+    rules: list[ThresholdRule] = Field(default_factory=list)
+
+    @field_validator("rules")
+    @classmethod
+    def _unique_names(cls, rules: list[ThresholdRule]) -> list[ThresholdRule]:
+        seen: set[str] = set()
+        for rule in rules:
+            if rule.name in seen:
+                raise ValueError(f"duplicate alarm name {rule.name!r}")
+            seen.add(rule.name)
+        return rules
+
+
+class Config(_Strict):
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    beds: list[BedConfig] = Field(min_length=1)
+    alarms: AlarmsConfig = Field(default_factory=AlarmsConfig)
+
+    @field_validator("beds")
+    @classmethod
+    def _unique_bed_ids(cls, beds: list[BedConfig]) -> list[BedConfig]:
+        seen: set[str] = set()
+        for bed in beds:
+            if bed.id in seen:
+                raise ValueError(f"duplicate bed id {bed.id!r}")
+            seen.add(bed.id)
+        return beds
+
+    def bed(self, bed_id: str) -> BedConfig:
+        for b in self.beds:
+            if b.id == bed_id:
+                return b
+        raise KeyError(bed_id)
+
+
+def _dotted(loc: tuple[int | str, ...]) -> str:
+    """('beds', 0, 'device', 'datex_s5', 'port') -> 'beds[0].device.port'."""
+    out = ""
+    prev: int | str | None = None
+    for part in loc:
+        if prev == "device" and part in DEVICE_KINDS:
+            prev = part
+            continue  # pydantic's union tag, not a key the operator wrote
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+        prev = part
+    return out
+
+
+def _one_line(err: ValidationError, source: str) -> str:
+    first = err.errors()[0]
+    msg = first["msg"]
+    msg = msg.removeprefix("Value error, ")
+    msg = msg[:1].lower() + msg[1:]
+    where = _dotted(tuple(first["loc"]))
+    extra = len(err.errors()) - 1
+    tail = f" (and {extra} more)" if extra else ""
+    return f"{source}: {where + ': ' if where else ''}{msg}{tail}".replace("\n", " ")
+
+
+def parse_config(data: object, source: str = "config.yaml", base_dir: Path | None = None) -> Config:
+    """Validate already-parsed YAML. Relative store paths are resolved against `base_dir`."""
+    if data is None:
+        raise ConfigError(f"{source}: the file is empty")
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping of sections")
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_one_line(err, source)) from None
+    if base_dir is not None and not Path(config.store.path).is_absolute():
+        store = config.store.model_copy(update={"path": str(base_dir / config.store.path)})
+        config = config.model_copy(update={"store": store})
+    return config
+
+
+def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
+    """Read and validate a config file; every failure is a one-line ConfigError."""
+    path = Path(path)
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{source}: file not found") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{source}: cannot read: {err}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        problem = getattr(err, "problem", None) or "invalid YAML"
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        raise ConfigError(f"{source}: {where}invalid YAML: {problem}") from None
+    return parse_config(data, source, base_dir=path.resolve().parent)

@@ -1,0 +1,63 @@
+"""The live-feed interface: all the web app may read from, and the commands it may send back.
+
+The embedded default implements it in process (monitor.hub.Ward). A central recorder fed over
+MQTT can implement the same interface later without the pages changing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from monitor.model import ActiveAlarm, Reading, SessionInfo, Source
+
+
+class CommandError(Exception):
+    """A nurse command that cannot be carried out; the message is one line for the screen."""
+
+
+@dataclass(frozen=True, slots=True)
+class BedInfo:
+    id: str
+    name: str
+    source: Source
+    expected_interval_s: dict[str, float]
+    """How often each signal normally arrives: sizes the trend windows."""
+    epoch: str
+    """Changes when the hub restarts, so a page can tell its cursor is from an older run."""
+
+
+@dataclass(frozen=True, slots=True)
+class BedSnapshot:
+    bed: BedInfo
+    now: float
+    latest: dict[str, Reading]
+    alarms: list[ActiveAlarm]
+    session: SessionInfo | None
+    rejected: dict[str, int]
+    cursor: int
+
+    @property
+    def highest_alarm(self) -> ActiveAlarm | None:
+        return self.alarms[0] if self.alarms else None
+
+
+class LiveFeed(Protocol):
+    def beds(self) -> list[BedInfo]: ...
+
+    def now(self) -> float: ...
+
+    def snapshot(self, bed: str) -> BedSnapshot: ...
+
+    def since(self, bed: str, cursor: int) -> tuple[list[Reading], int]:
+        """Readings newer than `cursor` (oldest first) and the cursor to send next time."""
+        ...
+
+    def window(self, bed: str, seconds: float) -> tuple[list[Reading], int]:
+        """Readings of the last `seconds` and the cursor that follows them."""
+        ...
+
+    def start_session(self, bed: str, weight_kg: float, rate_mg_kg_h: float,
+                      user: str) -> SessionInfo: ...
+
+    def stop_session(self, bed: str, user: str) -> SessionInfo: ...

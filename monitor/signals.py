@@ -1,0 +1,77 @@
+"""The signal registry: every vital-sign code the product knows, in its one canonical unit.
+
+Source: ../shared/design/signals.md (MDC codes from IEEE 11073-10101, LOINC, VitalDB track names).
+Values are converted to these units at the codec boundary; nothing downstream converts again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """One registry entry. `low`/`high` bound the physiologically plausible range (inclusive)."""
+
+    code: str
+    meaning: str
+    unit: str
+    mdc_code: int
+    mdc_name: str
+    loinc: str | None
+    vitaldb_track: str
+    low: float
+    high: float
+    intermittent: bool = False  # NIBP: one reading per cuff measurement, not a stream
+
+    def plausible(self, value: float) -> bool:
+        return self.low <= value <= self.high
+
+
+class UnknownSignalError(KeyError):
+    """A code that is not in the registry."""
+
+    def __str__(self) -> str:
+        return f"unknown signal code {self.args[0]!r}"
+
+
+_ENTRIES = (
+    Signal("HR", "heart rate", "/min", 147842, "MDC_ECG_HEART_RATE", "8867-4", "HR", 0, 300),
+    Signal("PR", "pulse rate (oximeter)", "/min", 149530, "MDC_PULS_OXIM_PULS_RATE", "8889-8",
+           "PLETH_HR", 0, 300),
+    Signal("SPO2", "oxygen saturation", "%", 150456, "MDC_PULS_OXIM_SAT_O2", "59408-5",
+           "PLETH_SPO2", 0, 100),
+    Signal("NIBP_SYS", "non-invasive systolic pressure", "mmHg", 150021,
+           "MDC_PRESS_BLD_NONINV_SYS", "8480-6", "NIBP_SBP", 0, 300, intermittent=True),
+    Signal("NIBP_DIA", "non-invasive diastolic pressure", "mmHg", 150022,
+           "MDC_PRESS_BLD_NONINV_DIA", "8462-4", "NIBP_DBP", 0, 250, intermittent=True),
+    Signal("NIBP_MEAN", "non-invasive mean pressure", "mmHg", 150023,
+           "MDC_PRESS_BLD_NONINV_MEAN", "8478-0", "NIBP_MBP", 0, 250, intermittent=True),
+    Signal("RR", "respiratory rate", "/min", 151562, "MDC_RESP_RATE", "9279-1", "RR", 0, 150),
+    # signals.md flags the EtCO2 MDC code as "verify"; kept as listed there.
+    Signal("ETCO2", "end-tidal CO2", "mmHg", 151708, "MDC_CONC_AWAY_CO2_ET", "19889-5",
+           "ETCO2", 0, 150),
+    Signal("FICO2", "inspired CO2", "mmHg", 151716, "MDC_CONC_AWAY_CO2_INSP", None, "INCO2",
+           0, 150),
+    Signal("TEMP", "body temperature", "°C", 150344, "MDC_TEMP", "8310-5", "BT", 25, 45),
+    Signal("ART_SYS", "arterial systolic pressure", "mmHg", 150017, "MDC_PRESS_BLD_ART_SYS",
+           "8480-6", "ART_SBP", 0, 300),
+    Signal("ART_DIA", "arterial diastolic pressure", "mmHg", 150018, "MDC_PRESS_BLD_ART_DIA",
+           "8462-4", "ART_DBP", 0, 300),
+    Signal("ART_MEAN", "arterial mean pressure", "mmHg", 150019, "MDC_PRESS_BLD_ART_MEAN",
+           "8478-0", "ART_MBP", 0, 300),
+)
+
+REGISTRY: dict[str, Signal] = {s.code: s for s in _ENTRIES}
+
+
+def signal(code: str) -> Signal:
+    """Look up a registry entry by code; raises UnknownSignalError."""
+    try:
+        return REGISTRY[code]
+    except KeyError:
+        raise UnknownSignalError(code) from None
+
+
+def is_known(code: str) -> bool:
+    return code in REGISTRY

@@ -1,0 +1,62 @@
+"""The Dash app factory: shell, routing and page callbacks over a LiveFeed."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import dash_mantine_components as dmc
+from dash import Dash, Input, Output, dcc, html
+
+from monitor.feed import LiveFeed
+from monitor.ui.pages import bed, overview
+
+ASSETS = Path(__file__).with_name("assets")
+BED_PATH = re.compile(r"^/bed/([a-z0-9][a-z0-9_-]{0,31})$")
+
+
+def not_found(path: str) -> html.Div:
+    return html.Div([html.H2("Page not found"), html.P(f"There is no page at {path}."),
+                     dcc.Link("Back to the ward", href="/")], className="not-found")
+
+
+def create_app(feed: LiveFeed, station: str) -> Dash:
+    """Build the dashboard. `station` is the acting user recorded for commands until logins."""
+    app = Dash(
+        __name__,
+        assets_folder=str(ASSETS),
+        suppress_callback_exceptions=True,  # page components come and go with the route
+        title="Ketamine infusion monitor",
+        update_title=None,  # no "Updating..." flicker in the tab title every tick
+        serve_locally=True,
+    )
+    bed_ids = {b.id for b in feed.beds()}
+    app.layout = dmc.MantineProvider(
+        forceColorScheme="dark",
+        children=html.Div([
+            dcc.Location(id="url"),
+            html.Header([
+                dcc.Link("Ketamine infusion monitor", href="/", className="brand"),
+                html.Nav([dcc.Link("Ward", href="/")] + [
+                    dcc.Link(b.name, href=f"/bed/{b.id}") for b in feed.beds()
+                ], className="nav"),
+                html.Span(f"Station: {station}", className="station"),
+            ], className="app-header"),
+            html.Main(id="page"),
+        ], className="app-shell"),
+    )
+
+    @app.callback(Output("page", "children"), Input("url", "pathname"))
+    def route(path: str | None) -> Any:
+        path = path or "/"
+        if path == "/":
+            return overview.layout(feed)
+        m = BED_PATH.match(path)
+        if m and m.group(1) in bed_ids:
+            return bed.layout(feed, m.group(1))
+        return not_found(path)
+
+    overview.register(app, feed)
+    bed.register(app, feed, station)
+    return app

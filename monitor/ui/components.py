@@ -1,0 +1,52 @@
+"""Small layout builders shared by the pages: pure functions returning components."""
+
+from __future__ import annotations
+
+from dash import html
+
+from monitor.model import Reading
+from monitor.ui.live import tile_subs, tile_texts, tile_titles
+from monitor.ui.tiles import TileSpec
+
+DISCLAIMER = (
+    "Secondary display. The bedside monitor and infusion pump remain the primary alarm "
+    "systems. Alarm limits are engineering defaults for the clinic to review and configure; "
+    "they are not medical advice."
+)
+
+
+def simulation_banner() -> html.Div:
+    return html.Div("SIMULATION — not a patient", className="sim-banner", role="status")
+
+
+def disclaimer() -> html.Div:
+    return html.Div(DISCLAIMER, className="disclaimer")
+
+
+def numeric_tiles(specs: tuple[TileSpec, ...], latest: dict[str, Reading], *,
+                  bed: str | None, size: str) -> list[html.Div]:
+    """Numeric tiles whose value/age/class the page callbacks keep current.
+
+    Ids carry the bed on the overview (many beds) and not on the bed page (one bed).
+    """
+    texts, subs, titles = (tile_texts(specs, latest), tile_subs(specs, latest),
+                           tile_titles(specs, latest))
+    tiles = []
+    for spec, text, sub, title in zip(specs, texts, subs, titles, strict=True):
+        ident = {"bed": bed, "tile": spec.key} if bed else {"tile": spec.key}
+        kind = "ov" if bed else "bed"
+        tiles.append(html.Div(
+            [
+                html.Div([html.Span(spec.label, className="tile-label"),
+                          html.Span(spec.unit, className="tile-unit")], className="tile-head"),
+                html.Div(text, id={"type": f"{kind}-value", **ident}, className="tile-value",
+                         title=title),
+                html.Div(sub, id={"type": f"{kind}-sub", **ident}, className="tile-sub"),
+                html.Div("NO DATA", className="tile-nodata"),
+                html.Div("", id={"type": f"{kind}-age", **ident}, className="tile-age"),
+            ],
+            id={"type": f"{kind}-tile", **ident},
+            className=f"tile tile-{size}",
+            style={"--signal-color": spec.color},
+        ))
+    return tiles

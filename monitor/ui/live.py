@@ -1,0 +1,210 @@
+"""Pure builders for the live pages: initial figures and the per-tick payload.
+
+Figures are plain dicts (graph-object validation costs ~60x more per tick; dash.md §1.1).
+After the first render only new points travel, as `extendData` with `maxPoints`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from monitor.feed import BedInfo, BedSnapshot
+from monitor.model import ActiveAlarm, Priority, Reading
+from monitor.ui.tiles import BED_TILES, TILE_OF_SIGNAL, TileSpec, format_sub, format_tile
+
+LIVE_WINDOW_S = 15 * 60
+MIN_STALE_S = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class Trace:
+    signal: str
+    name: str
+    color: str
+    row: int
+    markers: bool = False
+
+
+TRACES: tuple[Trace, ...] = (
+    Trace("HR", "HR", "#39ff6a", 1),
+    Trace("PR", "PR", "#2ee6ff", 1),
+    Trace("SPO2", "SpO₂", "#2ee6ff", 2),
+    Trace("NIBP_SYS", "Sys", "#f2f2f2", 3, markers=True),
+    Trace("NIBP_MEAN", "Mean", "#b0b0b0", 3, markers=True),
+    Trace("NIBP_DIA", "Dia", "#f2f2f2", 3, markers=True),
+    Trace("RR", "RR", "#ffe14d", 4),
+    Trace("ETCO2", "EtCO₂", "#ffb84d", 4),
+)
+TRACE_INDEX = {tr.signal: i for i, tr in enumerate(TRACES)}
+# Normal span each panel always shows; the axis grows if values leave it.
+ROWS = {1: ("/min", (40, 140)), 2: ("%", (88, 100)), 3: ("mmHg", (50, 180)), 4: ("", (0, 50))}
+
+
+def stale_after_s(interval_s: float) -> float:
+    """A value is shown as NO DATA once older than twice its expected interval (at least 3 s)."""
+    return max(MIN_STALE_S, 2 * interval_s)
+
+
+def max_points(bed: BedInfo) -> list[int]:
+    """Points per trace that cover the live window at the signal's expected rate."""
+    return [
+        math.ceil(LIVE_WINDOW_S / bed.expected_interval_s.get(tr.signal, 1.0)) + 2
+        for tr in TRACES
+    ]
+
+
+def _ms(t: float) -> int:
+    return int(round(t * 1000))
+
+
+def trend_figure(readings: list[Reading]) -> dict[str, Any]:
+    """The initial 15-minute trend figure: four stacked panels sharing one time axis."""
+    xs: list[list[int]] = [[] for _ in TRACES]
+    ys: list[list[float]] = [[] for _ in TRACES]
+    for r in readings:
+        i = TRACE_INDEX.get(r.signal)
+        if i is not None:
+            xs[i].append(_ms(r.t))
+            ys[i].append(r.value)
+    n_rows = len(ROWS)
+    gap = 0.04
+    height = (1 - gap * (n_rows - 1)) / n_rows
+    layout: dict[str, Any] = {
+        "template": None,
+        "paper_bgcolor": "#000",
+        "plot_bgcolor": "#050505",
+        "font": {"color": "#cfd8dc", "size": 11},
+        "margin": {"l": 48, "r": 12, "t": 8, "b": 28},
+        "height": 420,
+        "showlegend": True,
+        "legend": {"orientation": "h", "y": 1.04, "x": 0, "font": {"size": 11}},
+        "uirevision": "live",
+        "hovermode": False,
+    }
+    for row, (unit, span) in ROWS.items():
+        axis = "yaxis" if row == 1 else f"yaxis{row}"
+        top = 1 - (row - 1) * (height + gap)
+        layout[axis] = {
+            "domain": [top - height, top],
+            "title": {"text": unit, "font": {"size": 10}},
+            "autorangeoptions": {"include": list(span)},
+            "gridcolor": "#1e272c",
+            "zeroline": False,
+            "fixedrange": True,
+        }
+        xaxis: dict[str, Any] = {
+            "type": "date",
+            "anchor": "y" if row == 1 else f"y{row}",
+            "showticklabels": row == n_rows,
+            "gridcolor": "#1e272c",
+        }
+        if row > 1:
+            xaxis["matches"] = "x"
+        layout["xaxis" if row == 1 else f"xaxis{row}"] = xaxis
+    data = []
+    for i, tr in enumerate(TRACES):
+        suffix = "" if tr.row == 1 else str(tr.row)
+        data.append({
+            "type": "scatter",
+            "mode": "lines+markers" if tr.markers else "lines",
+            "name": tr.name,
+            "x": xs[i],
+            "y": ys[i],
+            "xaxis": f"x{suffix}",
+            "yaxis": f"y{suffix}",
+            "line": {"color": tr.color, "width": 1.5},
+            "marker": {"size": 6, "color": tr.color},
+            "hoverinfo": "skip",
+        })
+    return {"data": data, "layout": layout}
+
+
+def extend_data(readings: list[Reading], bed: BedInfo) -> list[Any] | None:
+    """`[update, trace_indices, maxPoints]` for dcc.Graph.extendData, or None if nothing new."""
+    xs: dict[int, list[int]] = {}
+    ys: dict[int, list[float]] = {}
+    for r in readings:
+        i = TRACE_INDEX.get(r.signal)
+        if i is None:
+            continue
+        xs.setdefault(i, []).append(_ms(r.t))
+        ys.setdefault(i, []).append(r.value)
+    if not xs:
+        return None
+    indices = sorted(xs)
+    caps = max_points(bed)
+    per_trace = [caps[i] for i in indices]
+    return [
+        {"x": [xs[i] for i in indices], "y": [ys[i] for i in indices]},
+        indices,
+        {"x": per_trace, "y": per_trace},
+    ]
+
+
+def measured_at(t: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(t))
+
+
+def tile_texts(specs: tuple[TileSpec, ...], latest: dict[str, Reading]) -> list[str]:
+    return [format_tile(s, latest) for s in specs]
+
+
+def tile_subs(specs: tuple[TileSpec, ...], latest: dict[str, Reading]) -> list[str]:
+    return [format_sub(s, latest) for s in specs]
+
+
+def tile_titles(specs: tuple[TileSpec, ...], latest: dict[str, Reading]) -> list[str]:
+    """Hover text naming when each value was measured."""
+    out = []
+    for s in specs:
+        r = latest.get(s.primary)
+        out.append(f"{s.label} measured {measured_at(r.t)}" if r else f"{s.label}: no value yet")
+    return out
+
+
+def age_key(bed: str | None, tile: str) -> str:
+    return f"{bed}|{tile}" if bed else tile
+
+
+def freshness(snap: BedSnapshot, specs: tuple[TileSpec, ...], per_bed: bool) -> dict[str, Any]:
+    """Ages (s, as of the server's now), NO-DATA limits and alarm colours per tile.
+
+    The browser adds the time since it received this, so a dead feed or a dead server both
+    age the tiles without any further response.
+    """
+    bed = snap.bed.id if per_bed else None
+    age: dict[str, float | None] = {}
+    limit: dict[str, float] = {}
+    alarm: dict[str, str] = {}
+    for s in specs:
+        key = age_key(bed, s.key)
+        r = snap.latest.get(s.primary)
+        age[key] = None if r is None else round(max(0.0, snap.now - r.t), 1)
+        limit[key] = stale_after_s(snap.bed.expected_interval_s.get(s.primary, 1.0))
+    for a in snap.alarms:
+        key = age_key(bed, TILE_OF_SIGNAL.get(a.signal, a.signal))
+        if key in age and key not in alarm:
+            alarm[key] = a.priority.name.lower()
+    return {"age": age, "limit": limit, "alarm": alarm}
+
+
+PRIORITY_MARK = {Priority.HIGH: "***", Priority.MEDIUM: "**", Priority.LOW: "*"}
+
+
+def alarm_text(a: ActiveAlarm) -> str:
+    return f"{PRIORITY_MARK[a.priority]} {a.name} {a.worst_value:g} ({a.op} {a.limit:g})"
+
+
+def banner(alarms: list[ActiveAlarm]) -> tuple[list[str], str]:
+    """Banner lines (most urgent first) and its class: the colour of the highest priority."""
+    if not alarms:
+        return [], "banner banner-none"
+    return [alarm_text(a) for a in alarms], f"banner banner-{alarms[0].priority.name.lower()}"
+
+
+def alarm_signature(alarms: list[ActiveAlarm]) -> str:
+    return ";".join(f"{a.name}@{a.onset_t:.3f}:{a.worst_value:g}" for a in alarms)
+

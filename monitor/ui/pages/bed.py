@@ -1,0 +1,165 @@
+"""Bed page: large numerics, 15-minute trends, the alarm banner and the session controls.
+
+One Interval drives one cursor-based server callback that returns only what is new.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import dash_mantine_components as dmc
+from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
+
+from monitor.feed import CommandError, LiveFeed
+from monitor.model import Reading, SessionInfo
+from monitor.ui import live
+from monitor.ui.components import disclaimer, numeric_tiles, simulation_banner
+from monitor.ui.tiles import BED_TILES
+
+TICK_MS = 1000
+
+
+def session_text(session: SessionInfo | None) -> str:
+    if session is None:
+        return "No session running: values are shown live but not recorded."
+    started = time.strftime("%H:%M:%S", time.localtime(session.started_at))
+    return (f"Session {session.id} · infusing {session.rate_mg_kg_h:g} mg/kg/h · "
+            f"{session.weight_kg:g} kg · started {started}")
+
+
+def _cursor(bed: str, epoch: str, seq: int, readings: list[Reading], alarms: str,
+            session: int | None, subs: list[str]) -> dict[str, Any]:
+    last_t = max((r.t for r in readings), default=0.0)
+    return {"bed": bed, "epoch": epoch, "seq": seq, "t": last_t, "alarms": alarms,
+            "session": session, "subs": subs}
+
+
+def layout(feed: LiveFeed, bed_id: str) -> Any:
+    snap = feed.snapshot(bed_id)
+    readings, seq = feed.window(bed_id, live.LIVE_WINDOW_S)
+    lines, banner_class = live.banner(snap.alarms)
+    subs = live.tile_subs(BED_TILES, snap.latest)
+    cursor = _cursor(bed_id, snap.bed.epoch, seq, readings, live.alarm_signature(snap.alarms),
+                     snap.session.id if snap.session else None, subs)
+    fresh = live.freshness(snap, BED_TILES, per_bed=False) | {"size": "big"}
+    sim = snap.bed.source == "simulated"
+    return html.Div([
+        simulation_banner() if sim else None,
+        html.Div([
+            html.H2(snap.bed.name, className="bed-title"),
+            dmc.Badge("SIMULATED", color="grape", variant="filled") if sim else None,
+            html.Div(session_text(snap.session), id="bed-session", className="session-line"),
+        ], className="bed-header"),
+        html.Div([html.Div(line) for line in lines], id="bed-banner", className=banner_class,
+                 role="alert", **{"aria-live": "assertive"}),
+        html.Div(numeric_tiles(BED_TILES, snap.latest, bed=None, size="big"),
+                 className="tile-grid"),
+        dcc.Graph(id="bed-trend", figure=live.trend_figure(readings),
+                  config={"displayModeBar": False, "responsive": True}),
+        html.Div([
+            html.H3("Infusion session", className="section-title"),
+            dmc.Group([
+                dmc.NumberInput(id="bed-weight", label="Weight (kg)", min=20, max=300,
+                                step=0.5, size="lg", w=180, value=None),
+                dmc.NumberInput(id="bed-rate", label="Rate (mg/kg/h)", min=0.01, max=2,
+                                step=0.05, decimalScale=3, size="lg", w=200, value=0.75),
+                dmc.Button("Start session", id="bed-start", size="lg", color="green"),
+                dmc.Button("Stop session", id="bed-stop", size="lg", color="red",
+                           variant="outline"),
+            ], align="flex-end"),
+            html.Div("", id="bed-form-msg", className="form-msg", role="status"),
+        ], className="session-form"),
+        dcc.Store(id="bed-cursor", data=cursor),
+        dcc.Store(id="bed-fresh", data=fresh),
+        dcc.Interval(id="bed-tick", interval=TICK_MS),
+        disclaimer(),
+    ], className="bed-page")
+
+
+def register(app: Dash, feed: LiveFeed, station: str) -> None:
+    @app.callback(
+        Output("bed-trend", "extendData"),
+        Output("bed-cursor", "data"),
+        Output({"type": "bed-value", "tile": ALL}, "children"),
+        Output({"type": "bed-value", "tile": ALL}, "title"),
+        Output({"type": "bed-sub", "tile": ALL}, "children"),
+        Output("bed-fresh", "data"),
+        Output("bed-banner", "children"),
+        Output("bed-banner", "className"),
+        Output("bed-session", "children"),
+        Input("bed-tick", "n_intervals"),
+        State("bed-cursor", "data"),
+        prevent_initial_call=True,
+    )
+    def tick(_n: int, cursor: dict[str, Any]) -> tuple[Any, ...]:
+        bed_id = cursor["bed"]
+        snap = feed.snapshot(bed_id)
+        if cursor.get("epoch") == snap.bed.epoch:
+            readings, seq = feed.since(bed_id, int(cursor["seq"]))
+        else:  # the server restarted since this page loaded: continue by time instead
+            window, seq = feed.window(bed_id, live.LIVE_WINDOW_S)
+            readings = [r for r in window if r.t > float(cursor.get("t", 0.0))]
+        alarms_sig = live.alarm_signature(snap.alarms)
+        session_id = snap.session.id if snap.session else None
+        subs = live.tile_subs(BED_TILES, snap.latest)
+        new_cursor = _cursor(bed_id, snap.bed.epoch, seq, readings, alarms_sig, session_id,
+                             subs)
+        if not readings:
+            new_cursor["t"] = cursor.get("t", 0.0)
+        extend = live.extend_data(readings, snap.bed)
+        lines, banner_class = live.banner(snap.alarms)
+        alarms_changed = alarms_sig != cursor.get("alarms")
+        return (
+            extend if extend is not None else no_update,
+            new_cursor,
+            live.tile_texts(BED_TILES, snap.latest),
+            live.tile_titles(BED_TILES, snap.latest),
+            subs if subs != cursor.get("subs") else no_update,
+            live.freshness(snap, BED_TILES, per_bed=False) | {"size": "big"},
+            [html.Div(line) for line in lines] if alarms_changed else no_update,
+            banner_class if alarms_changed else no_update,
+            session_text(snap.session) if session_id != cursor.get("session") else no_update,
+        )
+
+    @app.callback(
+        Output("bed-form-msg", "children"),
+        Output("bed-form-msg", "className"),
+        Input("bed-start", "n_clicks"),
+        Input("bed-stop", "n_clicks"),
+        State("bed-weight", "value"),
+        State("bed-rate", "value"),
+        State("bed-cursor", "data"),
+        prevent_initial_call=True,
+    )
+    def session_command(_start: int | None, _stop: int | None, weight: Any, rate: Any,
+                        cursor: dict[str, Any]) -> tuple[str, str]:
+        bed_id = cursor["bed"]
+        try:
+            if ctx.triggered_id == "bed-start":
+                weight_kg = _number(weight, "weight")
+                rate_v = _number(rate, "rate")
+                s = feed.start_session(bed_id, weight_kg, rate_v, station)
+                return f"Session {s.id} started at {rate_v:g} mg/kg/h.", "form-msg ok"
+            s = feed.stop_session(bed_id, station)
+            return f"Session {s.id} stopped and closed.", "form-msg ok"
+        except CommandError as err:
+            return str(err), "form-msg error"
+
+    app.clientside_callback(
+        "function(n, fresh, ids) { return window.monitorFreshness(fresh, ids, 'bed'); }",
+        Output({"type": "bed-tile", "tile": ALL}, "className"),
+        Output({"type": "bed-age", "tile": ALL}, "children"),
+        Input("bed-tick", "n_intervals"),
+        Input("bed-fresh", "data"),
+        State({"type": "bed-tile", "tile": ALL}, "id"),
+    )
+
+
+def _number(value: Any, what: str) -> float:
+    if value is None or value == "":
+        raise CommandError(f"enter the {what}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise CommandError(f"the {what} must be a number") from None

@@ -1,0 +1,104 @@
+"""Ward overview: one tile per bed with its main numerics and its highest alarm."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dash import ALL, Dash, Input, Output, State, ctx, dcc, html
+
+from monitor.feed import BedSnapshot, LiveFeed
+from monitor.ui import live
+from monitor.ui.components import disclaimer, numeric_tiles
+from monitor.ui.tiles import OVERVIEW_TILES
+
+TICK_MS = 1000
+
+
+def _alarm(snap: BedSnapshot) -> tuple[str, str]:
+    top = snap.highest_alarm
+    if top is None:
+        return "No active alarm", "bed-alarm bed-alarm-none"
+    more = len(snap.alarms) - 1
+    text = live.alarm_text(top) + (f"  +{more}" if more else "")
+    return text, f"bed-alarm bed-alarm-{top.priority.name.lower()}"
+
+
+def _session(snap: BedSnapshot) -> str:
+    s = snap.session
+    return f"Session {s.id} · {s.rate_mg_kg_h:g} mg/kg/h" if s else "No session"
+
+
+def _fresh(snaps: list[BedSnapshot]) -> dict[str, Any]:
+    out: dict[str, Any] = {"age": {}, "limit": {}, "alarm": {}, "size": "small"}
+    for snap in snaps:
+        part = live.freshness(snap, OVERVIEW_TILES, per_bed=True)
+        for key in ("age", "limit", "alarm"):
+            out[key].update(part[key])
+    return out
+
+
+def bed_card(snap: BedSnapshot) -> html.Div:
+    text, cls = _alarm(snap)
+    sim = snap.bed.source == "simulated"
+    return html.Div([
+        dcc.Link([
+            html.Span(snap.bed.name, className="card-title"),
+            html.Span("SIM", className="sim-chip") if sim else None,
+        ], href=f"/bed/{snap.bed.id}", className="card-head"),
+        html.Div(text, id={"type": "ov-alarm", "bed": snap.bed.id}, className=cls),
+        html.Div(numeric_tiles(OVERVIEW_TILES, snap.latest, bed=snap.bed.id, size="small"),
+                 className="tile-row"),
+        html.Div(_session(snap), id={"type": "ov-session", "bed": snap.bed.id},
+                 className="card-session"),
+    ], className="bed-card")
+
+
+def layout(feed: LiveFeed) -> Any:
+    snaps = [feed.snapshot(b.id) for b in feed.beds()]
+    return html.Div([
+        html.Div([bed_card(s) for s in snaps], className="ward-grid"),
+        dcc.Store(id="ov-fresh", data=_fresh(snaps)),
+        dcc.Interval(id="ov-tick", interval=TICK_MS),
+        disclaimer(),
+    ], className="overview-page")
+
+
+def register(app: Dash, feed: LiveFeed) -> None:
+    @app.callback(
+        Output({"type": "ov-value", "bed": ALL, "tile": ALL}, "children"),
+        Output({"type": "ov-value", "bed": ALL, "tile": ALL}, "title"),
+        Output({"type": "ov-sub", "bed": ALL, "tile": ALL}, "children"),
+        Output({"type": "ov-alarm", "bed": ALL}, "children"),
+        Output({"type": "ov-alarm", "bed": ALL}, "className"),
+        Output({"type": "ov-session", "bed": ALL}, "children"),
+        Output("ov-fresh", "data"),
+        Input("ov-tick", "n_intervals"),
+        prevent_initial_call=True,
+    )
+    def tick(_n: int) -> tuple[Any, ...]:
+        value_ids = [o["id"] for o in ctx.outputs_list[0]]
+        card_ids = [o["id"] for o in ctx.outputs_list[3]]
+        snaps = {b: feed.snapshot(b) for b in {i["bed"] for i in card_ids}}
+        by_key = {spec.key: spec for spec in OVERVIEW_TILES}
+        values, titles, subs = [], [], []
+        for ident in value_ids:
+            spec, latest = (by_key[ident["tile"]],), snaps[ident["bed"]].latest
+            values += live.tile_texts(spec, latest)
+            titles += live.tile_titles(spec, latest)
+            subs += live.tile_subs(spec, latest)
+        alarms = [_alarm(snaps[i["bed"]]) for i in card_ids]
+        return (
+            values, titles, subs,
+            [a[0] for a in alarms], [a[1] for a in alarms],
+            [_session(snaps[i["bed"]]) for i in card_ids],
+            _fresh(list(snaps.values())),
+        )
+
+    app.clientside_callback(
+        "function(n, fresh, ids) { return window.monitorFreshness(fresh, ids, 'ov'); }",
+        Output({"type": "ov-tile", "bed": ALL, "tile": ALL}, "className"),
+        Output({"type": "ov-age", "bed": ALL, "tile": ALL}, "children"),
+        Input("ov-tick", "n_intervals"),
+        Input("ov-fresh", "data"),
+        State({"type": "ov-tile", "bed": ALL, "tile": ALL}, "id"),
+    )

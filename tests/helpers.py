@@ -1,0 +1,76 @@
+"""Shared test helpers: configs, an in-process served station, Dash callback requests."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from waitress import create_server
+
+from dashboard import Station, build_station
+from monitor.clock import Clock
+from monitor.config import Config, parse_config
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def config_dict(store: Path, beds: int = 1, rules: list[dict[str, Any]] | None = None,
+                nibp_interval_s: float = 180.0) -> dict[str, Any]:
+    return {
+        "server": {"host": "127.0.0.1", "port": 8050, "station": "test-station"},
+        "store": {"path": str(store), "flush_interval_s": 0.2},
+        "beds": [
+            {"id": f"chair-{i + 1}", "name": f"Chair {i + 1}",
+             "device": {"kind": "simulator", "seed": i + 1, "interval_s": 1.0,
+                        "nibp_interval_s": nibp_interval_s}}
+            for i in range(beds)
+        ],
+        "alarms": {"rules": rules if rules is not None else [
+            {"name": "SPO2_LOW", "signal": "SPO2", "op": "<", "limit": 92,
+             "priority": "MEDIUM", "delay_s": 15},
+            {"name": "SPO2_DESAT", "signal": "SPO2", "op": "<", "limit": 85,
+             "priority": "HIGH", "delay_s": 2},
+            {"name": "HR_HIGH", "signal": "HR", "op": ">", "limit": 120,
+             "priority": "MEDIUM", "delay_s": 10},
+        ]},
+    }
+
+
+def make_config(tmp_path: Path, **kw: Any) -> Config:
+    return parse_config(config_dict(tmp_path / "sessions.db", **kw))
+
+
+@contextmanager
+def served(config: Config, clock: Clock | None = None) -> Iterator[tuple[Station, str]]:
+    """Run a whole station in this process, served by waitress on a free loopback port."""
+    station = build_station(config, clock)
+    station.start()
+    server = create_server(station.app.server, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield station, f"http://127.0.0.1:{server.effective_port}"
+    finally:
+        server.close()
+        thread.join(timeout=5)
+        station.stop()
+
+
+def callback_request(app: Any, output_prefix: str, inputs: list[dict[str, Any]],
+                     state: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The JSON body the Dash renderer posts to /_dash-update-component for one callback.
+
+    The callback is found by the start of its output spec, and its output list is resolved
+    against the given concrete `outputs` (pattern outputs need concrete ids).
+    """
+    for key, cb in app.callback_map.items():
+        if key.lstrip(".").startswith(output_prefix):
+            return {"output": key, "outputs": cb["output"], "inputs": inputs,
+                    "state": state or [], "changedPropIds": [
+                        f"{i['id'] if isinstance(i['id'], str) else json.dumps(i['id'])}"
+                        f".{i['property']}" for i in inputs]}
+    raise KeyError(output_prefix)
