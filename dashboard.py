@@ -29,6 +29,7 @@ class Station:
     """Everything one dashboard process runs: the session log, the beds and the web app."""
 
     config: Config
+    clock: Clock
     store: SessionStore
     ward: Ward
     app: Dash
@@ -51,7 +52,7 @@ def build_station(config: Config, clock: Clock | None = None) -> Station:
             for bed, dev in zip(config.beds, devices, strict=True)]
     ward = Ward(hubs, clock)
     app = create_app(ward, config.server.station)
-    return Station(config, store, ward, app)
+    return Station(config, clock, store, ward, app)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -76,12 +77,14 @@ def main(argv: list[str] | None = None) -> int:
             raw = config.model_dump()
             raw["server"].update(overrides)
             config = parse_config(raw, source="command line")
-        station = build_station(config)
     except ConfigError as err:
         print(err, file=sys.stderr)
         return 2
-    except StoreError as err:
-        print(f"{args.config}: store.path: {err}", file=sys.stderr)
+    try:
+        station = build_station(config)
+    except (ConfigError, StoreError) as err:
+        where = "store.path: " if isinstance(err, StoreError) else ""
+        print(f"{args.config}: {where}{err}", file=sys.stderr)
         return 2
 
     from waitress import serve

@@ -121,7 +121,7 @@ class SessionStore:
             self._db.execute("PRAGMA busy_timeout=5000")
             self._db.executescript(_SCHEMA)
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        except sqlite3.Error as err:
+        except (sqlite3.Error, OSError) as err:
             raise StoreError(f"{self.path}: cannot open session log: {err}") from None
         self._lock = threading.RLock()
         self._pending: deque[tuple[str, tuple[Any, ...]]] = deque()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -58,19 +57,3 @@ def served(config: Config, clock: Clock | None = None) -> Iterator[tuple[Station
         server.close()
         thread.join(timeout=5)
         station.stop()
-
-
-def callback_request(app: Any, output_prefix: str, inputs: list[dict[str, Any]],
-                     state: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """The JSON body the Dash renderer posts to /_dash-update-component for one callback.
-
-    The callback is found by the start of its output spec, and its output list is resolved
-    against the given concrete `outputs` (pattern outputs need concrete ids).
-    """
-    for key, cb in app.callback_map.items():
-        if key.lstrip(".").startswith(output_prefix):
-            return {"output": key, "outputs": cb["output"], "inputs": inputs,
-                    "state": state or [], "changedPropIds": [
-                        f"{i['id'] if isinstance(i['id'], str) else json.dumps(i['id'])}"
-                        f".{i['property']}" for i in inputs]}
-    raise KeyError(output_prefix)

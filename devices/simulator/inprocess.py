@@ -32,6 +32,8 @@ class SimulatedMonitor:
         self.expected_interval_s = {code: interval_s for code in patient.continuous()}
         self.expected_interval_s.update(dict.fromkeys(patient.cuff(), nibp_interval_s))
         self._lock = threading.Lock()  # the patient is shared with instructor/test commands
+        self._last: float | None = None
+        self._next_cuff = 0.0
 
     def infusion_changed(self, rate_mg_kg_h: float) -> None:
         with self._lock:
@@ -49,23 +51,29 @@ class SimulatedMonitor:
         for code, value in values.items():
             sink(Reading(self.bed, t, code, value, REGISTRY[code].unit))
 
-    def run(self, sink: Callable[[Reading], None], stop: threading.Event) -> None:
-        last = self.clock.now()
-        next_tick = last
-        next_cuff = last + FIRST_CUFF_AFTER_S
-        while not stop.is_set():
-            now = self.clock.now()
-            with self._lock:
-                self.patient.advance(now - last)
-                numerics = self.patient.continuous()
-                cuff = self.patient.cuff() if now >= next_cuff else None
-            last = now
-            self._emit(sink, now, numerics)
+    def tick(self, sink: Callable[[Reading], None]) -> None:
+        """Move the patient to the clock's now and emit this tick's readings."""
+        now = self.clock.now()
+        with self._lock:
+            if self._last is None:
+                self._last, self._next_cuff = now, now + FIRST_CUFF_AFTER_S
+            self.patient.advance(now - self._last)
+            self._last = now
+            numerics = self.patient.continuous()
+            cuff = self.patient.cuff() if now >= self._next_cuff else None
             if cuff is not None:
-                self._emit(sink, now, cuff)
-                next_cuff += self.nibp_interval_s
-                if next_cuff <= now:
-                    next_cuff = now + self.nibp_interval_s
+                self._next_cuff += self.nibp_interval_s
+                if self._next_cuff <= now:
+                    self._next_cuff = now + self.nibp_interval_s
+        self._emit(sink, now, numerics)
+        if cuff is not None:
+            self._emit(sink, now, cuff)
+
+    def run(self, sink: Callable[[Reading], None], stop: threading.Event) -> None:
+        next_tick = self.clock.now()
+        while not stop.is_set():
+            self.tick(sink)
+            now = self.clock.now()
             next_tick += self.interval_s
             if next_tick < now:  # fell behind (suspended machine): do not burst to catch up
                 next_tick = now + self.interval_s

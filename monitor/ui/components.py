@@ -46,7 +46,7 @@ def numeric_tiles(specs: tuple[TileSpec, ...], latest: dict[str, Reading], *,
                 html.Div("", id={"type": f"{kind}-age", **ident}, className="tile-age"),
             ],
             id={"type": f"{kind}-tile", **ident},
-            className=f"tile tile-{size}",
+            className=f"tile tile-{size} tile-key-{spec.key}",
             style={"--signal-color": spec.color},
         ))
     return tiles

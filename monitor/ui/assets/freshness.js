@@ -21,7 +21,7 @@
       const key = kind === "ov" ? id.bed + "|" + id.tile : id.tile;
       const base = fresh.age[key];
       const alarm = fresh.alarm[key];
-      let cls = "tile tile-" + fresh.size;
+      let cls = "tile tile-" + fresh.size + " tile-key-" + id.tile;
       if (base === null || base === undefined) {
         cls += " stale";
         ages.push("");

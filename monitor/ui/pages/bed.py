@@ -115,7 +115,7 @@ def register(app: Dash, feed: LiveFeed, station: str) -> None:
             new_cursor,
             live.tile_texts(BED_TILES, snap.latest),
             live.tile_titles(BED_TILES, snap.latest),
-            subs if subs != cursor.get("subs") else no_update,
+            subs if subs != cursor.get("subs") else [no_update] * len(subs),
             live.freshness(snap, BED_TILES, per_bed=False) | {"size": "big"},
             [html.Div(line) for line in lines] if alarms_changed else no_update,
             banner_class if alarms_changed else no_update,

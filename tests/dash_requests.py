@@ -1,0 +1,96 @@
+"""Build the JSON bodies the Dash renderer posts to /_dash-update-component.
+
+Used by the callback tests and by bench/live_payload.py, so both measure what a browser sends.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from dash import Dash
+
+from monitor.ui.tiles import BED_TILES
+
+UPDATE_URL = "/_dash-update-component"
+
+
+def callback_key(app: Dash, first_output: str) -> str:
+    for key in app.callback_map:
+        if key.lstrip(".").startswith(first_output):
+            return key
+    raise KeyError(first_output)
+
+
+def _prop(ident: str | dict[str, Any], prop: str, value: Any = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": ident, "property": prop}
+    if value is not None:
+        out["value"] = value
+    return out
+
+
+def _changed(ident: str | dict[str, Any], prop: str) -> str:
+    key = ident if isinstance(ident, str) else json.dumps(ident, sort_keys=True,
+                                                          separators=(",", ":"))
+    return f"{key}.{prop}"
+
+
+def route_body(app: Dash, path: str) -> dict[str, Any]:
+    return {
+        "output": callback_key(app, "page.children"),
+        "outputs": _prop("page", "children"),
+        "inputs": [_prop("url", "pathname", path)],
+        "changedPropIds": [_changed("url", "pathname")],
+        "state": [],
+    }
+
+
+def bed_tick_body(app: Dash, cursor: dict[str, Any], n: int) -> dict[str, Any]:
+    def each(kind: str, prop: str) -> list[dict[str, Any]]:
+        return [_prop({"type": kind, "tile": t.key}, prop) for t in BED_TILES]
+
+    return {
+        "output": callback_key(app, "bed-trend.extendData"),
+        "outputs": [
+            _prop("bed-trend", "extendData"), _prop("bed-cursor", "data"),
+            each("bed-value", "children"), each("bed-value", "title"),
+            each("bed-sub", "children"), _prop("bed-fresh", "data"),
+            _prop("bed-banner", "children"), _prop("bed-banner", "className"),
+            _prop("bed-session", "children"),
+        ],
+        "inputs": [_prop("bed-tick", "n_intervals", n)],
+        "changedPropIds": [_changed("bed-tick", "n_intervals")],
+        "state": [_prop("bed-cursor", "data", cursor)],
+    }
+
+
+def session_command_body(app: Dash, bed: str, button: str, weight: Any = None,
+                         rate: Any = None) -> dict[str, Any]:
+    """Press 'bed-start' or 'bed-stop' on a bed page."""
+    return {
+        "output": callback_key(app, "bed-form-msg.children"),
+        "outputs": [_prop("bed-form-msg", "children"), _prop("bed-form-msg", "className")],
+        "inputs": [_prop("bed-start", "n_clicks", 1 if button == "bed-start" else None),
+                   _prop("bed-stop", "n_clicks", 1 if button == "bed-stop" else None)],
+        "changedPropIds": [_changed(button, "n_clicks")],
+        "state": [_prop("bed-weight", "value", weight), _prop("bed-rate", "value", rate),
+                  _prop("bed-cursor", "data", {"bed": bed})],
+    }
+
+
+def find_component(tree: Any, component_id: str) -> dict[str, Any] | None:
+    """Depth-first search of a serialised layout for the component with this id."""
+    if isinstance(tree, dict):
+        props = tree.get("props")
+        if isinstance(props, dict) and props.get("id") == component_id:
+            return tree
+        for value in (props or {}).values() if isinstance(props, dict) else tree.values():
+            found = find_component(value, component_id)
+            if found is not None:
+                return found
+    elif isinstance(tree, list):
+        for item in tree:
+            found = find_component(item, component_id)
+            if found is not None:
+                return found
+    return None

@@ -1,0 +1,49 @@
+"""ARCHITECTURE.md rule 1: dependencies point one way."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from tests.helpers import REPO
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def _violations(folder: Path, banned: tuple[str, ...], skip: str | None = None) -> list[str]:
+    bad = []
+    for path in sorted(folder.rglob("*.py")):
+        if skip and skip in path.relative_to(folder).parts:
+            continue
+        for name in _imports(path):
+            if any(name == b or name.startswith(b + ".") for b in banned):
+                bad.append(f"{path.relative_to(REPO)} imports {name}")
+    return bad
+
+
+def test_core_imports_neither_dash_nor_serial_nor_devices() -> None:
+    assert _violations(REPO / "monitor", ("dash", "dash_mantine_components", "plotly",
+                                          "serial", "devices", "flask"), skip="ui") == []
+
+
+def test_ui_imports_no_serial_and_no_devices() -> None:
+    assert _violations(REPO / "monitor" / "ui", ("serial", "devices")) == []
+
+
+def test_devices_know_nothing_of_the_web() -> None:
+    assert _violations(REPO / "devices", ("dash", "dash_mantine_components", "plotly",
+                                          "flask", "monitor.ui")) == []
+
+
+def test_the_rule_checker_sees_imports(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text("import serial\nfrom dash import html\n")
+    assert _imports(tmp_path / "m.py") == {"serial", "dash"}

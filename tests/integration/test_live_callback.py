@@ -1,0 +1,112 @@
+"""The live bed callback through the real Dash endpoint: only new points, and small."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dashboard import Station, build_station
+from devices.simulator.inprocess import SimulatedMonitor
+from monitor.clock import ManualClock
+from tests.dash_requests import UPDATE_URL, bed_tick_body, find_component, route_body
+from tests.helpers import make_config
+
+MAX_TICK_BYTES = 2048
+
+
+def pump(station: Station, clock: ManualClock, seconds: int) -> None:
+    """Run every bed's simulator for `seconds` of clock time, synchronously."""
+    for _ in range(seconds):
+        clock.advance(1.0)
+        for bed in station.ward.beds():
+            hub = station.ward.hub(bed.id)
+            device = hub.device
+            assert isinstance(device, SimulatedMonitor)
+            device.tick(hub.ingest)
+
+
+@pytest.fixture
+def station(tmp_path: Path):  # type: ignore[no-untyped-def]
+    clock = ManualClock()
+    st = build_station(make_config(tmp_path), clock)
+    pump(st, clock, 900)  # a full 15-minute window behind the page
+    yield st
+    st.stop()
+
+
+def _post(client: Any, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    resp = client.post(UPDATE_URL, json=body)
+    assert resp.status_code == 200, resp.data[:500]
+    return len(resp.data), json.loads(resp.data)
+
+
+def test_tick_sends_only_new_points_within_2kb(station: Station) -> None:
+    clock = station.clock
+    assert isinstance(clock, ManualClock)
+    client = station.app.server.test_client()
+    page_bytes, page = _post(client, route_body(station.app, "/bed/chair-1"))
+    layout = page["response"]["page"]["children"]
+    cursor = find_component(layout, "bed-cursor")["props"]["data"]  # type: ignore[index]
+    graph = find_component(layout, "bed-trend")["props"]["figure"]  # type: ignore[index]
+    assert len(graph["data"][0]["x"]) == 900  # the page starts with the whole window
+
+    sizes = []
+    for n in range(1, 6):
+        pump(station, clock, 1)
+        size, body = _post(client, bed_tick_body(station.app, cursor, n))
+        sizes.append(size)
+        response = body["response"]
+        assert "bed-trend" in response and set(response["bed-trend"]) == {"extendData"}
+        assert "figure" not in json.dumps(response)
+        update, indices, max_points = response["bed-trend"]["extendData"]
+        hub = station.ward.hub("chair-1")
+        latest = hub.snapshot().latest
+        hr_trace = indices.index(0)
+        assert update["y"][hr_trace] == [latest["HR"].value]
+        assert update["x"][hr_trace] == [round(latest["HR"].t * 1000)]
+        assert max_points["x"][hr_trace] == 902
+        cursor = response["bed-cursor"]["data"]
+        assert cursor["seq"] == hub.snapshot().cursor
+    print(f"tick response bytes: {sizes}, first render {page_bytes}")
+    assert max(sizes) <= MAX_TICK_BYTES, sizes
+    assert page_bytes > 20 * max(sizes)  # the first render is the only big response
+
+
+def test_tick_with_nothing_new_sends_no_points(station: Station) -> None:
+    client = station.app.server.test_client()
+    _, page = _post(client, route_body(station.app, "/bed/chair-1"))
+    cursor = find_component(page["response"]["page"]["children"], "bed-cursor")["props"]["data"]  # type: ignore[index]
+    _, body = _post(client, bed_tick_body(station.app, cursor, 1))
+    assert "bed-trend" not in body["response"]
+
+
+def test_cursor_from_an_earlier_run_continues_by_time(station: Station) -> None:
+    clock = station.clock
+    assert isinstance(clock, ManualClock)
+    client = station.app.server.test_client()
+    _, page = _post(client, route_body(station.app, "/bed/chair-1"))
+    cursor = find_component(page["response"]["page"]["children"], "bed-cursor")["props"]["data"]  # type: ignore[index]
+    stale = cursor | {"epoch": "older-run", "seq": 10**9}
+    pump(station, clock, 2)
+    _, body = _post(client, bed_tick_body(station.app, stale, 1))
+    update, indices, _ = body["response"]["bed-trend"]["extendData"]
+    assert len(update["x"][indices.index(0)]) == 2  # exactly the two new HR points
+
+
+def test_high_alarm_reaches_the_banner(station: Station) -> None:
+    clock = station.clock
+    assert isinstance(clock, ManualClock)
+    client = station.app.server.test_client()
+    _, page = _post(client, route_body(station.app, "/bed/chair-1"))
+    cursor = find_component(page["response"]["page"]["children"], "bed-cursor")["props"]["data"]  # type: ignore[index]
+    device = station.ward.hub("chair-1").device
+    assert isinstance(device, SimulatedMonitor)
+    device.set_value("SPO2", 80)
+    pump(station, clock, 4)
+    _, body = _post(client, bed_tick_body(station.app, cursor, 1))
+    banner = body["response"]["bed-banner"]
+    assert banner["className"] == "banner banner-high"
+    assert "SPO2_DESAT" in json.dumps(banner["children"])

@@ -1,0 +1,118 @@
+"""Kill the dashboard mid-session and start it again: the session and its readings are back."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.dash_requests import UPDATE_URL, find_component, route_body, session_command_body
+from tests.helpers import REPO, config_dict
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Served:
+    """`python dashboard.py` in a child process."""
+
+    def __init__(self, config: Path, port: int, log: Path) -> None:
+        self.url = f"http://127.0.0.1:{port}"
+        self._log = log.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, str(REPO / "dashboard.py"), "--config", str(config),
+             "--port", str(port)],
+            cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while True:
+            assert self.proc.poll() is None, log.read_text()
+            try:
+                with urllib.request.urlopen(self.url + "/health", timeout=1) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "dashboard did not come up in 30 s"
+            time.sleep(0.2)
+
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        req = urllib.request.Request(self.url + UPDATE_URL, data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.loads(r.read())
+
+    def kill(self, sig: int) -> int:
+        os.kill(self.proc.pid, sig)
+        rc = self.proc.wait(15)
+        self._log.close()
+        return rc
+
+
+def _app_stub() -> Any:
+    """The callback keys only depend on the layout code, so a local app names them."""
+    from monitor.clock import ManualClock
+    from monitor.hub import Ward
+    from monitor.ui.app import create_app
+
+    return create_app(Ward([], ManualClock()), "x")
+
+
+def _count(db: Path, sql: str, *args: Any) -> Any:
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return con.execute(sql, args).fetchone()
+    finally:
+        con.close()
+
+
+def test_session_survives_a_kill(tmp_path: Path) -> None:
+    db = tmp_path / "sessions.db"
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(config_dict(db)))
+    log = tmp_path / "dashboard.log"
+    app = _app_stub()
+
+    first = Served(config, _free_port(), log)
+    reply = first.post(session_command_body(app, "chair-1", "bed-start", 72, 0.5))
+    assert reply["response"]["bed-form-msg"]["className"] == "form-msg ok"
+    deadline = time.monotonic() + 15
+    while _count(db, "SELECT COUNT(*) FROM readings WHERE signal = 'HR'")[0] < 4:
+        assert time.monotonic() < deadline, "readings were not written"
+        time.sleep(0.2)
+    (session_id,) = _count(db, "SELECT id FROM sessions WHERE ended_at IS NULL")
+    killed_at = time.time()
+    assert first.kill(signal.SIGKILL) == -signal.SIGKILL
+    before = _count(db, "SELECT COUNT(*), MAX(t) FROM readings WHERE session_id = ?", session_id)
+
+    second = Served(config, _free_port(), log)
+    page = second.post(route_body(app, "/bed/chair-1"))["response"]["page"]["children"]
+    session_line = find_component(page, "bed-session")["props"]["children"]  # type: ignore[index]
+    assert session_line.startswith(f"Session {session_id} · infusing 0.5 mg/kg/h · 72 kg")
+    figure = find_component(page, "bed-trend")["props"]["figure"]  # type: ignore[index]
+    hr_times = figure["data"][0]["x"]
+    assert sum(1 for x in hr_times if x / 1000 < killed_at) >= 4  # earlier readings are shown
+    deadline = time.monotonic() + 15
+    while _count(db, "SELECT COUNT(*) FROM readings WHERE session_id = ? AND t > ?",
+                 session_id, before[1])[0] < 2:
+        assert time.monotonic() < deadline, "the resumed session records no new readings"
+        time.sleep(0.2)
+    assert _count(db, "SELECT COUNT(*) FROM sessions")[0] == 1
+    assert second.kill(signal.SIGTERM) == 0  # a clean stop flushes and exits 0
+    assert _count(db, "SELECT COUNT(*) FROM readings WHERE session_id = ?",
+                  session_id)[0] > before[0]

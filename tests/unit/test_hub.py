@@ -1,0 +1,164 @@
+"""The per-bed pipeline: range validation, alarms, store, live buffer, nurse commands."""
+
+from __future__ import annotations
+
+import math
+import threading
+from pathlib import Path
+
+import pytest
+
+from monitor.clock import ManualClock
+from monitor.config import BedConfig, SimulatorDevice, ThresholdRule
+from monitor.feed import CommandError
+from monitor.hub import BedHub, Ward
+from monitor.model import Reading
+from monitor.store import SessionStore
+
+
+class FakeDevice:
+    source = "live"
+    expected_interval_s = {"HR": 1.0, "SPO2": 1.0}
+
+    def __init__(self) -> None:
+        self.rates: list[float] = []
+
+    def run(self, sink, stop: threading.Event) -> None:  # type: ignore[no-untyped-def]
+        stop.wait()
+
+    def infusion_changed(self, rate_mg_kg_h: float) -> None:
+        self.rates.append(rate_mg_kg_h)
+
+
+BED = BedConfig(id="chair-1", name="Chair 1", device=SimulatorDevice(kind="simulator"))
+RULES = [ThresholdRule(name="SPO2_DESAT", signal="SPO2", op="<", limit=85, priority="HIGH",
+                       delay_s=2)]
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def store(tmp_path: Path):  # type: ignore[no-untyped-def]
+    s = SessionStore(tmp_path / "s.db")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def hub(store: SessionStore, clock: ManualClock) -> BedHub:
+    return BedHub(BED, FakeDevice(), store, clock, RULES)
+
+
+def _r(clock: ManualClock, signal: str, value: float, unit: str) -> Reading:
+    return Reading("chair-1", clock.now(), signal, value, unit)
+
+
+def test_range_validation_counts_rejects_with_reasons(hub: BedHub, clock: ManualClock) -> None:
+    assert hub.ingest(_r(clock, "HR", 72, "/min"))
+    assert not hub.ingest(_r(clock, "SPO2", 140, "%"))
+    assert not hub.ingest(_r(clock, "SPO2", 101, "%"))
+    assert not hub.ingest(_r(clock, "HR", math.nan, "/min"))
+    assert not hub.ingest(_r(clock, "TEMP", 98.6, "°F"))
+    assert not hub.ingest(_r(clock, "GLUCOSE", 5, "mmol/L"))
+    assert hub.rejected == {
+        "SPO2: outside plausible range 0-100 %": 2,
+        "HR: not a finite number": 1,
+        "TEMP: unit '°F' is not '°C'": 1,
+        "GLUCOSE: unknown signal": 1,
+    }
+    readings, _ = hub.since(0)
+    assert [(r.signal, r.value) for r in readings] == [("HR", 72)]
+
+
+def test_rejected_values_never_alarm(hub: BedHub, clock: ManualClock) -> None:
+    for _ in range(5):
+        hub.ingest(_r(clock, "SPO2", -5, "%"))
+        clock.advance(1)
+    assert hub.active_alarms() == []
+
+
+def test_cursor_returns_only_new_readings(hub: BedHub, clock: ManualClock) -> None:
+    for v in (70, 71, 72):
+        hub.ingest(_r(clock, "HR", v, "/min"))
+        clock.advance(1)
+    first, cursor = hub.since(0)
+    assert [r.value for r in first] == [70, 71, 72]
+    assert hub.since(cursor) == ([], cursor)
+    hub.ingest(_r(clock, "HR", 73, "/min"))
+    new, cursor2 = hub.since(cursor)
+    assert [r.value for r in new] == [73] and cursor2 == cursor + 1
+
+
+def test_live_buffer_is_bounded(store: SessionStore, clock: ManualClock) -> None:
+    hub = BedHub(BED, FakeDevice(), store, clock, RULES, capacity=100)
+    for i in range(1000):
+        hub.ingest(_r(clock, "HR", 60 + i % 30, "/min"))
+        clock.advance(1)
+    readings, cursor = hub.since(0)
+    assert len(readings) == 100 and cursor == 1000
+
+
+def test_readings_are_stored_only_during_a_session(hub: BedHub, store: SessionStore,
+                                                   clock: ManualClock) -> None:
+    hub.ingest(_r(clock, "HR", 70, "/min"))
+    session = hub.start_session(70, 0.75, "nurse")
+    clock.advance(1)
+    hub.ingest(_r(clock, "HR", 71, "/min"))
+    store.flush()
+    assert [v for _, _, v in store.readings(session.id)] == [71]
+    assert hub.device.rates == [0.75]  # type: ignore[attr-defined]
+    hub.stop_session("nurse")
+    assert hub.device.rates == [0.75, 0.0]  # type: ignore[attr-defined]
+    clock.advance(1)
+    hub.ingest(_r(clock, "HR", 72, "/min"))
+    store.flush()
+    assert [v for _, _, v in store.readings(session.id)] == [71]
+
+
+def test_alarm_goes_to_the_log_with_its_session(hub: BedHub, store: SessionStore,
+                                                clock: ManualClock) -> None:
+    session = hub.start_session(70, 0.75, "nurse")
+    for _ in range(4):
+        hub.ingest(_r(clock, "SPO2", 80, "%"))
+        clock.advance(1)
+    assert [a.name for a in hub.active_alarms()] == ["SPO2_DESAT"]
+    store.flush()
+    (row,) = store.alarms("chair-1")
+    assert row["session_id"] == session.id and row["end_t"] is None
+
+
+def test_nurse_command_errors_are_one_line(hub: BedHub) -> None:
+    with pytest.raises(CommandError, match="weight must be between 20 and 300 kg"):
+        hub.start_session(5, 0.75, "nurse")
+    with pytest.raises(CommandError, match="rate must be between"):
+        hub.start_session(70, 9, "nurse")
+    with pytest.raises(CommandError, match="no session running"):
+        hub.stop_session("nurse")
+    hub.start_session(70, 0.75, "nurse")
+    with pytest.raises(CommandError, match="already has a session running"):
+        hub.start_session(70, 0.75, "nurse")
+
+
+def test_restart_resumes_the_open_session(store: SessionStore, clock: ManualClock) -> None:
+    first = BedHub(BED, FakeDevice(), store, clock, RULES)
+    session = first.start_session(70, 0.5, "nurse")
+    for v in (70, 71):
+        first.ingest(_r(clock, "HR", v, "/min"))
+        clock.advance(1)
+    store.flush()
+    device = FakeDevice()
+    second = BedHub(BED, device, store, clock, RULES)
+    assert second.session == session
+    assert [r.value for r in second.since(0)[0]] == [70, 71]
+    assert second.info.epoch != first.info.epoch
+    assert device.rates == [0.5]
+
+
+def test_ward_rejects_unknown_bed(hub: BedHub, clock: ManualClock) -> None:
+    ward = Ward([hub], clock)
+    assert [b.id for b in ward.beds()] == ["chair-1"]
+    with pytest.raises(CommandError, match="no bed 'chair-9'"):
+        ward.snapshot("chair-9")

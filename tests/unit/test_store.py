@@ -1,0 +1,131 @@
+"""The SQLite session log: WAL, batched writes, sessions that survive a reopen."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from monitor.model import AlarmEvent, AlarmState, Priority, Reading
+from monitor.store import SessionStore, StoreError
+
+T0 = 1_767_225_600.0
+
+
+def _reading(t: float, signal: str = "HR", value: float = 72.0) -> Reading:
+    return Reading("chair-1", t, signal, value, "/min")
+
+
+def test_wal_mode_and_schema(tmp_path: Path) -> None:
+    store = SessionStore(tmp_path / "s.db")
+    store.close()
+    db = sqlite3.connect(tmp_path / "s.db")
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"sessions", "readings", "events", "alarms"} <= tables
+
+
+def test_readings_are_batched_until_flush(tmp_path: Path) -> None:
+    store = SessionStore(tmp_path / "s.db")
+    s = store.open_session("chair-1", "simulated", T0, 70.0, 0.75, "nurse")
+    for i in range(50):
+        store.append_reading(s.id, _reading(T0 + i))
+    other = sqlite3.connect(tmp_path / "s.db")
+    assert other.execute("SELECT COUNT(*) FROM readings").fetchone()[0] == 0
+    assert store.stats().pending == 50
+    assert store.flush() == 50
+    assert other.execute("SELECT COUNT(*) FROM readings").fetchone()[0] == 50
+    assert store.stats().readings_written == 50
+    store.close()
+
+
+def test_background_writer_flushes_within_a_second(tmp_path: Path) -> None:
+    store = SessionStore(tmp_path / "s.db", flush_interval_s=0.2)
+    store.start()
+    s = store.open_session("chair-1", "simulated", T0, 70.0, 0.75, "nurse")
+    store.append_reading(s.id, _reading(T0))
+    other = sqlite3.connect(tmp_path / "s.db")
+    import time
+    deadline = time.monotonic() + 1.0
+    while other.execute("SELECT COUNT(*) FROM readings").fetchone()[0] == 0:
+        assert time.monotonic() < deadline, "not written within 1 s"
+        time.sleep(0.05)
+    store.close()
+
+
+def test_open_session_survives_reopen(tmp_path: Path) -> None:
+    store = SessionStore(tmp_path / "s.db")
+    s = store.open_session("chair-1", "simulated", T0, 82.5, 0.5, "nurse-a")
+    store.append_reading(s.id, _reading(T0 + 1, "SPO2", 97))
+    store.close()
+    again = SessionStore(tmp_path / "s.db")
+    found = again.open_session_for("chair-1")
+    assert found is not None and found.id == s.id and found.weight_kg == 82.5
+    assert again.readings(s.id) == [(T0 + 1, "SPO2", 97.0)]
+    assert again.open_session_for("chair-2") is None
+    again.close()
+
+
+def test_session_lifecycle_events(tmp_path: Path) -> None:
+    store = SessionStore(tmp_path / "s.db")
+    s = store.open_session("chair-1", "simulated", T0, 70.0, 0.75, "nurse-a")
+    with pytest.raises(StoreError, match="already has an open session"):
+        store.open_session("chair-1", "simulated", T0 + 1, 70.0, 0.75, "nurse-a")
+    closed = store.close_session(s.id, T0 + 2400, "nurse-b")
+    assert closed.ended_at == T0 + 2400 and closed.state == "closed"
+    kinds = [(e.kind, e.user) for e in store.events(s.id)]
+    assert kinds == [("session_start", "nurse-a"), ("infusion_start", "nurse-a"),
+                     ("infusion_stop", "nurse-b"), ("session_end", "nurse-b")]
+    assert store.events(s.id)[1].payload == {"rate_mg_kg_h": 0.75}
+    with pytest.raises(StoreError, match="already closed"):
+        store.close_session(s.id, T0 + 2500, "nurse-b")
+    assert store.open_session_for("chair-1") is None
+    store.close()
+
+
+def test_duplicate_readings_are_ignored(tmp_path: Path) -> None:
+    store = SessionStore(tmp_path / "s.db")
+    s = store.open_session("chair-1", "live", T0, 70.0, 0.75, "nurse")
+    store.append_reading(s.id, _reading(T0 + 5))
+    store.append_reading(s.id, _reading(T0 + 5))
+    store.flush()
+    assert len(store.readings(s.id)) == 1
+    store.close()
+
+
+def test_alarm_onset_and_end_with_worst_value(tmp_path: Path) -> None:
+    store = SessionStore(tmp_path / "s.db")
+    onset = AlarmEvent("chair-1", T0, "SPO2_LOW", "SPO2", Priority.MEDIUM, AlarmState.ACTIVE,
+                       90, 90, 92, "<", 15)
+    end = AlarmEvent("chair-1", T0 + 40, "SPO2_LOW", "SPO2", Priority.MEDIUM, AlarmState.ENDED,
+                     95, 86, 92, "<", 15)
+    store.record_alarm(None, onset)
+    store.record_alarm(None, end)
+    store.flush()
+    (row,) = store.alarms("chair-1")
+    assert (row["onset_t"], row["end_t"], row["onset_value"], row["worst_value"]) == (
+        T0, T0 + 40, 90, 86)
+    assert (row["priority"], row["limit_value"], row["delay_s"]) == ("MEDIUM", 92, 15)
+    store.close()
+
+
+def test_failed_flush_keeps_the_batch(tmp_path: Path) -> None:
+    store = SessionStore(tmp_path / "s.db")
+    s = store.open_session("chair-1", "live", T0, 70.0, 0.75, "nurse")
+    store.append_reading(s.id, _reading(T0))
+    store._db.execute("PRAGMA query_only = ON")  # every write now fails
+    assert store.flush() == 0
+    stats = store.stats()
+    assert stats.failed_flushes == 1 and stats.pending == 1 and stats.last_error
+    store._db.execute("PRAGMA query_only = OFF")
+    assert store.flush() == 1
+    assert store.readings(s.id) == [(T0, "HR", 72.0)]
+    store.close()
+
+
+def test_unopenable_path_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(StoreError) as info:
+        SessionStore(tmp_path / "file" / "s.db")
+    assert "\n" not in str(info.value)
