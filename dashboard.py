@@ -1,6 +1,6 @@
 """Entry point: load the config, start one hub per bed, and serve the dashboard.
 
-    python dashboard.py [--config FILE] [--host H] [--port P]
+python dashboard.py [--config FILE] [--host H] [--port P]
 """
 
 from __future__ import annotations
@@ -48,8 +48,10 @@ def build_station(config: Config, clock: Clock | None = None) -> Station:
     clock = clock or SystemClock()
     devices = [build_device(bed, clock, i) for i, bed in enumerate(config.beds)]
     store = SessionStore(config.store.path, config.store.flush_interval_s)
-    hubs = [BedHub(bed, dev, store, clock, config.alarms.rules)
-            for bed, dev in zip(config.beds, devices, strict=True)]
+    hubs = [
+        BedHub(bed, dev, store, clock, config.alarms.rules)
+        for bed, dev in zip(config.beds, devices, strict=True)
+    ]
     ward = Ward(hubs, clock)
     app = create_app(ward, config.server.station)
     return Station(config, clock, store, ward, app)
@@ -69,7 +71,9 @@ def _terminate(_signum: int, _frame: FrameType | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         config = load_config(args.config)
         overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}

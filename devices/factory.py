@@ -15,6 +15,4 @@ def build_device(bed: BedConfig, clock: Clock, index: int = 0) -> Device:
     if isinstance(dev, SimulatorDevice):
         patient = SimplePatient(dev.seed)
         return SimulatedMonitor(bed.id, patient, clock, dev.interval_s, dev.nibp_interval_s)
-    raise ConfigError(
-        f"beds[{index}].device.kind: {dev.kind!r} is not supported by this build yet"
-    )
+    raise ConfigError(f"beds[{index}].device.kind: {dev.kind!r} is not supported by this build yet")

@@ -51,14 +51,26 @@ class Device(Protocol):
 class BedHub:
     """One bed's pipeline and its live ring buffer."""
 
-    def __init__(self, bed: BedConfig, device: Device, store: SessionStore, clock: Clock,
-                 rules: list[ThresholdRule], capacity: int = RING_CAPACITY) -> None:
+    def __init__(
+        self,
+        bed: BedConfig,
+        device: Device,
+        store: SessionStore,
+        clock: Clock,
+        rules: list[ThresholdRule],
+        capacity: int = RING_CAPACITY,
+    ) -> None:
         self.config = bed
         self.device = device
         self.store = store
         self.clock = clock
-        self.info = BedInfo(bed.id, bed.name, device.source, dict(device.expected_interval_s),
-                            epoch=uuid.uuid4().hex[:12])
+        self.info = BedInfo(
+            bed.id,
+            bed.name,
+            device.source,
+            dict(device.expected_interval_s),
+            epoch=uuid.uuid4().hex[:12],
+        )
         self._alarms = ThresholdAlarms(bed.id, rules)
         self._lock = threading.Lock()
         self._ring: deque[tuple[int, Reading]] = deque(maxlen=capacity)
@@ -86,8 +98,9 @@ class BedHub:
 
     def start(self) -> None:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._run_device, daemon=True,
-                                            name=f"device-{self.info.id}")
+            self._thread = threading.Thread(
+                target=self._run_device, daemon=True, name=f"device-{self.info.id}"
+            )
             self._thread.start()
 
     def stop(self) -> None:
@@ -144,8 +157,17 @@ class BedHub:
     def _on_alarm(self, session_id: int | None, event: AlarmEvent) -> None:
         self.store.record_alarm(session_id, event)
         level = logging.WARNING if event.state is AlarmState.ACTIVE else logging.INFO
-        log.log(level, "bed %s: %s %s (%s %s %g, value %g)", self.info.id, event.name,
-                event.state, event.priority.name, event.op, event.limit, event.value)
+        log.log(
+            level,
+            "bed %s: %s %s (%s %s %g, value %g)",
+            self.info.id,
+            event.name,
+            event.state,
+            event.priority.name,
+            event.op,
+            event.limit,
+            event.value,
+        )
 
     def _append(self, reading: Reading) -> None:
         self._seq += 1
@@ -178,9 +200,15 @@ class BedHub:
 
     def snapshot(self) -> BedSnapshot:
         with self._lock:
-            return BedSnapshot(self.info, self.clock.now(), dict(self._latest),
-                               self._alarms.active(), self._session, dict(self._rejected),
-                               self._seq)
+            return BedSnapshot(
+                self.info,
+                self.clock.now(),
+                dict(self._latest),
+                self._alarms.active(),
+                self._session,
+                dict(self._rejected),
+                self._seq,
+            )
 
     @property
     def rejected(self) -> dict[str, int]:
@@ -206,8 +234,8 @@ class BedHub:
                 raise CommandError(f"{self.info.name} already has a session running")
             try:
                 self._session = self.store.open_session(
-                    self.info.id, self.info.source, self.clock.now(), weight_kg,
-                    rate_mg_kg_h, user)
+                    self.info.id, self.info.source, self.clock.now(), weight_kg, rate_mg_kg_h, user
+                )
             except StoreError as err:
                 raise CommandError(str(err)) from None
             session = self._session
@@ -263,8 +291,9 @@ class Ward:
     def window(self, bed: str, seconds: float) -> tuple[list[Reading], int]:
         return self.hub(bed).window(seconds)
 
-    def start_session(self, bed: str, weight_kg: float, rate_mg_kg_h: float,
-                      user: str) -> SessionInfo:
+    def start_session(
+        self, bed: str, weight_kg: float, rate_mg_kg_h: float, user: str
+    ) -> SessionInfo:
         return self.hub(bed).start_session(weight_kg, rate_mg_kg_h, user)
 
     def stop_session(self, bed: str, user: str) -> SessionInfo:

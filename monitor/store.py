@@ -98,9 +98,14 @@ class StoredEvent:
 
 def _session_from_row(row: sqlite3.Row) -> SessionInfo:
     return SessionInfo(
-        id=row["id"], bed=row["bed"], source=row["source"], started_at=row["started_at"],
-        ended_at=row["ended_at"], weight_kg=row["weight_kg"],
-        rate_mg_kg_h=row["rate_mg_kg_h"], state=row["state"],
+        id=row["id"],
+        bed=row["bed"],
+        source=row["source"],
+        started_at=row["started_at"],
+        ended_at=row["ended_at"],
+        weight_kg=row["weight_kg"],
+        rate_mg_kg_h=row["rate_mg_kg_h"],
+        state=row["state"],
     )
 
 
@@ -175,8 +180,19 @@ class SessionStore:
                 "INSERT OR IGNORE INTO alarms (session_id, bed, name, signal, priority, onset_t,"
                 " onset_value, worst_value, op, limit_value, delay_s)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (session_id, event.bed, event.name, event.signal, event.priority.name, event.t,
-                 event.value, event.worst, event.op, event.limit, event.delay_s),
+                (
+                    session_id,
+                    event.bed,
+                    event.name,
+                    event.signal,
+                    event.priority.name,
+                    event.t,
+                    event.value,
+                    event.worst,
+                    event.op,
+                    event.limit,
+                    event.delay_s,
+                ),
             )
         else:
             self._enqueue(
@@ -201,8 +217,9 @@ class SessionStore:
                     self._db.execute("ROLLBACK")
                 self._failed += 1
                 self._last_error = str(err)
-                log.error("session log write failed (%d queued, kept for retry): %s",
-                          len(batch), err)
+                log.error(
+                    "session log write failed (%d queued, kept for retry): %s", len(batch), err
+                )
                 return 0
             for _ in range(len(batch)):
                 self._pending.popleft()
@@ -212,8 +229,9 @@ class SessionStore:
 
     def stats(self) -> StoreStats:
         with self._lock:
-            return StoreStats(self._written, len(self._pending), self._failed, self._dropped,
-                              self._last_error)
+            return StoreStats(
+                self._written, len(self._pending), self._failed, self._dropped, self._last_error
+            )
 
     # -- immediate writes -----------------------------------------------------------------
 
@@ -224,15 +242,24 @@ class SessionStore:
             except sqlite3.Error as err:
                 raise StoreError(f"{self.path}: write failed: {err}") from None
 
-    def add_event(self, session_id: int | None, bed: str, t: float, kind: str, user: str,
-                  payload: dict[str, Any] | None = None) -> None:
+    def add_event(
+        self,
+        session_id: int | None,
+        bed: str,
+        t: float,
+        kind: str,
+        user: str,
+        payload: dict[str, Any] | None = None,
+    ) -> None:
         self._execute(
-            "INSERT INTO events (session_id, bed, t, kind, user, payload) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO events (session_id, bed, t, kind, user, payload)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
             (session_id, bed, t, kind, user, json.dumps(payload or {}, sort_keys=True)),
         )
 
-    def open_session(self, bed: str, source: Source, t: float, weight_kg: float,
-                     rate_mg_kg_h: float, user: str) -> SessionInfo:
+    def open_session(
+        self, bed: str, source: Source, t: float, weight_kg: float, rate_mg_kg_h: float, user: str
+    ) -> SessionInfo:
         with self._lock:
             if self.open_session_for(bed) is not None:
                 raise StoreError(f"bed {bed!r} already has an open session")
@@ -242,10 +269,17 @@ class SessionStore:
                 (bed, source, t, weight_kg, rate_mg_kg_h),
             )
             session_id = int(cur.lastrowid or 0)
-            self.add_event(session_id, bed, t, "session_start", user,
-                           {"weight_kg": weight_kg, "source": source})
-            self.add_event(session_id, bed, t, "infusion_start", user,
-                           {"rate_mg_kg_h": rate_mg_kg_h})
+            self.add_event(
+                session_id,
+                bed,
+                t,
+                "session_start",
+                user,
+                {"weight_kg": weight_kg, "source": source},
+            )
+            self.add_event(
+                session_id, bed, t, "infusion_start", user, {"rate_mg_kg_h": rate_mg_kg_h}
+            )
             return self.session(session_id)
 
     def close_session(self, session_id: int, t: float, user: str) -> SessionInfo:
@@ -255,8 +289,9 @@ class SessionStore:
             if info.ended_at is not None:
                 raise StoreError(f"session {session_id} is already closed")
             self.add_event(session_id, info.bed, t, "infusion_stop", user, {})
-            self._execute("UPDATE sessions SET ended_at = ?, state = 'closed' WHERE id = ?",
-                          (t, session_id))
+            self._execute(
+                "UPDATE sessions SET ended_at = ?, state = 'closed' WHERE id = ?", (t, session_id)
+            )
             self.add_event(session_id, info.bed, t, "session_end", user, {})
             return self.session(session_id)
 
@@ -286,8 +321,9 @@ class SessionStore:
             rows = self._query("SELECT * FROM sessions WHERE bed = ? ORDER BY id", (bed,))
         return [_session_from_row(r) for r in rows]
 
-    def readings(self, session_id: int, since: float | None = None,
-                 signals: Iterable[str] | None = None) -> list[tuple[float, str, float]]:
+    def readings(
+        self, session_id: int, since: float | None = None, signals: Iterable[str] | None = None
+    ) -> list[tuple[float, str, float]]:
         """(t, signal, value) rows of a session in time order."""
         sql = "SELECT t, signal, value FROM readings WHERE session_id = ?"
         params: list[Any] = [session_id]
@@ -303,8 +339,12 @@ class SessionStore:
 
     def events(self, session_id: int) -> list[StoredEvent]:
         rows = self._query("SELECT * FROM events WHERE session_id = ? ORDER BY id", (session_id,))
-        return [StoredEvent(r["session_id"], r["bed"], r["t"], r["kind"], r["user"],
-                            json.loads(r["payload"])) for r in rows]
+        return [
+            StoredEvent(
+                r["session_id"], r["bed"], r["t"], r["kind"], r["user"], json.loads(r["payload"])
+            )
+            for r in rows
+        ]
 
     def alarms(self, bed: str | None = None) -> list[sqlite3.Row]:
         if bed is None:

@@ -23,5 +23,4 @@ def chromium_available() -> bool:
 
 
 def launch(playwright):  # type: ignore[no-untyped-def]
-    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-                                      headless=True)
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)

@@ -30,8 +30,11 @@ def _prop(ident: str | dict[str, Any], prop: str, value: Any = None) -> dict[str
 
 
 def _changed(ident: str | dict[str, Any], prop: str) -> str:
-    key = ident if isinstance(ident, str) else json.dumps(ident, sort_keys=True,
-                                                          separators=(",", ":"))
+    key = (
+        ident
+        if isinstance(ident, str)
+        else json.dumps(ident, sort_keys=True, separators=(",", ":"))
+    )
     return f"{key}.{prop}"
 
 
@@ -52,10 +55,14 @@ def bed_tick_body(app: Dash, cursor: dict[str, Any], n: int) -> dict[str, Any]:
     return {
         "output": callback_key(app, "bed-trend.extendData"),
         "outputs": [
-            _prop("bed-trend", "extendData"), _prop("bed-cursor", "data"),
-            each("bed-value", "children"), each("bed-value", "title"),
-            each("bed-sub", "children"), _prop("bed-fresh", "data"),
-            _prop("bed-banner", "children"), _prop("bed-banner", "className"),
+            _prop("bed-trend", "extendData"),
+            _prop("bed-cursor", "data"),
+            each("bed-value", "children"),
+            each("bed-value", "title"),
+            each("bed-sub", "children"),
+            _prop("bed-fresh", "data"),
+            _prop("bed-banner", "children"),
+            _prop("bed-banner", "className"),
             _prop("bed-session", "children"),
         ],
         "inputs": [_prop("bed-tick", "n_intervals", n)],
@@ -64,17 +71,23 @@ def bed_tick_body(app: Dash, cursor: dict[str, Any], n: int) -> dict[str, Any]:
     }
 
 
-def session_command_body(app: Dash, bed: str, button: str, weight: Any = None,
-                         rate: Any = None) -> dict[str, Any]:
+def session_command_body(
+    app: Dash, bed: str, button: str, weight: Any = None, rate: Any = None
+) -> dict[str, Any]:
     """Press 'bed-start' or 'bed-stop' on a bed page."""
     return {
         "output": callback_key(app, "bed-form-msg.children"),
         "outputs": [_prop("bed-form-msg", "children"), _prop("bed-form-msg", "className")],
-        "inputs": [_prop("bed-start", "n_clicks", 1 if button == "bed-start" else None),
-                   _prop("bed-stop", "n_clicks", 1 if button == "bed-stop" else None)],
+        "inputs": [
+            _prop("bed-start", "n_clicks", 1 if button == "bed-start" else None),
+            _prop("bed-stop", "n_clicks", 1 if button == "bed-stop" else None),
+        ],
         "changedPropIds": [_changed(button, "n_clicks")],
-        "state": [_prop("bed-weight", "value", weight), _prop("bed-rate", "value", rate),
-                  _prop("bed-cursor", "data", {"bed": bed})],
+        "state": [
+            _prop("bed-weight", "value", weight),
+            _prop("bed-rate", "value", rate),
+            _prop("bed-cursor", "data", {"bed": bed}),
+        ],
     }
 
 

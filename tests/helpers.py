@@ -17,25 +17,58 @@ from monitor.config import Config, parse_config
 REPO = Path(__file__).resolve().parents[1]
 
 
-def config_dict(store: Path, beds: int = 1, rules: list[dict[str, Any]] | None = None,
-                nibp_interval_s: float = 180.0) -> dict[str, Any]:
+def config_dict(
+    store: Path,
+    beds: int = 1,
+    rules: list[dict[str, Any]] | None = None,
+    nibp_interval_s: float = 180.0,
+) -> dict[str, Any]:
     return {
         "server": {"host": "127.0.0.1", "port": 8050, "station": "test-station"},
         "store": {"path": str(store), "flush_interval_s": 0.2},
         "beds": [
-            {"id": f"chair-{i + 1}", "name": f"Chair {i + 1}",
-             "device": {"kind": "simulator", "seed": i + 1, "interval_s": 1.0,
-                        "nibp_interval_s": nibp_interval_s}}
+            {
+                "id": f"chair-{i + 1}",
+                "name": f"Chair {i + 1}",
+                "device": {
+                    "kind": "simulator",
+                    "seed": i + 1,
+                    "interval_s": 1.0,
+                    "nibp_interval_s": nibp_interval_s,
+                },
+            }
             for i in range(beds)
         ],
-        "alarms": {"rules": rules if rules is not None else [
-            {"name": "SPO2_LOW", "signal": "SPO2", "op": "<", "limit": 92,
-             "priority": "MEDIUM", "delay_s": 15},
-            {"name": "SPO2_DESAT", "signal": "SPO2", "op": "<", "limit": 85,
-             "priority": "HIGH", "delay_s": 2},
-            {"name": "HR_HIGH", "signal": "HR", "op": ">", "limit": 120,
-             "priority": "MEDIUM", "delay_s": 10},
-        ]},
+        "alarms": {
+            "rules": rules
+            if rules is not None
+            else [
+                {
+                    "name": "SPO2_LOW",
+                    "signal": "SPO2",
+                    "op": "<",
+                    "limit": 92,
+                    "priority": "MEDIUM",
+                    "delay_s": 15,
+                },
+                {
+                    "name": "SPO2_DESAT",
+                    "signal": "SPO2",
+                    "op": "<",
+                    "limit": 85,
+                    "priority": "HIGH",
+                    "delay_s": 2,
+                },
+                {
+                    "name": "HR_HIGH",
+                    "signal": "HR",
+                    "op": ">",
+                    "limit": 120,
+                    "priority": "MEDIUM",
+                    "delay_s": 10,
+                },
+            ]
+        },
     }
 
 

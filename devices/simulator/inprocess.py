@@ -22,8 +22,14 @@ class SimulatedMonitor:
 
     source = "simulated"
 
-    def __init__(self, bed: str, patient: SimplePatient, clock: Clock, interval_s: float = 1.0,
-                 nibp_interval_s: float = 180.0) -> None:
+    def __init__(
+        self,
+        bed: str,
+        patient: SimplePatient,
+        clock: Clock,
+        interval_s: float = 1.0,
+        nibp_interval_s: float = 180.0,
+    ) -> None:
         self.bed = bed
         self.patient = patient
         self.clock = clock

@@ -36,29 +36,56 @@ class ThresholdAlarms:
             if breaches(reading.value, rule.op, rule.limit):
                 if st.active is not None:
                     a = st.active
-                    st.active = ActiveAlarm(a.name, a.signal, a.priority, a.onset_t,
-                                            a.onset_value, worse(a.worst_value, reading.value,
-                                                                 rule.op), a.limit, a.op)
+                    st.active = ActiveAlarm(
+                        a.name,
+                        a.signal,
+                        a.priority,
+                        a.onset_t,
+                        a.onset_value,
+                        worse(a.worst_value, reading.value, rule.op),
+                        a.limit,
+                        a.op,
+                    )
                     continue
                 if st.pending_since is None:
                     st.pending_since = reading.t
                 if reading.t - st.pending_since >= rule.delay_s:
-                    st.active = ActiveAlarm(rule.name, rule.signal, Priority[rule.priority],
-                                            reading.t, reading.value, reading.value, rule.limit,
-                                            rule.op)
+                    st.active = ActiveAlarm(
+                        rule.name,
+                        rule.signal,
+                        Priority[rule.priority],
+                        reading.t,
+                        reading.value,
+                        reading.value,
+                        rule.limit,
+                        rule.op,
+                    )
                     events.append(self._event(rule, reading, AlarmState.ACTIVE, reading.value))
             else:
                 st.pending_since = None
                 if st.active is not None:
-                    events.append(self._event(rule, reading, AlarmState.ENDED,
-                                              st.active.worst_value))
+                    events.append(
+                        self._event(rule, reading, AlarmState.ENDED, st.active.worst_value)
+                    )
                     st.active = None
         return events
 
-    def _event(self, rule: ThresholdRule, reading: Reading, state: AlarmState,
-               worst: float) -> AlarmEvent:
-        return AlarmEvent(self.bed, reading.t, rule.name, rule.signal, Priority[rule.priority],
-                          state, reading.value, worst, rule.limit, rule.op, rule.delay_s)
+    def _event(
+        self, rule: ThresholdRule, reading: Reading, state: AlarmState, worst: float
+    ) -> AlarmEvent:
+        return AlarmEvent(
+            self.bed,
+            reading.t,
+            rule.name,
+            rule.signal,
+            Priority[rule.priority],
+            state,
+            reading.value,
+            worst,
+            rule.limit,
+            rule.op,
+            rule.delay_s,
+        )
 
     def active(self) -> list[ActiveAlarm]:
         """Active alarms, most urgent first, then oldest first."""

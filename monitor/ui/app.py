@@ -17,8 +17,14 @@ BED_PATH = re.compile(r"^/bed/([a-z0-9][a-z0-9_-]{0,31})$")
 
 
 def not_found(path: str) -> html.Div:
-    return html.Div([html.H2("Page not found"), html.P(f"There is no page at {path}."),
-                     dcc.Link("Back to the ward", href="/")], className="not-found")
+    return html.Div(
+        [
+            html.H2("Page not found"),
+            html.P(f"There is no page at {path}."),
+            dcc.Link("Back to the ward", href="/"),
+        ],
+        className="not-found",
+    )
 
 
 def create_app(feed: LiveFeed, station: str) -> Dash:
@@ -34,17 +40,25 @@ def create_app(feed: LiveFeed, station: str) -> Dash:
     bed_ids = {b.id for b in feed.beds()}
     app.layout = dmc.MantineProvider(
         forceColorScheme="dark",
-        children=html.Div([
-            dcc.Location(id="url"),
-            html.Header([
-                dcc.Link("Ketamine infusion monitor", href="/", className="brand"),
-                html.Nav([dcc.Link("Ward", href="/")] + [
-                    dcc.Link(b.name, href=f"/bed/{b.id}") for b in feed.beds()
-                ], className="nav"),
-                html.Span(f"Station: {station}", className="station"),
-            ], className="app-header"),
-            html.Main(id="page"),
-        ], className="app-shell"),
+        children=html.Div(
+            [
+                dcc.Location(id="url"),
+                html.Header(
+                    [
+                        dcc.Link("Ketamine infusion monitor", href="/", className="brand"),
+                        html.Nav(
+                            [dcc.Link("Ward", href="/")]
+                            + [dcc.Link(b.name, href=f"/bed/{b.id}") for b in feed.beds()],
+                            className="nav",
+                        ),
+                        html.Span(f"Station: {station}", className="station"),
+                    ],
+                    className="app-header",
+                ),
+                html.Main(id="page"),
+            ],
+            className="app-shell",
+        ),
     )
 
     @app.callback(Output("page", "children"), Input("url", "pathname"))

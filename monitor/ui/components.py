@@ -23,30 +23,45 @@ def disclaimer() -> html.Div:
     return html.Div(DISCLAIMER, className="disclaimer")
 
 
-def numeric_tiles(specs: tuple[TileSpec, ...], latest: dict[str, Reading], *,
-                  bed: str | None, size: str) -> list[html.Div]:
+def numeric_tiles(
+    specs: tuple[TileSpec, ...], latest: dict[str, Reading], *, bed: str | None, size: str
+) -> list[html.Div]:
     """Numeric tiles whose value/age/class the page callbacks keep current.
 
     Ids carry the bed on the overview (many beds) and not on the bed page (one bed).
     """
-    texts, subs, titles = (tile_texts(specs, latest), tile_subs(specs, latest),
-                           tile_titles(specs, latest))
+    texts, subs, titles = (
+        tile_texts(specs, latest),
+        tile_subs(specs, latest),
+        tile_titles(specs, latest),
+    )
     tiles = []
     for spec, text, sub, title in zip(specs, texts, subs, titles, strict=True):
         ident = {"bed": bed, "tile": spec.key} if bed else {"tile": spec.key}
         kind = "ov" if bed else "bed"
-        tiles.append(html.Div(
-            [
-                html.Div([html.Span(spec.label, className="tile-label"),
-                          html.Span(spec.unit, className="tile-unit")], className="tile-head"),
-                html.Div(text, id={"type": f"{kind}-value", **ident}, className="tile-value",
-                         title=title),
-                html.Div(sub, id={"type": f"{kind}-sub", **ident}, className="tile-sub"),
-                html.Div("NO DATA", className="tile-nodata"),
-                html.Div("", id={"type": f"{kind}-age", **ident}, className="tile-age"),
-            ],
-            id={"type": f"{kind}-tile", **ident},
-            className=f"tile tile-{size} tile-key-{spec.key}",
-            style={"--signal-color": spec.color},
-        ))
+        tiles.append(
+            html.Div(
+                [
+                    html.Div(
+                        [
+                            html.Span(spec.label, className="tile-label"),
+                            html.Span(spec.unit, className="tile-unit"),
+                        ],
+                        className="tile-head",
+                    ),
+                    html.Div(
+                        text,
+                        id={"type": f"{kind}-value", **ident},
+                        className="tile-value",
+                        title=title,
+                    ),
+                    html.Div(sub, id={"type": f"{kind}-sub", **ident}, className="tile-sub"),
+                    html.Div("NO DATA", className="tile-nodata"),
+                    html.Div("", id={"type": f"{kind}-age", **ident}, className="tile-age"),
+                ],
+                id={"type": f"{kind}-tile", **ident},
+                className=f"tile tile-{size} tile-key-{spec.key}",
+                style={"--signal-color": spec.color},
+            )
+        )
     return tiles

@@ -13,7 +13,7 @@ from typing import Any
 
 from monitor.feed import BedInfo, BedSnapshot
 from monitor.model import ActiveAlarm, Priority, Reading
-from monitor.ui.tiles import BED_TILES, TILE_OF_SIGNAL, TileSpec, format_sub, format_tile
+from monitor.ui.tiles import TILE_OF_SIGNAL, TileSpec, format_sub, format_tile
 
 LIVE_WINDOW_S = 15 * 60
 MIN_STALE_S = 3.0
@@ -51,8 +51,7 @@ def stale_after_s(interval_s: float) -> float:
 def max_points(bed: BedInfo) -> list[int]:
     """Points per trace that cover the live window at the signal's expected rate."""
     return [
-        math.ceil(LIVE_WINDOW_S / bed.expected_interval_s.get(tr.signal, 1.0)) + 2
-        for tr in TRACES
+        math.ceil(LIVE_WINDOW_S / bed.expected_interval_s.get(tr.signal, 1.0)) + 2 for tr in TRACES
     ]
 
 
@@ -107,18 +106,20 @@ def trend_figure(readings: list[Reading]) -> dict[str, Any]:
     data = []
     for i, tr in enumerate(TRACES):
         suffix = "" if tr.row == 1 else str(tr.row)
-        data.append({
-            "type": "scatter",
-            "mode": "lines+markers" if tr.markers else "lines",
-            "name": tr.name,
-            "x": xs[i],
-            "y": ys[i],
-            "xaxis": f"x{suffix}",
-            "yaxis": f"y{suffix}",
-            "line": {"color": tr.color, "width": 1.5},
-            "marker": {"size": 6, "color": tr.color},
-            "hoverinfo": "skip",
-        })
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines+markers" if tr.markers else "lines",
+                "name": tr.name,
+                "x": xs[i],
+                "y": ys[i],
+                "xaxis": f"x{suffix}",
+                "yaxis": f"y{suffix}",
+                "line": {"color": tr.color, "width": 1.5},
+                "marker": {"size": 6, "color": tr.color},
+                "hoverinfo": "skip",
+            }
+        )
     return {"data": data, "layout": layout}
 
 
@@ -207,4 +208,3 @@ def banner(alarms: list[ActiveAlarm]) -> tuple[list[str], str]:
 
 def alarm_signature(alarms: list[ActiveAlarm]) -> str:
     return ";".join(f"{a.name}@{a.onset_t:.3f}:{a.worst_value:g}" for a in alarms)
-

@@ -13,17 +13,27 @@ from tests.helpers import REPO, config_dict
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(REPO / "dashboard.py"), *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, str(REPO / "dashboard.py"), *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 @pytest.mark.parametrize(
     ("mutate", "expected"),
     [
-        (lambda c: c["beds"][0].update(device={"kind": "datex_s5"}),
-         "beds[0].device.port: field required"),
-        (lambda c: c["server"].update(port="eighty"),
-         "server.port: input should be a valid integer, unable to parse string as an integer"),
+        (
+            lambda c: c["beds"][0].update(device={"kind": "datex_s5"}),
+            "beds[0].device.port: field required",
+        ),
+        (
+            lambda c: c["server"].update(port="eighty"),
+            "server.port: input should be a valid integer, unable to parse string as an integer",
+        ),
         (lambda c: c.pop("beds"), "beds: field required"),
     ],
 )
@@ -40,7 +50,10 @@ def test_bad_config_exits_2_with_one_line(tmp_path: Path, mutate, expected: str)
 
 def test_missing_config_file(tmp_path: Path) -> None:
     result = _run("--config", str(tmp_path / "absent.yaml"))
-    assert (result.returncode, result.stderr.strip()) == (2, f"{tmp_path}/absent.yaml: file not found")
+    assert (result.returncode, result.stderr.strip()) == (
+        2,
+        f"{tmp_path}/absent.yaml: file not found",
+    )
 
 
 def test_bad_port_on_the_command_line(tmp_path: Path) -> None:
@@ -49,7 +62,8 @@ def test_bad_port_on_the_command_line(tmp_path: Path) -> None:
     result = _run("--config", str(path), "--port", "0")
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        "command line: server.port: input should be greater than or equal to 1")
+        "command line: server.port: input should be greater than or equal to 1"
+    )
 
 
 def test_serial_device_not_yet_drivable(tmp_path: Path) -> None:
@@ -60,4 +74,5 @@ def test_serial_device_not_yet_drivable(tmp_path: Path) -> None:
     result = _run("--config", str(path))
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        f"{path}: beds[0].device.kind: 'datex_s5' is not supported by this build yet")
+        f"{path}: beds[0].device.kind: 'datex_s5' is not supported by this build yet"
+    )

@@ -31,8 +31,14 @@ def _violations(folder: Path, banned: tuple[str, ...], skip: str | None = None) 
 
 
 def test_core_imports_neither_dash_nor_serial_nor_devices() -> None:
-    assert _violations(REPO / "monitor", ("dash", "dash_mantine_components", "plotly",
-                                          "serial", "devices", "flask"), skip="ui") == []
+    assert (
+        _violations(
+            REPO / "monitor",
+            ("dash", "dash_mantine_components", "plotly", "serial", "devices", "flask"),
+            skip="ui",
+        )
+        == []
+    )
 
 
 def test_ui_imports_no_serial_and_no_devices() -> None:
@@ -40,8 +46,12 @@ def test_ui_imports_no_serial_and_no_devices() -> None:
 
 
 def test_devices_know_nothing_of_the_web() -> None:
-    assert _violations(REPO / "devices", ("dash", "dash_mantine_components", "plotly",
-                                          "flask", "monitor.ui")) == []
+    assert (
+        _violations(
+            REPO / "devices", ("dash", "dash_mantine_components", "plotly", "flask", "monitor.ui")
+        )
+        == []
+    )
 
 
 def test_the_rule_checker_sees_imports(tmp_path: Path) -> None:

@@ -36,9 +36,19 @@ class Served:
         self.url = f"http://127.0.0.1:{port}"
         self._log = log.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, str(REPO / "dashboard.py"), "--config", str(config),
-             "--port", str(port)],
-            cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            [
+                sys.executable,
+                str(REPO / "dashboard.py"),
+                "--config",
+                str(config),
+                "--port",
+                str(port),
+            ],
+            cwd=REPO,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 30
         while True:
             assert self.proc.poll() is None, log.read_text()
@@ -52,8 +62,11 @@ class Served:
             time.sleep(0.2)
 
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
-        req = urllib.request.Request(self.url + UPDATE_URL, data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            self.url + UPDATE_URL,
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(req, timeout=10) as r:
             return json.loads(r.read())
 
@@ -108,11 +121,19 @@ def test_session_survives_a_kill(tmp_path: Path) -> None:
     hr_times = figure["data"][0]["x"]
     assert sum(1 for x in hr_times if x / 1000 < killed_at) >= 4  # earlier readings are shown
     deadline = time.monotonic() + 15
-    while _count(db, "SELECT COUNT(*) FROM readings WHERE session_id = ? AND t > ?",
-                 session_id, before[1])[0] < 2:
+    while (
+        _count(
+            db,
+            "SELECT COUNT(*) FROM readings WHERE session_id = ? AND t > ?",
+            session_id,
+            before[1],
+        )[0]
+        < 2
+    ):
         assert time.monotonic() < deadline, "the resumed session records no new readings"
         time.sleep(0.2)
     assert _count(db, "SELECT COUNT(*) FROM sessions")[0] == 1
     assert second.kill(signal.SIGTERM) == 0  # a clean stop flushes and exits 0
-    assert _count(db, "SELECT COUNT(*) FROM readings WHERE session_id = ?",
-                  session_id)[0] > before[0]
+    assert (
+        _count(db, "SELECT COUNT(*) FROM readings WHERE session_id = ?", session_id)[0] > before[0]
+    )

@@ -11,12 +11,20 @@ T0 = 1_767_225_600.0
 
 def _rules() -> list[ThresholdRule]:
     return [
-        ThresholdRule(name="SPO2_LOW", signal="SPO2", op="<", limit=92, priority="MEDIUM",
-                      delay_s=15),
-        ThresholdRule(name="SPO2_DESAT", signal="SPO2", op="<", limit=85, priority="HIGH",
-                      delay_s=5),
-        ThresholdRule(name="NIBP_SYS_HIGH", signal="NIBP_SYS", op=">=", limit=160,
-                      priority="MEDIUM", delay_s=0),
+        ThresholdRule(
+            name="SPO2_LOW", signal="SPO2", op="<", limit=92, priority="MEDIUM", delay_s=15
+        ),
+        ThresholdRule(
+            name="SPO2_DESAT", signal="SPO2", op="<", limit=85, priority="HIGH", delay_s=5
+        ),
+        ThresholdRule(
+            name="NIBP_SYS_HIGH",
+            signal="NIBP_SYS",
+            op=">=",
+            limit=160,
+            priority="MEDIUM",
+            delay_s=0,
+        ),
     ]
 
 
@@ -60,7 +68,9 @@ def test_active_is_sorted_by_priority() -> None:
     for t in range(20):
         alarms.evaluate(_spo2(t, 80))
     assert [(a.name, a.priority) for a in alarms.active()] == [
-        ("SPO2_DESAT", Priority.HIGH), ("SPO2_LOW", Priority.MEDIUM)]
+        ("SPO2_DESAT", Priority.HIGH),
+        ("SPO2_LOW", Priority.MEDIUM),
+    ]
 
 
 def test_cuff_alarm_on_first_reading_and_at_the_limit() -> None:
@@ -68,4 +78,5 @@ def test_cuff_alarm_on_first_reading_and_at_the_limit() -> None:
     (event,) = alarms.evaluate(Reading("b", T0, "NIBP_SYS", 160, "mmHg"))
     assert (event.name, event.state, event.value) == ("NIBP_SYS_HIGH", AlarmState.ACTIVE, 160)
     assert alarms.evaluate(Reading("b", T0 + 180, "NIBP_SYS", 150, "mmHg"))[0].state is (
-        AlarmState.ENDED)
+        AlarmState.ENDED
+    )

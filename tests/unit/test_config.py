@@ -94,14 +94,16 @@ def test_no_beds(good: dict[str, Any]) -> None:
 def test_rule_on_unknown_signal(good: dict[str, Any]) -> None:
     good["alarms"]["rules"][0]["signal"] = "SPO3"
     msg = _error(good)
-    assert msg == ("config.yaml: alarms.rules[0].signal: unknown signal 'SPO3' "
-                   "(see the signal registry)")
+    assert msg == (
+        "config.yaml: alarms.rules[0].signal: unknown signal 'SPO3' (see the signal registry)"
+    )
 
 
 def test_rule_name_must_start_with_its_signal(good: dict[str, Any]) -> None:
     good["alarms"]["rules"][0]["name"] = "LOW_SAT"
-    assert _error(good) == ("config.yaml: alarms.rules[0]: alarm name 'LOW_SAT' must start "
-                            "with 'SPO2_'")
+    assert _error(good) == (
+        "config.yaml: alarms.rules[0]: alarm name 'LOW_SAT' must start with 'SPO2_'"
+    )
 
 
 def test_rule_with_bad_priority(good: dict[str, Any]) -> None:
@@ -111,8 +113,9 @@ def test_rule_with_bad_priority(good: dict[str, Any]) -> None:
 
 def test_negative_delay(good: dict[str, Any]) -> None:
     good["alarms"]["rules"][0]["delay_s"] = -1
-    assert _error(good) == ("config.yaml: alarms.rules[0].delay_s: input should be greater "
-                            "than or equal to 0")
+    assert _error(good) == (
+        "config.yaml: alarms.rules[0].delay_s: input should be greater than or equal to 0"
+    )
 
 
 def test_missing_file(tmp_path: Path) -> None:
@@ -139,6 +142,7 @@ def test_top_level_not_a_mapping(tmp_path: Path) -> None:
 
 
 def test_relative_store_path_is_taken_from_the_config_folder(tmp_path: Path) -> None:
-    path = _write(tmp_path, "beds:\n  - {id: a, name: A, device: {kind: simulator}}\n"
-                            "store: {path: db/x.db}\n")
+    path = _write(
+        tmp_path, "beds:\n  - {id: a, name: A, device: {kind: simulator}}\nstore: {path: db/x.db}\n"
+    )
     assert Path(load_config(path).store.path) == tmp_path / "db" / "x.db"

@@ -31,8 +31,9 @@ class FakeDevice:
 
 
 BED = BedConfig(id="chair-1", name="Chair 1", device=SimulatorDevice(kind="simulator"))
-RULES = [ThresholdRule(name="SPO2_DESAT", signal="SPO2", op="<", limit=85, priority="HIGH",
-                       delay_s=2)]
+RULES = [
+    ThresholdRule(name="SPO2_DESAT", signal="SPO2", op="<", limit=85, priority="HIGH", delay_s=2)
+]
 
 
 @pytest.fixture
@@ -101,8 +102,9 @@ def test_live_buffer_is_bounded(store: SessionStore, clock: ManualClock) -> None
     assert len(readings) == 100 and cursor == 1000
 
 
-def test_readings_are_stored_only_during_a_session(hub: BedHub, store: SessionStore,
-                                                   clock: ManualClock) -> None:
+def test_readings_are_stored_only_during_a_session(
+    hub: BedHub, store: SessionStore, clock: ManualClock
+) -> None:
     hub.ingest(_r(clock, "HR", 70, "/min"))
     session = hub.start_session(70, 0.75, "nurse")
     clock.advance(1)
@@ -118,8 +120,9 @@ def test_readings_are_stored_only_during_a_session(hub: BedHub, store: SessionSt
     assert [v for _, _, v in store.readings(session.id)] == [71]
 
 
-def test_alarm_goes_to_the_log_with_its_session(hub: BedHub, store: SessionStore,
-                                                clock: ManualClock) -> None:
+def test_alarm_goes_to_the_log_with_its_session(
+    hub: BedHub, store: SessionStore, clock: ManualClock
+) -> None:
     session = hub.start_session(70, 0.75, "nurse")
     for _ in range(4):
         hub.ingest(_r(clock, "SPO2", 80, "%"))

@@ -9,9 +9,19 @@ from monitor.signals import REGISTRY, UnknownSignalError, is_known, signal
 
 def test_core_codes_and_units() -> None:
     expected = {
-        "HR": "/min", "PR": "/min", "SPO2": "%", "NIBP_SYS": "mmHg", "NIBP_DIA": "mmHg",
-        "NIBP_MEAN": "mmHg", "RR": "/min", "ETCO2": "mmHg", "FICO2": "mmHg", "TEMP": "°C",
-        "ART_SYS": "mmHg", "ART_DIA": "mmHg", "ART_MEAN": "mmHg",
+        "HR": "/min",
+        "PR": "/min",
+        "SPO2": "%",
+        "NIBP_SYS": "mmHg",
+        "NIBP_DIA": "mmHg",
+        "NIBP_MEAN": "mmHg",
+        "RR": "/min",
+        "ETCO2": "mmHg",
+        "FICO2": "mmHg",
+        "TEMP": "°C",
+        "ART_SYS": "mmHg",
+        "ART_DIA": "mmHg",
+        "ART_MEAN": "mmHg",
     }
     assert {code: s.unit for code, s in REGISTRY.items()} == expected
 
@@ -34,7 +44,10 @@ def test_plausible_ranges_are_inclusive() -> None:
 
 def test_only_nibp_is_intermittent() -> None:
     assert {c for c, s in REGISTRY.items() if s.intermittent} == {
-        "NIBP_SYS", "NIBP_DIA", "NIBP_MEAN"}
+        "NIBP_SYS",
+        "NIBP_DIA",
+        "NIBP_MEAN",
+    }
 
 
 def test_unknown_code() -> None:

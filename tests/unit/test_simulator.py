@@ -58,8 +58,17 @@ def test_one_hertz_numerics_and_nibp_every_cycle() -> None:
     assert all(abs((b - a) - 1.0) < 1e-6 for a, b in zip(hr_times, hr_times[1:], strict=False))
     cuffs = [r.t - t0 for r in got if r.signal == "NIBP_SYS"]
     assert cuffs == [5.0, 185.0, 365.0]
-    assert {r.signal for r in got} == {"HR", "PR", "SPO2", "RR", "ETCO2", "TEMP", "NIBP_SYS",
-                                       "NIBP_DIA", "NIBP_MEAN"}
+    assert {r.signal for r in got} == {
+        "HR",
+        "PR",
+        "SPO2",
+        "RR",
+        "ETCO2",
+        "TEMP",
+        "NIBP_SYS",
+        "NIBP_DIA",
+        "NIBP_MEAN",
+    }
     assert all(r.unit == REGISTRY[r.signal].unit for r in got)
 
 

@@ -47,6 +47,7 @@ def test_background_writer_flushes_within_a_second(tmp_path: Path) -> None:
     store.append_reading(s.id, _reading(T0))
     other = sqlite3.connect(tmp_path / "s.db")
     import time
+
     deadline = time.monotonic() + 1.0
     while other.execute("SELECT COUNT(*) FROM readings").fetchone()[0] == 0:
         assert time.monotonic() < deadline, "not written within 1 s"
@@ -75,8 +76,12 @@ def test_session_lifecycle_events(tmp_path: Path) -> None:
     closed = store.close_session(s.id, T0 + 2400, "nurse-b")
     assert closed.ended_at == T0 + 2400 and closed.state == "closed"
     kinds = [(e.kind, e.user) for e in store.events(s.id)]
-    assert kinds == [("session_start", "nurse-a"), ("infusion_start", "nurse-a"),
-                     ("infusion_stop", "nurse-b"), ("session_end", "nurse-b")]
+    assert kinds == [
+        ("session_start", "nurse-a"),
+        ("infusion_start", "nurse-a"),
+        ("infusion_stop", "nurse-b"),
+        ("session_end", "nurse-b"),
+    ]
     assert store.events(s.id)[1].payload == {"rate_mg_kg_h": 0.75}
     with pytest.raises(StoreError, match="already closed"):
         store.close_session(s.id, T0 + 2500, "nurse-b")
@@ -96,16 +101,32 @@ def test_duplicate_readings_are_ignored(tmp_path: Path) -> None:
 
 def test_alarm_onset_and_end_with_worst_value(tmp_path: Path) -> None:
     store = SessionStore(tmp_path / "s.db")
-    onset = AlarmEvent("chair-1", T0, "SPO2_LOW", "SPO2", Priority.MEDIUM, AlarmState.ACTIVE,
-                       90, 90, 92, "<", 15)
-    end = AlarmEvent("chair-1", T0 + 40, "SPO2_LOW", "SPO2", Priority.MEDIUM, AlarmState.ENDED,
-                     95, 86, 92, "<", 15)
+    onset = AlarmEvent(
+        "chair-1", T0, "SPO2_LOW", "SPO2", Priority.MEDIUM, AlarmState.ACTIVE, 90, 90, 92, "<", 15
+    )
+    end = AlarmEvent(
+        "chair-1",
+        T0 + 40,
+        "SPO2_LOW",
+        "SPO2",
+        Priority.MEDIUM,
+        AlarmState.ENDED,
+        95,
+        86,
+        92,
+        "<",
+        15,
+    )
     store.record_alarm(None, onset)
     store.record_alarm(None, end)
     store.flush()
     (row,) = store.alarms("chair-1")
     assert (row["onset_t"], row["end_t"], row["onset_value"], row["worst_value"]) == (
-        T0, T0 + 40, 90, 86)
+        T0,
+        T0 + 40,
+        90,
+        86,
+    )
     assert (row["priority"], row["limit_value"], row["delay_s"]) == ("MEDIUM", 92, 15)
     store.close()
 

@@ -24,15 +24,31 @@ def session_text(session: SessionInfo | None) -> str:
     if session is None:
         return "No session running: values are shown live but not recorded."
     started = time.strftime("%H:%M:%S", time.localtime(session.started_at))
-    return (f"Session {session.id} · infusing {session.rate_mg_kg_h:g} mg/kg/h · "
-            f"{session.weight_kg:g} kg · started {started}")
+    return (
+        f"Session {session.id} · infusing {session.rate_mg_kg_h:g} mg/kg/h · "
+        f"{session.weight_kg:g} kg · started {started}"
+    )
 
 
-def _cursor(bed: str, epoch: str, seq: int, readings: list[Reading], alarms: str,
-            session: int | None, subs: list[str]) -> dict[str, Any]:
+def _cursor(
+    bed: str,
+    epoch: str,
+    seq: int,
+    readings: list[Reading],
+    alarms: str,
+    session: int | None,
+    subs: list[str],
+) -> dict[str, Any]:
     last_t = max((r.t for r in readings), default=0.0)
-    return {"bed": bed, "epoch": epoch, "seq": seq, "t": last_t, "alarms": alarms,
-            "session": session, "subs": subs}
+    return {
+        "bed": bed,
+        "epoch": epoch,
+        "seq": seq,
+        "t": last_t,
+        "alarms": alarms,
+        "session": session,
+        "subs": subs,
+    }
 
 
 def layout(feed: LiveFeed, bed_id: str) -> Any:
@@ -40,41 +56,93 @@ def layout(feed: LiveFeed, bed_id: str) -> Any:
     readings, seq = feed.window(bed_id, live.LIVE_WINDOW_S)
     lines, banner_class = live.banner(snap.alarms)
     subs = live.tile_subs(BED_TILES, snap.latest)
-    cursor = _cursor(bed_id, snap.bed.epoch, seq, readings, live.alarm_signature(snap.alarms),
-                     snap.session.id if snap.session else None, subs)
+    cursor = _cursor(
+        bed_id,
+        snap.bed.epoch,
+        seq,
+        readings,
+        live.alarm_signature(snap.alarms),
+        snap.session.id if snap.session else None,
+        subs,
+    )
     fresh = live.freshness(snap, BED_TILES, per_bed=False) | {"size": "big"}
     sim = snap.bed.source == "simulated"
-    return html.Div([
-        simulation_banner() if sim else None,
-        html.Div([
-            html.H2(snap.bed.name, className="bed-title"),
-            dmc.Badge("SIMULATED", color="grape", variant="filled") if sim else None,
-            html.Div(session_text(snap.session), id="bed-session", className="session-line"),
-        ], className="bed-header"),
-        html.Div([html.Div(line) for line in lines], id="bed-banner", className=banner_class,
-                 role="alert", **{"aria-live": "assertive"}),
-        html.Div(numeric_tiles(BED_TILES, snap.latest, bed=None, size="big"),
-                 className="tile-grid"),
-        dcc.Graph(id="bed-trend", figure=live.trend_figure(readings),
-                  config={"displayModeBar": False, "responsive": True}),
-        html.Div([
-            html.H3("Infusion session", className="section-title"),
-            dmc.Group([
-                dmc.NumberInput(id="bed-weight", label="Weight (kg)", min=20, max=300,
-                                step=0.5, size="lg", w=180, value=None),
-                dmc.NumberInput(id="bed-rate", label="Rate (mg/kg/h)", min=0.01, max=2,
-                                step=0.05, decimalScale=3, size="lg", w=200, value=0.75),
-                dmc.Button("Start session", id="bed-start", size="lg", color="green"),
-                dmc.Button("Stop session", id="bed-stop", size="lg", color="red",
-                           variant="outline"),
-            ], align="flex-end"),
-            html.Div("", id="bed-form-msg", className="form-msg", role="status"),
-        ], className="session-form"),
-        dcc.Store(id="bed-cursor", data=cursor),
-        dcc.Store(id="bed-fresh", data=fresh),
-        dcc.Interval(id="bed-tick", interval=TICK_MS),
-        disclaimer(),
-    ], className="bed-page")
+    return html.Div(
+        [
+            simulation_banner() if sim else None,
+            html.Div(
+                [
+                    html.H2(snap.bed.name, className="bed-title"),
+                    dmc.Badge("SIMULATED", color="grape", variant="filled") if sim else None,
+                    html.Div(
+                        session_text(snap.session), id="bed-session", className="session-line"
+                    ),
+                ],
+                className="bed-header",
+            ),
+            html.Div(
+                [html.Div(line) for line in lines],
+                id="bed-banner",
+                className=banner_class,
+                role="alert",
+                **{"aria-live": "assertive"},
+            ),
+            html.Div(
+                numeric_tiles(BED_TILES, snap.latest, bed=None, size="big"), className="tile-grid"
+            ),
+            dcc.Graph(
+                id="bed-trend",
+                figure=live.trend_figure(readings),
+                config={"displayModeBar": False, "responsive": True},
+            ),
+            html.Div(
+                [
+                    html.H3("Infusion session", className="section-title"),
+                    dmc.Group(
+                        [
+                            dmc.NumberInput(
+                                id="bed-weight",
+                                label="Weight (kg)",
+                                min=20,
+                                max=300,
+                                step=0.5,
+                                size="lg",
+                                w=180,
+                                value=None,
+                            ),
+                            dmc.NumberInput(
+                                id="bed-rate",
+                                label="Rate (mg/kg/h)",
+                                min=0.01,
+                                max=2,
+                                step=0.05,
+                                decimalScale=3,
+                                size="lg",
+                                w=200,
+                                value=0.75,
+                            ),
+                            dmc.Button("Start session", id="bed-start", size="lg", color="green"),
+                            dmc.Button(
+                                "Stop session",
+                                id="bed-stop",
+                                size="lg",
+                                color="red",
+                                variant="outline",
+                            ),
+                        ],
+                        align="flex-end",
+                    ),
+                    html.Div("", id="bed-form-msg", className="form-msg", role="status"),
+                ],
+                className="session-form",
+            ),
+            dcc.Store(id="bed-cursor", data=cursor),
+            dcc.Store(id="bed-fresh", data=fresh),
+            dcc.Interval(id="bed-tick", interval=TICK_MS),
+            disclaimer(),
+        ],
+        className="bed-page",
+    )
 
 
 def register(app: Dash, feed: LiveFeed, station: str) -> None:
@@ -103,8 +171,7 @@ def register(app: Dash, feed: LiveFeed, station: str) -> None:
         alarms_sig = live.alarm_signature(snap.alarms)
         session_id = snap.session.id if snap.session else None
         subs = live.tile_subs(BED_TILES, snap.latest)
-        new_cursor = _cursor(bed_id, snap.bed.epoch, seq, readings, alarms_sig, session_id,
-                             subs)
+        new_cursor = _cursor(bed_id, snap.bed.epoch, seq, readings, alarms_sig, session_id, subs)
         if not readings:
             new_cursor["t"] = cursor.get("t", 0.0)
         extend = live.extend_data(readings, snap.bed)
@@ -132,8 +199,9 @@ def register(app: Dash, feed: LiveFeed, station: str) -> None:
         State("bed-cursor", "data"),
         prevent_initial_call=True,
     )
-    def session_command(_start: int | None, _stop: int | None, weight: Any, rate: Any,
-                        cursor: dict[str, Any]) -> tuple[str, str]:
+    def session_command(
+        _start: int | None, _stop: int | None, weight: Any, rate: Any, cursor: dict[str, Any]
+    ) -> tuple[str, str]:
         bed_id = cursor["bed"]
         try:
             if ctx.triggered_id == "bed-start":

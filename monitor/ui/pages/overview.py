@@ -40,27 +40,42 @@ def _fresh(snaps: list[BedSnapshot]) -> dict[str, Any]:
 def bed_card(snap: BedSnapshot) -> html.Div:
     text, cls = _alarm(snap)
     sim = snap.bed.source == "simulated"
-    return html.Div([
-        dcc.Link([
-            html.Span(snap.bed.name, className="card-title"),
-            html.Span("SIM", className="sim-chip") if sim else None,
-        ], href=f"/bed/{snap.bed.id}", className="card-head"),
-        html.Div(text, id={"type": "ov-alarm", "bed": snap.bed.id}, className=cls),
-        html.Div(numeric_tiles(OVERVIEW_TILES, snap.latest, bed=snap.bed.id, size="small"),
-                 className="tile-row"),
-        html.Div(_session(snap), id={"type": "ov-session", "bed": snap.bed.id},
-                 className="card-session"),
-    ], className="bed-card")
+    return html.Div(
+        [
+            dcc.Link(
+                [
+                    html.Span(snap.bed.name, className="card-title"),
+                    html.Span("SIM", className="sim-chip") if sim else None,
+                ],
+                href=f"/bed/{snap.bed.id}",
+                className="card-head",
+            ),
+            html.Div(text, id={"type": "ov-alarm", "bed": snap.bed.id}, className=cls),
+            html.Div(
+                numeric_tiles(OVERVIEW_TILES, snap.latest, bed=snap.bed.id, size="small"),
+                className="tile-row",
+            ),
+            html.Div(
+                _session(snap),
+                id={"type": "ov-session", "bed": snap.bed.id},
+                className="card-session",
+            ),
+        ],
+        className="bed-card",
+    )
 
 
 def layout(feed: LiveFeed) -> Any:
     snaps = [feed.snapshot(b.id) for b in feed.beds()]
-    return html.Div([
-        html.Div([bed_card(s) for s in snaps], className="ward-grid"),
-        dcc.Store(id="ov-fresh", data=_fresh(snaps)),
-        dcc.Interval(id="ov-tick", interval=TICK_MS),
-        disclaimer(),
-    ], className="overview-page")
+    return html.Div(
+        [
+            html.Div([bed_card(s) for s in snaps], className="ward-grid"),
+            dcc.Store(id="ov-fresh", data=_fresh(snaps)),
+            dcc.Interval(id="ov-tick", interval=TICK_MS),
+            disclaimer(),
+        ],
+        className="overview-page",
+    )
 
 
 def register(app: Dash, feed: LiveFeed) -> None:
@@ -88,8 +103,11 @@ def register(app: Dash, feed: LiveFeed) -> None:
             subs += live.tile_subs(spec, latest)
         alarms = [_alarm(snaps[i["bed"]]) for i in card_ids]
         return (
-            values, titles, subs,
-            [a[0] for a in alarms], [a[1] for a in alarms],
+            values,
+            titles,
+            subs,
+            [a[0] for a in alarms],
+            [a[1] for a in alarms],
             [_session(snaps[i["bed"]]) for i in card_ids],
             _fresh(list(snaps.values())),
         )

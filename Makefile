@@ -1,0 +1,47 @@
+# Two commands on a fresh machine:
+#   make run    serve the simulated chair on SQLite at http://127.0.0.1:8050
+#   make test   lint and run the whole suite, with Debian's Chromium for the browser tests
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test lint format bench chromium clean
+
+$(VENV)/.run-installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.run-installed
+
+run: $(VENV)/.run-installed
+	$(PY) dashboard.py --config config.yaml
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian chromium for the browser tests"; \
+	  $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium; }
+
+lint: $(VENV)/.test-installed
+	$(VENV)/bin/ruff check .
+
+test: $(VENV)/.test-installed chromium lint
+	$(PY) -m pytest -n 2 --dist loadfile -q
+
+format: $(VENV)/.test-installed
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: $(VENV)/.test-installed
+	$(PY) bench/live_payload.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,102 @@
+"""A nurse's view in a real Chromium: live numbers, trends, a HIGH alarm, NO DATA, a session."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devices.simulator.inprocess import SimulatedMonitor
+from tests.helpers import make_config, served
+
+pytestmark = pytest.mark.e2e
+
+
+def tile(kind: str, key: str, bed: str | None = None) -> str:
+    ident: dict[str, str] = {"tile": key, "type": kind}
+    if bed:
+        ident["bed"] = bed
+    return "[id='" + json.dumps(ident, sort_keys=True, separators=(",", ":")) + "']"
+
+
+def wait_until(check: Callable[[], bool], seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, f"timed out after {seconds} s waiting for {what}"
+        time.sleep(0.1)
+
+
+def test_bed_page_live_alarm_and_stale_feed(browser: Any, tmp_path: Path) -> None:
+    with served(make_config(tmp_path, beds=2)) as (station, url):
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            _nurse_walkthrough(page, station, url)
+        finally:
+            page.close()  # before the server stops, so no poll is cut off mid-request
+
+
+def _nurse_walkthrough(page: Any, station: Any, url: str) -> None:
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+
+    # Ward overview: both beds with numbers that change.
+    page.goto(url + "/")
+    first = page.locator(tile("ov-value", "HR", "chair-2")).get_attribute("title")
+    wait_until(
+        lambda: page.locator(tile("ov-value", "HR", "chair-2")).get_attribute("title") != first,
+        5,
+        "the overview to update",
+    )
+    assert page.locator(".bed-card").count() == 2
+
+    # Bed page: HR updates at least three times and the trend grows.
+    page.goto(url + "/bed/chair-1")
+    hr = page.locator(tile("bed-value", "HR"))
+    hr.wait_for()
+    page.wait_for_selector("#bed-trend .js-plotly-plot")
+    seen = {hr.get_attribute("title")}
+    points = page.evaluate("document.querySelector('#bed-trend .js-plotly-plot').data[0].x.length")
+    wait_until(
+        lambda: seen.add(hr.get_attribute("title")) or len(seen) >= 4, 10, "three HR updates"
+    )
+    assert hr.inner_text().isdigit()
+    grown = page.evaluate("document.querySelector('#bed-trend .js-plotly-plot').data[0].x.length")
+    assert grown >= points + 3
+
+    # Drive the simulator past the desaturation limit: a HIGH alarm in the banner.
+    device = station.ward.hub("chair-1").device
+    assert isinstance(device, SimulatedMonitor)
+    device.set_value("SPO2", 80)
+    banner = page.locator("#bed-banner")
+    wait_until(
+        lambda: "banner-high" in (banner.get_attribute("class") or ""), 10, "the HIGH banner"
+    )
+    assert "SPO2_DESAT" in banner.inner_text()
+    assert "alarm-high" in (page.locator(tile("bed-tile", "SPO2")).get_attribute("class") or "")
+
+    # A nurse starts an infusion session from the page.
+    page.locator("#bed-weight").fill("70")
+    page.get_by_role("button", name="Start session").click()
+    wait_until(
+        lambda: "started" in page.locator("#bed-form-msg").inner_text(), 5, "the session to start"
+    )
+    wait_until(
+        lambda: page.locator("#bed-session").inner_text().startswith("Session "),
+        5,
+        "the session line",
+    )
+    assert station.ward.hub("chair-1").session is not None
+
+    # The feed dies: the browser itself turns the tiles to NO DATA.
+    station.ward.hub("chair-1").stop()
+    hr_tile = page.locator(tile("bed-tile", "HR"))
+    wait_until(lambda: "stale" in (hr_tile.get_attribute("class") or ""), 8, "NO DATA")
+    assert hr_tile.locator(".tile-nodata").is_visible()
+    assert not hr.is_visible()
+
+    assert errors == []
