@@ -1,0 +1,146 @@
+"""Bytes and server CPU time per live tick, for 1, 10 and 30 beds, against the classic pattern.
+
+Ours: each bed page polls one cursor-based callback that returns only new points
+(`extendData` + `maxPoints`) and the numerics. The classic Dash live pattern (dash.plotly.com
+/live-updates) is an Interval whose callback rebuilds and returns the whole figure of the same
+15-minute window; it is measured built with graph objects, as the docs do, and as a plain dict.
+
+Every request goes through Flask's test client to /_dash-update-component, exactly as the
+browser posts it. One viewer per bed; the simulator runs on a manual clock, so each tick
+carries exactly one second of new data.
+
+    python bench/live_payload.py [--ticks N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from statistics import mean
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import plotly.graph_objects as go  # noqa: E402
+from dash import Dash, Input, Output, dcc  # noqa: E402
+from plotly.subplots import make_subplots  # noqa: E402
+
+from dashboard import Station, build_station  # noqa: E402
+from devices.simulator.inprocess import SimulatedMonitor  # noqa: E402
+from monitor.clock import ManualClock  # noqa: E402
+from monitor.ui import live  # noqa: E402
+from tests.dash_requests import (  # noqa: E402
+    UPDATE_URL,
+    bed_tick_body,
+    find_component,
+    route_body,
+)
+from tests.helpers import make_config  # noqa: E402
+
+
+def pump(station: Station, clock: ManualClock, seconds: int) -> None:
+    for _ in range(seconds):
+        clock.advance(1.0)
+        for bed in station.ward.beds():
+            hub = station.ward.hub(bed.id)
+            assert isinstance(hub.device, SimulatedMonitor)
+            hub.device.tick(hub.ingest)
+
+
+def classic_app(station: Station, graph_objects: bool) -> Dash:
+    """The canonical live pattern: Interval -> whole figure, for the bed named in the URL."""
+    app = Dash(__name__)
+    app.layout = dcc.Graph(id="g")
+    feed = station.ward
+
+    @app.callback(Output("g", "figure"), Input("tick", "n_intervals"), Input("bed", "data"))
+    def update(_n: int, bed: str) -> Any:
+        readings, _ = feed.window(bed, live.LIVE_WINDOW_S)
+        if not graph_objects:
+            return live.trend_figure(readings)
+        fig = make_subplots(rows=4, cols=1, shared_xaxes=True, vertical_spacing=0.04)
+        for tr in live.TRACES:
+            pts = [r for r in readings if r.signal == tr.signal]
+            fig.add_trace(
+                go.Scatter(
+                    x=[r.t * 1000 for r in pts],
+                    y=[r.value for r in pts],
+                    name=tr.name,
+                    mode="lines+markers" if tr.markers else "lines",
+                ),
+                row=tr.row,
+                col=1,
+            )
+        fig.update_layout(template="plotly_dark", height=420)
+        return fig
+
+    return app
+
+
+def classic_body(n: int, bed: str) -> dict[str, Any]:
+    return {
+        "output": "g.figure",
+        "outputs": {"id": "g", "property": "figure"},
+        "inputs": [
+            {"id": "tick", "property": "n_intervals", "value": n},
+            {"id": "bed", "property": "data", "value": bed},
+        ],
+        "changedPropIds": ["tick.n_intervals"],
+        "state": [],
+    }
+
+
+def measure(beds: int, ticks: int) -> dict[str, tuple[float, float]]:
+    with tempfile.TemporaryDirectory() as tmp:
+        clock = ManualClock()
+        station = build_station(make_config(Path(tmp), beds=beds), clock)
+        pump(station, clock, 900)
+        ours = station.app.server.test_client()
+        classic = {
+            "classic (graph objects)": classic_app(station, True).server.test_client(),
+            "classic (plain dict)": classic_app(station, False).server.test_client(),
+        }
+        bed_ids = [b.id for b in station.ward.beds()]
+        cursors = {}
+        for bed in bed_ids:
+            body = route_body(station.app, f"/bed/{bed}")
+            page = json.loads(ours.post(UPDATE_URL, json=body).data)
+            layout = page["response"]["page"]["children"]
+            cursors[bed] = find_component(layout, "bed-cursor")["props"]["data"]  # type: ignore[index]
+
+        results: dict[str, list[tuple[int, float]]] = {"extendData (ours)": []}
+        results.update({name: [] for name in classic})
+        for n in range(1, ticks + 1):
+            pump(station, clock, 1)
+            size, cpu0 = 0, time.process_time()
+            for bed in bed_ids:
+                resp = ours.post(UPDATE_URL, json=bed_tick_body(station.app, cursors[bed], n))
+                cursors[bed] = json.loads(resp.data)["response"]["bed-cursor"]["data"]
+                size += len(resp.data)
+            results["extendData (ours)"].append((size, time.process_time() - cpu0))
+            for name, client in classic.items():
+                size, cpu0 = 0, time.process_time()
+                for bed in bed_ids:
+                    size += len(client.post(UPDATE_URL, json=classic_body(n, bed)).data)
+                results[name].append((size, time.process_time() - cpu0))
+        station.stop()
+    return {k: (mean(s for s, _ in v), mean(c for _, c in v)) for k, v in results.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ticks", type=int, default=10, help="ticks measured per bed count")
+    args = parser.parse_args()
+    header = ("beds", "pattern", "bytes/tick", "KiB/s", "server CPU ms/tick")
+    print(f"{header[0]:>4}  {header[1]:<24} {header[2]:>12} {header[3]:>8} {header[4]:>19}")
+    for beds in (1, 10, 30):
+        for name, (size, cpu) in measure(beds, args.ticks).items():
+            print(f"{beds:>4}  {name:<24} {size:>12,.0f} {size / 1024:>8.1f} {cpu * 1000:>19.1f}")
+
+
+if __name__ == "__main__":
+    main()
