@@ -30,7 +30,6 @@ from dash import Dash, Input, Output, dcc  # noqa: E402
 from plotly.subplots import make_subplots  # noqa: E402
 
 from dashboard import Station, build_station  # noqa: E402
-from devices.simulator.inprocess import SimulatedMonitor  # noqa: E402
 from monitor.clock import ManualClock  # noqa: E402
 from monitor.ui import live  # noqa: E402
 from tests.dash_requests import (  # noqa: E402
@@ -39,16 +38,7 @@ from tests.dash_requests import (  # noqa: E402
     find_component,
     route_body,
 )
-from tests.helpers import make_config  # noqa: E402
-
-
-def pump(station: Station, clock: ManualClock, seconds: int) -> None:
-    for _ in range(seconds):
-        clock.advance(1.0)
-        for bed in station.ward.beds():
-            hub = station.ward.hub(bed.id)
-            assert isinstance(hub.device, SimulatedMonitor)
-            hub.device.tick(hub.ingest)
+from tests.helpers import make_config, pump  # noqa: E402
 
 
 def classic_app(station: Station, graph_objects: bool) -> Dash:

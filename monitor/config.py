@@ -26,6 +26,14 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _reject_duplicates(what: str, names: list[str]) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ValueError(f"duplicate {what} {name!r}")
+        seen.add(name)
+
+
 class ServerConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(8050, ge=1, le=65535)
@@ -112,11 +120,7 @@ class AlarmsConfig(_Strict):
     @field_validator("rules")
     @classmethod
     def _unique_names(cls, rules: list[ThresholdRule]) -> list[ThresholdRule]:
-        seen: set[str] = set()
-        for rule in rules:
-            if rule.name in seen:
-                raise ValueError(f"duplicate alarm name {rule.name!r}")
-            seen.add(rule.name)
+        _reject_duplicates("alarm name", [r.name for r in rules])
         return rules
 
 
@@ -129,11 +133,7 @@ class Config(_Strict):
     @field_validator("beds")
     @classmethod
     def _unique_bed_ids(cls, beds: list[BedConfig]) -> list[BedConfig]:
-        seen: set[str] = set()
-        for bed in beds:
-            if bed.id in seen:
-                raise ValueError(f"duplicate bed id {bed.id!r}")
-            seen.add(bed.id)
+        _reject_duplicates("bed id", [b.id for b in beds])
         return beds
 
     def bed(self, bed_id: str) -> BedConfig:

@@ -11,7 +11,8 @@ from typing import Any
 from waitress import create_server
 
 from dashboard import Station, build_station
-from monitor.clock import Clock
+from devices.simulator.inprocess import SimulatedMonitor
+from monitor.clock import Clock, ManualClock
 from monitor.config import Config, parse_config
 
 REPO = Path(__file__).resolve().parents[1]
@@ -90,3 +91,13 @@ def served(config: Config, clock: Clock | None = None) -> Iterator[tuple[Station
         server.close()
         thread.join(timeout=5)
         station.stop()
+
+
+def pump(station: Station, clock: ManualClock, seconds: int) -> None:
+    """Run every bed's simulator for `seconds` of manual-clock time, synchronously."""
+    for _ in range(seconds):
+        clock.advance(1.0)
+        for bed in station.ward.beds():
+            hub = station.ward.hub(bed.id)
+            assert isinstance(hub.device, SimulatedMonitor)
+            hub.device.tick(hub.ingest)

@@ -12,20 +12,9 @@ from dashboard import Station, build_station
 from devices.simulator.inprocess import SimulatedMonitor
 from monitor.clock import ManualClock
 from tests.dash_requests import UPDATE_URL, bed_tick_body, find_component, route_body
-from tests.helpers import make_config
+from tests.helpers import make_config, pump
 
 MAX_TICK_BYTES = 2048
-
-
-def pump(station: Station, clock: ManualClock, seconds: int) -> None:
-    """Run every bed's simulator for `seconds` of clock time, synchronously."""
-    for _ in range(seconds):
-        clock.advance(1.0)
-        for bed in station.ward.beds():
-            hub = station.ward.hub(bed.id)
-            device = hub.device
-            assert isinstance(device, SimulatedMonitor)
-            device.tick(hub.ingest)
 
 
 @pytest.fixture
@@ -43,10 +32,21 @@ def _post(client: Any, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     return len(resp.data), json.loads(resp.data)
 
 
+def _clock_and_client(station: Station) -> tuple[ManualClock, Any]:
+    assert isinstance(station.clock, ManualClock)
+    return station.clock, station.app.server.test_client()
+
+
+def _open_bed_page(client: Any, station: Station) -> dict[str, Any]:
+    """Render the bed page as the browser does; return the cursor it starts from."""
+    _, page = _post(client, route_body(station.app, "/bed/chair-1"))
+    store = find_component(page["response"]["page"]["children"], "bed-cursor")
+    assert store is not None
+    return store["props"]["data"]
+
+
 def test_tick_sends_only_new_points_within_2kb(station: Station) -> None:
-    clock = station.clock
-    assert isinstance(clock, ManualClock)
-    client = station.app.server.test_client()
+    clock, client = _clock_and_client(station)
     page_bytes, page = _post(client, route_body(station.app, "/bed/chair-1"))
     layout = page["response"]["page"]["children"]
     cursor = find_component(layout, "bed-cursor")["props"]["data"]  # type: ignore[index]
@@ -77,18 +77,14 @@ def test_tick_sends_only_new_points_within_2kb(station: Station) -> None:
 
 def test_tick_with_nothing_new_sends_no_points(station: Station) -> None:
     client = station.app.server.test_client()
-    _, page = _post(client, route_body(station.app, "/bed/chair-1"))
-    cursor = find_component(page["response"]["page"]["children"], "bed-cursor")["props"]["data"]  # type: ignore[index]
+    cursor = _open_bed_page(client, station)
     _, body = _post(client, bed_tick_body(station.app, cursor, 1))
     assert "bed-trend" not in body["response"]
 
 
 def test_cursor_from_an_earlier_run_continues_by_time(station: Station) -> None:
-    clock = station.clock
-    assert isinstance(clock, ManualClock)
-    client = station.app.server.test_client()
-    _, page = _post(client, route_body(station.app, "/bed/chair-1"))
-    cursor = find_component(page["response"]["page"]["children"], "bed-cursor")["props"]["data"]  # type: ignore[index]
+    clock, client = _clock_and_client(station)
+    cursor = _open_bed_page(client, station)
     stale = cursor | {"epoch": "older-run", "seq": 10**9}
     pump(station, clock, 2)
     _, body = _post(client, bed_tick_body(station.app, stale, 1))
@@ -97,11 +93,8 @@ def test_cursor_from_an_earlier_run_continues_by_time(station: Station) -> None:
 
 
 def test_high_alarm_reaches_the_banner(station: Station) -> None:
-    clock = station.clock
-    assert isinstance(clock, ManualClock)
-    client = station.app.server.test_client()
-    _, page = _post(client, route_body(station.app, "/bed/chair-1"))
-    cursor = find_component(page["response"]["page"]["children"], "bed-cursor")["props"]["data"]  # type: ignore[index]
+    clock, client = _clock_and_client(station)
+    cursor = _open_bed_page(client, station)
     device = station.ward.hub("chair-1").device
     assert isinstance(device, SimulatedMonitor)
     device.set_value("SPO2", 80)
