@@ -1,0 +1,141 @@
+"""The serial link: the only module that imports pyserial.
+
+Shaped like pyserial's `serial.threaded`: a reader loop owns the port and hands bytes to a
+`LinkProtocol`, which does the framing elsewhere. The loop opens the port with
+`serial_for_url` (a device path, a pty, or a `loop://`/`socket://` URL), tells the protocol
+when the link is made, asks it to poke a silent monitor, and reconnects with backoff after any
+error. Link states are reported as they change: connecting, connected, silent, lost.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Protocol
+
+import serial
+
+from monitor.clock import Clock
+
+log = logging.getLogger(__name__)
+
+READ_TIMEOUT_S = 0.2
+BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 5.0)
+
+
+class LinkState(enum.StrEnum):
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    SILENT = "silent"
+    LOST = "lost"
+
+
+@dataclass(frozen=True, slots=True)
+class SerialSettings:
+    url: str
+    baudrate: int = 19200
+    bytesize: int = serial.EIGHTBITS
+    parity: str = serial.PARITY_EVEN
+    stopbits: float = serial.STOPBITS_ONE
+    rtscts: bool = True
+    silence_s: float = 10.0
+    """No bytes for this long makes the link 'silent' and re-sends the request."""
+
+
+class Writer(Protocol):
+    def write(self, data: bytes) -> int | None: ...
+
+
+class LinkProtocol(Protocol):
+    def connection_made(self, writer: Writer) -> None:
+        """The port is open: send the request that starts the monitor talking."""
+        ...
+
+    def data_received(self, data: bytes) -> None: ...
+
+    def silence(self, writer: Writer, attempt: int) -> None:
+        """Nothing has arrived for `silence_s`: poke the monitor again (attempt 1, 2, ...)."""
+        ...
+
+    def connection_lost(self, error: Exception | None) -> None: ...
+
+    def state_changed(self, state: LinkState, detail: str) -> None: ...
+
+
+class SerialLink:
+    """Runs `protocol` over the port named by `settings` until `stop` is set."""
+
+    def __init__(self, settings: SerialSettings, protocol: LinkProtocol, clock: Clock) -> None:
+        self.settings = settings
+        self.protocol = protocol
+        self.clock = clock
+        self.state: LinkState | None = None
+
+    def _set_state(self, state: LinkState, detail: str = "") -> None:
+        if state != self.state:
+            self.state = state
+            log.info("link %s: %s %s", self.settings.url, state, detail)
+            self.protocol.state_changed(state, detail)
+
+    def _open(self) -> serial.SerialBase:
+        s = self.settings
+        return serial.serial_for_url(
+            s.url, baudrate=s.baudrate, bytesize=s.bytesize, parity=s.parity,
+            stopbits=s.stopbits, rtscts=s.rtscts, timeout=READ_TIMEOUT_S)
+
+    def run(self, stop: threading.Event) -> None:
+        failures = 0
+        while not stop.is_set():
+            self._set_state(LinkState.CONNECTING, self.settings.url)
+            try:
+                port = self._open()
+            except (serial.SerialException, OSError, ValueError) as err:
+                self._set_state(LinkState.LOST, _one_line(err))
+                failures += 1
+                if self.clock.sleep(BACKOFF_S[min(failures, len(BACKOFF_S)) - 1], stop):
+                    break
+                continue
+            error: Exception | None = None
+            try:
+                failures = 0
+                self._serve(port, stop)
+            except (serial.SerialException, OSError) as err:
+                error = err
+            finally:
+                try:
+                    port.close()
+                except (serial.SerialException, OSError):
+                    pass
+            self.protocol.connection_lost(error)
+            if stop.is_set():
+                break
+            self._set_state(LinkState.LOST, _one_line(error) if error else "port closed")
+            failures += 1
+            if self.clock.sleep(BACKOFF_S[min(failures, len(BACKOFF_S)) - 1], stop):
+                break
+
+    def _serve(self, port: serial.SerialBase, stop: threading.Event) -> None:
+        self.protocol.connection_made(port)
+        last_rx = self.clock.now()
+        attempt = 0
+        connected = False
+        while not stop.is_set():
+            data = port.read(port.in_waiting or 1)
+            now = self.clock.now()
+            if data:
+                last_rx, attempt = now, 0
+                if not connected:
+                    connected = True
+                    self._set_state(LinkState.CONNECTED)
+                self.protocol.data_received(data)
+            elif now - last_rx >= self.settings.silence_s * (attempt + 1):
+                attempt += 1
+                connected = False
+                self._set_state(LinkState.SILENT, f"no data for {now - last_rx:.0f} s")
+                self.protocol.silence(port, attempt)
+
+
+def _one_line(err: BaseException | None) -> str:
+    return str(err).splitlines()[0] if err and str(err) else type(err).__name__
