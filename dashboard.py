@@ -46,7 +46,7 @@ class Station:
 def build_station(config: Config, clock: Clock | None = None) -> Station:
     """Wire devices, hubs, the store and the web app. Raises ConfigError or StoreError."""
     clock = clock or SystemClock()
-    devices = [build_device(bed, clock, i) for i, bed in enumerate(config.beds)]
+    devices = [build_device(bed, clock) for bed in config.beds]
     store = SessionStore(config.store.path, config.store.flush_interval_s)
     hubs = [
         BedHub(bed, dev, store, clock, config.alarms.rules)

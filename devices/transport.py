@@ -9,6 +9,7 @@ error. Link states are reported as they change: connecting, connected, silent, l
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
 import threading
@@ -82,8 +83,14 @@ class SerialLink:
     def _open(self) -> serial.SerialBase:
         s = self.settings
         return serial.serial_for_url(
-            s.url, baudrate=s.baudrate, bytesize=s.bytesize, parity=s.parity,
-            stopbits=s.stopbits, rtscts=s.rtscts, timeout=READ_TIMEOUT_S)
+            s.url,
+            baudrate=s.baudrate,
+            bytesize=s.bytesize,
+            parity=s.parity,
+            stopbits=s.stopbits,
+            rtscts=s.rtscts,
+            timeout=READ_TIMEOUT_S,
+        )
 
     def run(self, stop: threading.Event) -> None:
         failures = 0
@@ -104,10 +111,8 @@ class SerialLink:
             except (serial.SerialException, OSError) as err:
                 error = err
             finally:
-                try:
+                with contextlib.suppress(serial.SerialException, OSError):
                     port.close()
-                except (serial.SerialException, OSError):
-                    pass
             self.protocol.connection_lost(error)
             if stop.is_set():
                 break

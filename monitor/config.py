@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from monitor.signals import is_known
 
 DEFAULT_CONFIG = Path("config.yaml")
+VIRTUAL_PORT = "virtual"
 
 
 class ConfigError(Exception):
@@ -68,13 +69,25 @@ class SimulatorDevice(_Strict):
 
 
 class DatexS5Device(_Strict):
-    """A GE Datex-Ohmeda S/5 family monitor on a serial port (pyserial URL)."""
+    """A GE Datex-Ohmeda S/5 family monitor on a serial port.
+
+    `port` is a device path or pyserial URL; `virtual` starts the simulated DRI monitor on a
+    pseudo-terminal and reads it through the same serial code path (training and tests).
+    """
 
     kind: Literal["datex_s5"]
     port: str = Field(min_length=1)
     baudrate: int = Field(19200, gt=0)
     rtscts: bool = True
-    interval_s: float = Field(5.0, ge=5, le=60)
+    interval_s: int = Field(5, ge=1, le=60)
+    nibp_interval_s: float = Field(180.0, ge=30, le=3600)
+    """The monitor's NIBP cycle: sizes the trend and when a cuff value counts as old."""
+    seed: int = 0
+    """For `port: virtual` only: the simulated patient."""
+
+    @property
+    def virtual(self) -> bool:
+        return self.port == VIRTUAL_PORT
 
 
 DeviceConfig = Annotated[SimulatorDevice | DatexS5Device, Field(discriminator="kind")]

@@ -36,6 +36,10 @@ class BedSnapshot:
     session: SessionInfo | None
     rejected: dict[str, int]
     cursor: int
+    status: dict[str, str]
+    """Signals the device reports without a valid value, and why ('absent', 'over range')."""
+    last_arrival: float
+    """When the feed last delivered a valid reading (the station's clock)."""
 
     @property
     def highest_alarm(self) -> ActiveAlarm | None:

@@ -15,10 +15,19 @@ from collections.abc import Callable
 from typing import Protocol
 
 from monitor.alarms import ThresholdAlarms
+from monitor.alarms.technical import TechnicalAlarms
 from monitor.clock import Clock
 from monitor.config import BedConfig, ThresholdRule
 from monitor.feed import BedInfo, BedSnapshot, CommandError
-from monitor.model import ActiveAlarm, AlarmEvent, AlarmState, Reading, SessionInfo, Source
+from monitor.model import (
+    ActiveAlarm,
+    AlarmEvent,
+    AlarmState,
+    DeviceEvent,
+    Reading,
+    SessionInfo,
+    Source,
+)
 from monitor.signals import REGISTRY
 from monitor.store import SessionStore, StoreError
 
@@ -30,7 +39,9 @@ WEIGHT_KG = (20.0, 300.0)
 RATE_MG_KG_H = (0.01, 2.0)  # guardrail: sub-anaesthetic infusions stay well inside this
 DEVICE_RESTART_S = 2.0
 
-ReadingSink = Callable[[Reading], None]
+WATCHDOG_PERIOD_S = 0.5
+
+DeviceSink = Callable[[Reading | DeviceEvent], object]
 
 
 class Device(Protocol):
@@ -39,8 +50,8 @@ class Device(Protocol):
     source: Source
     expected_interval_s: dict[str, float]
 
-    def run(self, sink: ReadingSink, stop: threading.Event) -> None:
-        """Deliver readings to `sink` until `stop` is set."""
+    def run(self, sink: DeviceSink, stop: threading.Event) -> None:
+        """Deliver readings and device events to `sink` until `stop` is set."""
         ...
 
     def infusion_changed(self, rate_mg_kg_h: float) -> None:
@@ -72,13 +83,17 @@ class BedHub:
             epoch=uuid.uuid4().hex[:12],
         )
         self._alarms = ThresholdAlarms(bed.id, rules)
+        self._technical = TechnicalAlarms(bed.id, min(device.expected_interval_s.values()))
         self._lock = threading.Lock()
         self._ring: deque[tuple[int, Reading]] = deque(maxlen=capacity)
         self._seq = 0
         self._latest: dict[str, Reading] = {}
         self._rejected: Counter[str] = Counter()
+        self._status: dict[str, str] = {}  # signals whose device reports no valid value
+        self._last_arrival = clock.now()  # the feed's pulse, by our clock, not the device's
+        self._link: str | None = None
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._session = store.open_session_for(bed.id)
         if self._session is not None:
             self._resume(self._session)
@@ -97,26 +112,40 @@ class BedHub:
         log.info("bed %s: resumed session %d", self.info.id, session.id)
 
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._run_device, daemon=True, name=f"device-{self.info.id}"
-            )
-            self._thread.start()
+        if self._threads:
+            return
+        with self._lock:
+            self._last_arrival = self.clock.now()
+        for target, name in ((self._run_device, "device"), (self._watchdog, "watchdog")):
+            thread = threading.Thread(target=target, daemon=True, name=f"{name}-{self.info.id}")
+            thread.start()
+            self._threads.append(thread)
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._threads.clear()
 
     def _run_device(self) -> None:
         while not self._stop.is_set():
             try:
-                self.device.run(self.ingest, self._stop)
+                self.device.run(self.receive, self._stop)
             except Exception:
                 log.exception("bed %s: device loop failed; restarting", self.info.id)
             if self.clock.sleep(DEVICE_RESTART_S, self._stop):
                 return
+
+    def _watchdog(self) -> None:
+        """Technical alarms must fire when nothing arrives, so they run on their own timer."""
+        while not self.clock.sleep(WATCHDOG_PERIOD_S, self._stop):
+            self.check_feed()
+
+    def check_feed(self) -> None:
+        with self._lock:
+            session_id = self._session.id if self._session else None
+            for event in self._technical.check_feed(self.clock.now(), self._last_arrival):
+                self._on_alarm(session_id, event)
 
     # -- the pipeline ---------------------------------------------------------------------
 
@@ -137,7 +166,54 @@ class BedHub:
             return "not a finite number"
         if not sig.plausible(reading.value):
             return f"outside plausible range {sig.low:g}-{sig.high:g} {sig.unit}"
+        prev = self._latest.get(reading.signal)
+        if prev is not None and reading.t <= prev.t:
+            return "not newer than the last reading (duplicate or out of order)"
         return None
+
+    def device_event(self, event: DeviceEvent) -> None:
+        """Per-signal status (absent, over range, ...) and link state from the device."""
+        with self._lock:
+            session_id = self._session.id if self._session else None
+            now = self.clock.now()
+            if event.kind == "signal_status":
+                signal, status = event.detail["signal"], event.detail["status"]
+                if status == "valid":
+                    self._status.pop(signal, None)
+                else:
+                    self._status[signal] = status
+                    self._latest.pop(signal, None)  # the tile shows --- and the status
+            elif event.kind == "link":
+                state = event.detail["state"]
+                if state == self._link:
+                    return
+                self._link = state
+                if state == "lost":
+                    alarms = self._technical.port_lost(now)
+                elif state == "connected":
+                    alarms = self._technical.port_connected(now)
+                else:
+                    alarms = []
+                for alarm in alarms:
+                    self._on_alarm(session_id, alarm)
+            try:
+                self.store.add_event(
+                    session_id,
+                    self.info.id,
+                    event.t,
+                    f"device_{event.kind}",
+                    "device",
+                    dict(event.detail),
+                )
+            except StoreError as err:
+                log.error("bed %s: %s", self.info.id, err)
+
+    def receive(self, item: Reading | DeviceEvent) -> None:
+        """The device's sink: readings go down the pipeline, events update the bed's state."""
+        if isinstance(item, Reading):
+            self.ingest(item)
+        else:
+            self.device_event(item)
 
     def ingest(self, reading: Reading) -> bool:
         """Run one reading through the pipeline. Returns False when it was rejected."""
@@ -147,6 +223,11 @@ class BedHub:
                 self._reject(reading, reason)
                 return False
             session_id = self._session.id if self._session else None
+            now = self.clock.now()
+            for event in self._technical.reading_arrived(now, self._last_arrival):
+                self._on_alarm(session_id, event)
+            self._last_arrival = now
+            self._status.pop(reading.signal, None)
             for event in self._alarms.evaluate(reading):
                 self._on_alarm(session_id, event)
             if session_id is not None:
@@ -194,9 +275,13 @@ class BedHub:
             out = [r for _, r in self._ring if r.t >= start]
             return out, self._seq
 
+    def _active(self) -> list[ActiveAlarm]:
+        found = self._alarms.active() + self._technical.active()
+        return sorted(found, key=lambda a: (-a.priority, a.onset_t))
+
     def active_alarms(self) -> list[ActiveAlarm]:
         with self._lock:
-            return self._alarms.active()
+            return self._active()
 
     def snapshot(self) -> BedSnapshot:
         with self._lock:
@@ -204,10 +289,12 @@ class BedHub:
                 self.info,
                 self.clock.now(),
                 dict(self._latest),
-                self._alarms.active(),
+                self._active(),
                 self._session,
                 dict(self._rejected),
                 self._seq,
+                dict(self._status),
+                self._last_arrival,
             )
 
     @property

@@ -77,7 +77,9 @@ PRESSURE_SITES_ART = (1, 8)  # ART, ABP
 
 DRI_LEVELS_TO_TRY = (0, 11, 10, 9, 8, 7)  # VSCapture's retry order when level 0 gets no answer
 
-_HEADER = struct.Struct("<hBBHIBBHh")  # r_len, r_nbr, dri_level, plug_id, r_time, 3 reserved, maintype
+_HEADER = struct.Struct(
+    "<hBBHIBBHh"
+)  # r_len, r_nbr, dri_level, plug_id, r_time, 3 reserved, maintype
 _DESC = struct.Struct("<hB")
 _U32 = struct.Struct("<I")
 _I16 = struct.Struct("<h")
@@ -350,8 +352,11 @@ class DriDecoder:
 
     def decode_record(self, record: bytes) -> list[Event]:
         head = parse_header(record)
-        kind = MainType(head.maintype).name if head.maintype in MainType._value2member_map_ else (
-            f"type {head.maintype}")
+        kind = (
+            MainType(head.maintype).name
+            if head.maintype in MainType._value2member_map_
+            else (f"type {head.maintype}")
+        )
         self.stats.records[kind] = self.stats.records.get(kind, 0) + 1
         for offset, _ in head.subrecords:
             if offset < 0 or HEADER_LEN + offset > len(record):
@@ -446,14 +451,16 @@ class DriDecoder:
             unit = REGISTRY[signal].unit
             out.append(Reading(self.bed, t, signal, round(value * scale, 6), unit))
 
-    def _set_status(self, out: list[Event], t: float, signal: str, value: int,
-                    emit_reading: bool) -> bool:
+    def _set_status(
+        self, out: list[Event], t: float, signal: str, value: int, emit_reading: bool
+    ) -> bool:
         """Track per-signal status; emit an event when it changes. True if `value` is data."""
         status = MARKERS.get(value, "invalid") if value <= INVALID_LIMIT else "valid"
         if self._status.get(signal) != status:
             self._status[signal] = status
-            out.append(DeviceEvent(self.bed, t, "signal_status",
-                                   {"signal": signal, "status": status}))
+            out.append(
+                DeviceEvent(self.bed, t, "signal_status", {"signal": signal, "status": status})
+            )
         return status == "valid" and emit_reading
 
     # -- waveforms -----------------------------------------------------------------------
@@ -468,16 +475,32 @@ class DriDecoder:
             wave = WAVES.get(wave_id, Wave(f"WAVE{wave_id}", 0, 1.0, ""))
             ints = struct.unpack_from(f"<{n}h", record, base + 6)
             samples = tuple(None if v <= INVALID_LIMIT else v * wave.scale for v in ints)
-            out.append(WaveformBlock(self.bed, float(head.r_time), wave_id, wave.name,
-                                     wave.rate_hz, wave.unit, samples, status))
+            out.append(
+                WaveformBlock(
+                    self.bed,
+                    float(head.r_time),
+                    wave_id,
+                    wave.name,
+                    wave.rate_hz,
+                    wave.unit,
+                    samples,
+                    status,
+                )
+            )
         return out
 
 
 # -- encoders ----------------------------------------------------------------------------
 
 
-def _header(r_len: int, maintype: int, subrecords: Iterable[tuple[int, int]], r_time: int = 0,
-            r_nbr: int = 0, dri_level: int = 0) -> bytearray:
+def _header(
+    r_len: int,
+    maintype: int,
+    subrecords: Iterable[tuple[int, int]],
+    r_time: int = 0,
+    r_nbr: int = 0,
+    dri_level: int = 0,
+) -> bytearray:
     head = bytearray(HEADER_LEN)
     _HEADER.pack_into(head, 0, r_len, r_nbr & 0xFF, dri_level, 0, r_time, 0, 0, 0, maintype)
     subs = list(subrecords)
@@ -487,8 +510,12 @@ def _header(r_len: int, maintype: int, subrecords: Iterable[tuple[int, int]], r_
     return head
 
 
-def display_request(interval_s: int, classes: Iterable[PhdbClass] = ALL_CLASSES,
-                    record_type: PhdbType = PhdbType.DISPLAY, dri_level: int = 0) -> bytes:
+def display_request(
+    interval_s: int,
+    classes: Iterable[PhdbClass] = ALL_CLASSES,
+    record_type: PhdbType = PhdbType.DISPLAY,
+    dri_level: int = 0,
+) -> bytes:
     """The host's framed request for display values every `interval_s` seconds."""
     wanted = set(classes)
     class_bf = 0 if PhdbClass.BASIC in wanted else 1
@@ -512,8 +539,29 @@ def _basic_class(values: Mapping[str, float], nibp_label: int, amb_press_mmhg: f
     # Every value starts absent; a group is "exists + active" when any of its fields is given.
     for pos in range(0, CLASS_LEN - 1, 2):
         _I16.pack_into(data, pos, ABSENT)
-    groups = (ECG, P1, 30, 44, 58, NIBP, T1, 94, 102, 110, SPO2, CO2, 146, 156, 166, 178, 200,
-              214, 232, 240, 254)
+    groups = (
+        ECG,
+        P1,
+        30,
+        44,
+        58,
+        NIBP,
+        T1,
+        94,
+        102,
+        110,
+        SPO2,
+        CO2,
+        146,
+        156,
+        166,
+        178,
+        200,
+        214,
+        232,
+        240,
+        254,
+    )
     for g in groups:
         struct.pack_into("<IH", data, g, 0, 0)
     _I16.pack_into(data, 268, 0)
@@ -543,9 +591,16 @@ def _to_int(v: float) -> int:
     return max(-32000, min(32767, round(v)))
 
 
-def phdb_record(values: Mapping[str, float], r_time: int, r_nbr: int = 0, dri_level: int = 10,
-                classes: Iterable[PhdbClass] = (PhdbClass.BASIC,), nibp_label: int = 0x0B,
-                amb_press_mmhg: float = 760.0, markers: Mapping[str, int] | None = None) -> bytes:
+def phdb_record(
+    values: Mapping[str, float],
+    r_time: int,
+    r_nbr: int = 0,
+    dri_level: int = 10,
+    classes: Iterable[PhdbClass] = (PhdbClass.BASIC,),
+    nibp_label: int = 0x0B,
+    amb_press_mmhg: float = 760.0,
+    markers: Mapping[str, int] | None = None,
+) -> bytes:
     """A monitor's framed display-values record carrying `values` in canonical units.
 
     Signals left out are sent as absent; `markers` forces a signal to a status marker
@@ -553,8 +608,9 @@ def phdb_record(values: Mapping[str, float], r_time: int, r_nbr: int = 0, dri_le
     """
     order = list(classes)
     subs = [(i * SUBRECORD_LEN, PhdbType.DISPLAY) for i in range(len(order))]
-    record = _header(HEADER_LEN + SUBRECORD_LEN * len(order), MainType.PHDB, subs, r_time,
-                     r_nbr, dri_level)
+    record = _header(
+        HEADER_LEN + SUBRECORD_LEN * len(order), MainType.PHDB, subs, r_time, r_nbr, dri_level
+    )
     for cls in order:
         if cls == PhdbClass.BASIC:
             body = bytearray(_basic_class(values, nibp_label, amb_press_mmhg))
@@ -571,12 +627,14 @@ def phdb_record(values: Mapping[str, float], r_time: int, r_nbr: int = 0, dri_le
     return frame(bytes(record))
 
 
-def waveform_record(wave_id: int, samples: Iterable[float], r_time: int, r_nbr: int = 0,
-                    dri_level: int = 10) -> bytes:
+def waveform_record(
+    wave_id: int, samples: Iterable[float], r_time: int, r_nbr: int = 0, dri_level: int = 10
+) -> bytes:
     """A monitor's framed waveform record with one subrecord of scaled samples."""
     wave = WAVES[wave_id]
     ints = [_to_int(s / wave.scale) for s in samples]
     body = struct.pack("<hHH", len(ints), 0, 0) + struct.pack(f"<{len(ints)}h", *ints)
-    record = _header(HEADER_LEN + len(body), MainType.WAVE, [(0, wave_id)], r_time, r_nbr,
-                     dri_level)
+    record = _header(
+        HEADER_LEN + len(body), MainType.WAVE, [(0, wave_id)], r_time, r_nbr, dri_level
+    )
     return frame(bytes(record + body))

@@ -24,7 +24,12 @@ def disclaimer() -> html.Div:
 
 
 def numeric_tiles(
-    specs: tuple[TileSpec, ...], latest: dict[str, Reading], *, bed: str | None, size: str
+    specs: tuple[TileSpec, ...],
+    latest: dict[str, Reading],
+    status: dict[str, str],
+    *,
+    bed: str | None,
+    size: str,
 ) -> list[html.Div]:
     """Numeric tiles whose value/age/class the page callbacks keep current.
 
@@ -32,7 +37,7 @@ def numeric_tiles(
     """
     texts, subs, titles = (
         tile_texts(specs, latest),
-        tile_subs(specs, latest),
+        tile_subs(specs, latest, status),
         tile_titles(specs, latest),
     )
     tiles = []

@@ -153,8 +153,10 @@ def tile_texts(specs: tuple[TileSpec, ...], latest: dict[str, Reading]) -> list[
     return [format_tile(s, latest) for s in specs]
 
 
-def tile_subs(specs: tuple[TileSpec, ...], latest: dict[str, Reading]) -> list[str]:
-    return [format_sub(s, latest) for s in specs]
+def tile_subs(
+    specs: tuple[TileSpec, ...], latest: dict[str, Reading], status: dict[str, str]
+) -> list[str]:
+    return [format_sub(s, latest, status) for s in specs]
 
 
 def tile_titles(specs: tuple[TileSpec, ...], latest: dict[str, Reading]) -> list[str]:
@@ -183,7 +185,12 @@ def freshness(snap: BedSnapshot, specs: tuple[TileSpec, ...], per_bed: bool) -> 
     for s in specs:
         key = age_key(bed, s.key)
         r = snap.latest.get(s.primary)
-        age[key] = None if r is None else round(max(0.0, snap.now - r.t), 1)
+        if r is not None:
+            age[key] = round(max(0.0, snap.now - r.t), 1)
+        elif s.primary in snap.status:  # a current "no value" status is fresh while the feed is
+            age[key] = round(max(0.0, snap.now - snap.last_arrival), 1)
+        else:
+            age[key] = None
         limit[key] = stale_after_s(snap.bed.expected_interval_s.get(s.primary, 1.0))
     for a in snap.alarms:
         key = age_key(bed, TILE_OF_SIGNAL.get(a.signal, a.signal))

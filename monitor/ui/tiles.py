@@ -50,8 +50,10 @@ def format_tile(spec: TileSpec, latest: dict[str, Reading]) -> str:
     return NO_VALUE if r is None else f"{r.value:.{spec.decimals}f}"
 
 
-def format_sub(spec: TileSpec, latest: dict[str, Reading]) -> str:
-    """The small line under the number: NIBP mean in brackets."""
+def format_sub(spec: TileSpec, latest: dict[str, Reading], status: dict[str, str]) -> str:
+    """The small line under the number: why there is no value, or the NIBP mean."""
+    if spec.primary in status:
+        return status[spec.primary]
     if spec.key == "NIBP":
         mean = latest.get("NIBP_MEAN")
         return f"({mean.value:.0f})" if mean is not None else ""

@@ -55,7 +55,7 @@ def layout(feed: LiveFeed, bed_id: str) -> Any:
     snap = feed.snapshot(bed_id)
     readings, seq = feed.window(bed_id, live.LIVE_WINDOW_S)
     lines, banner_class = live.banner(snap.alarms)
-    subs = live.tile_subs(BED_TILES, snap.latest)
+    subs = live.tile_subs(BED_TILES, snap.latest, snap.status)
     cursor = _cursor(
         bed_id,
         snap.bed.epoch,
@@ -88,7 +88,8 @@ def layout(feed: LiveFeed, bed_id: str) -> Any:
                 **{"aria-live": "assertive"},
             ),
             html.Div(
-                numeric_tiles(BED_TILES, snap.latest, bed=None, size="big"), className="tile-grid"
+                numeric_tiles(BED_TILES, snap.latest, snap.status, bed=None, size="big"),
+                className="tile-grid",
             ),
             dcc.Graph(
                 id="bed-trend",
@@ -170,7 +171,7 @@ def register(app: Dash, feed: LiveFeed, station: str) -> None:
             readings = [r for r in window if r.t > float(cursor.get("t", 0.0))]
         alarms_sig = live.alarm_signature(snap.alarms)
         session_id = snap.session.id if snap.session else None
-        subs = live.tile_subs(BED_TILES, snap.latest)
+        subs = live.tile_subs(BED_TILES, snap.latest, snap.status)
         new_cursor = _cursor(bed_id, snap.bed.epoch, seq, readings, alarms_sig, session_id, subs)
         if not readings:
             new_cursor["t"] = cursor.get("t", 0.0)

@@ -52,7 +52,9 @@ def bed_card(snap: BedSnapshot) -> html.Div:
             ),
             html.Div(text, id={"type": "ov-alarm", "bed": snap.bed.id}, className=cls),
             html.Div(
-                numeric_tiles(OVERVIEW_TILES, snap.latest, bed=snap.bed.id, size="small"),
+                numeric_tiles(
+                    OVERVIEW_TILES, snap.latest, snap.status, bed=snap.bed.id, size="small"
+                ),
                 className="tile-row",
             ),
             html.Div(
@@ -100,7 +102,7 @@ def register(app: Dash, feed: LiveFeed) -> None:
             spec, latest = (by_key[ident["tile"]],), snaps[ident["bed"]].latest
             values += live.tile_texts(spec, latest)
             titles += live.tile_titles(spec, latest)
-            subs += live.tile_subs(spec, latest)
+            subs += live.tile_subs(spec, latest, snaps[ident["bed"]].status)
         alarms = [_alarm(snaps[i["bed"]]) for i in card_ids]
         return (
             values,

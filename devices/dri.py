@@ -1,0 +1,92 @@
+"""A GE S/5 family monitor as a bed's device: the DRI codec over the serial link.
+
+Real monitors and the virtual one take this same path; only the port differs.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from devices.protocols.datex_s5 import (
+    DRI_LEVELS_TO_TRY,
+    DriDecoder,
+    PhdbClass,
+    WaveformBlock,
+    display_request,
+)
+from devices.simulator.dri_monitor import VirtualDriMonitor
+from devices.transport import LinkState, SerialLink, SerialSettings, Writer
+from monitor.clock import Clock
+from monitor.hub import DeviceSink
+from monitor.model import DeviceEvent, Reading, Source
+
+log = logging.getLogger(__name__)
+
+BASIC_SIGNALS = ("HR", "PR", "SPO2", "RR", "ETCO2", "FICO2", "TEMP", "ART_SYS", "ART_DIA",
+                 "ART_MEAN")
+
+
+class DriMonitor:
+    """Implements the hub's Device protocol and the link's LinkProtocol."""
+
+    def __init__(self, bed: str, settings: SerialSettings, interval_s: int,
+                 nibp_interval_s: float, clock: Clock,
+                 virtual: VirtualDriMonitor | None = None) -> None:
+        self.bed = bed
+        self.settings = settings
+        self.interval_s = interval_s
+        self.clock = clock
+        self.virtual = virtual
+        self.source: Source = "simulated" if virtual is not None else "live"
+        self.expected_interval_s = dict.fromkeys(BASIC_SIGNALS, float(interval_s))
+        self.expected_interval_s.update(
+            dict.fromkeys(("NIBP_SYS", "NIBP_DIA", "NIBP_MEAN"), nibp_interval_s))
+        self.decoder = DriDecoder(bed)  # one for the bed's life: NIBP repeats stay recognised
+        self.waveform_blocks = 0
+        self._sink: DeviceSink | None = None
+
+    # -- Device --------------------------------------------------------------------------
+
+    def run(self, sink: DeviceSink, stop: threading.Event) -> None:
+        self._sink = sink
+        if self.virtual is not None and not self.virtual.is_open:
+            self.virtual.open()
+        try:
+            SerialLink(self.settings, self, self.clock).run(stop)
+        finally:
+            if self.virtual is not None:
+                self.virtual.close()
+
+    def infusion_changed(self, rate_mg_kg_h: float) -> None:
+        if self.virtual is not None:
+            self.virtual.simulator.infusion_changed(rate_mg_kg_h)
+
+    # -- LinkProtocol --------------------------------------------------------------------
+
+    def _request(self, writer: Writer, dri_level: int) -> None:
+        writer.write(display_request(self.interval_s, (PhdbClass.BASIC,), dri_level=dri_level))
+
+    def connection_made(self, writer: Writer) -> None:
+        self.decoder.deframer.reset()
+        self._request(writer, DRI_LEVELS_TO_TRY[0])
+
+    def silence(self, writer: Writer, attempt: int) -> None:
+        # Some monitors answer only a request that names their DRI level (protocols.md §1.5).
+        self._request(writer, DRI_LEVELS_TO_TRY[attempt % len(DRI_LEVELS_TO_TRY)])
+
+    def data_received(self, data: bytes) -> None:
+        assert self._sink is not None
+        for item in self.decoder.feed(data):
+            if isinstance(item, (Reading, DeviceEvent)):
+                self._sink(item)
+            elif isinstance(item, WaveformBlock):
+                self.waveform_blocks += 1  # decoded; no page shows waveforms yet
+
+    def connection_lost(self, error: Exception | None) -> None:
+        self.decoder.deframer.reset()
+
+    def state_changed(self, state: LinkState, detail: str) -> None:
+        if self._sink is not None:
+            self._sink(DeviceEvent(self.bed, self.clock.now(), "link",
+                                   {"state": str(state), "detail": detail}))

@@ -1,0 +1,126 @@
+"""The virtual DRI monitor: a simulated patient that speaks the S/5 computer interface.
+
+It sits on the monitor end of a pseudo-terminal, answers the host's display-values request
+and sends a physiological record every requested interval, byte for byte as a CARESCAPE does
+(protocols.md §1.12). A stable symlink names the pty, as udev does for a USB adapter, so
+closing and reopening the monitor looks to the host like a cable pulled and plugged back in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import select
+import threading
+import tty
+from pathlib import Path
+
+from devices.protocols.datex_s5 import (
+    NIBP_LABEL_OLDER_THAN_60S,
+    Deframer,
+    DisplayRequest,
+    parse_request,
+    phdb_record,
+)
+from devices.simulator.inprocess import SimulatedMonitor
+from monitor.clock import Clock
+from monitor.model import Reading
+
+log = logging.getLogger(__name__)
+
+DRI_LEVEL = 10  # as in the CARESCAPE captures
+NIBP_LABEL_ADULT_AUTO = 0x0B
+POLL_S = 0.05
+
+
+class VirtualDriMonitor:
+    def __init__(self, simulator: SimulatedMonitor, clock: Clock, link: Path) -> None:
+        self.simulator = simulator
+        self.clock = clock
+        self.link = link
+        self.records_sent = 0
+        self.request: DisplayRequest | None = None
+        self._master: int | None = None
+        self._slave: int | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._cuff: dict[str, float] = {}
+        self._cuff_t = 0.0
+        self._next_send = 0.0  # kept across unplugging: the monitor's cadence does not restart
+
+    @property
+    def is_open(self) -> bool:
+        return self._master is not None
+
+    def open(self) -> Path:
+        """Create the pty, point the link at it and start answering. Returns the link."""
+        master, slave = os.openpty()
+        tty.setraw(slave)
+        self._master, self._slave = master, slave
+        self.link.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.link.with_name(self.link.name + ".new")
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        tmp.symlink_to(os.ttyname(slave))
+        tmp.replace(self.link)
+        self.request = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True,
+                                        name=f"virtual-dri-{self.link.name}")
+        self._thread.start()
+        return self.link
+
+    def close(self) -> None:
+        """Unplug: stop sending, close both ends and remove the link."""
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+        self._thread = None
+        for fd in (self._master, self._slave):
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self._master = self._slave = None
+        with contextlib.suppress(FileNotFoundError):
+            self.link.unlink()
+
+    def _values(self) -> tuple[dict[str, float], int]:
+        """This tick's numerics, with the last cuff result repeated as a monitor does."""
+        got: list[Reading] = []
+        self.simulator.tick(got.append)
+        now = self.clock.now()
+        values = {r.signal: r.value for r in got}
+        if "NIBP_SYS" in values:
+            self._cuff = {k: values[k] for k in ("NIBP_SYS", "NIBP_DIA", "NIBP_MEAN")}
+            self._cuff_t = now
+        values.update(self._cuff)
+        label = NIBP_LABEL_ADULT_AUTO
+        if self._cuff and now - self._cuff_t > 60:
+            label |= NIBP_LABEL_OLDER_THAN_60S
+        return values, label
+
+    def _serve(self) -> None:
+        master = self._master
+        assert master is not None
+        deframer = Deframer()
+        while not self._stop.is_set():
+            try:
+                ready, _, _ = select.select([master], [], [], POLL_S)
+                if ready:
+                    for record in deframer.feed(os.read(master, 4096)):
+                        request = parse_request(record)
+                        if request is not None:
+                            self.request = None if request.is_stop else request
+                            self._next_send = max(self._next_send, self.clock.now())
+                now = self.clock.now()
+                if self.request is not None and now >= self._next_send:
+                    values, label = self._values()
+                    frame = phdb_record(values, int(now), self.records_sent, DRI_LEVEL,
+                                        self.request.classes, nibp_label=label)
+                    os.write(master, frame)
+                    self.records_sent += 1
+                    self._next_send = max(self._next_send + self.request.interval_s, now)
+            except OSError as err:  # the host side went away; wait to be closed or reopened
+                log.debug("virtual DRI monitor: %s", err)
+                self.clock.sleep(POLL_S, self._stop)
