@@ -23,16 +23,32 @@ from monitor.model import DeviceEvent, Reading, Source
 
 log = logging.getLogger(__name__)
 
-BASIC_SIGNALS = ("HR", "PR", "SPO2", "RR", "ETCO2", "FICO2", "TEMP", "ART_SYS", "ART_DIA",
-                 "ART_MEAN")
+BASIC_SIGNALS = (
+    "HR",
+    "PR",
+    "SPO2",
+    "RR",
+    "ETCO2",
+    "FICO2",
+    "TEMP",
+    "ART_SYS",
+    "ART_DIA",
+    "ART_MEAN",
+)
 
 
 class DriMonitor:
     """Implements the hub's Device protocol and the link's LinkProtocol."""
 
-    def __init__(self, bed: str, settings: SerialSettings, interval_s: int,
-                 nibp_interval_s: float, clock: Clock,
-                 virtual: VirtualDriMonitor | None = None) -> None:
+    def __init__(
+        self,
+        bed: str,
+        settings: SerialSettings,
+        interval_s: int,
+        nibp_interval_s: float,
+        clock: Clock,
+        virtual: VirtualDriMonitor | None = None,
+    ) -> None:
         self.bed = bed
         self.settings = settings
         self.interval_s = interval_s
@@ -41,7 +57,8 @@ class DriMonitor:
         self.source: Source = "simulated" if virtual is not None else "live"
         self.expected_interval_s = dict.fromkeys(BASIC_SIGNALS, float(interval_s))
         self.expected_interval_s.update(
-            dict.fromkeys(("NIBP_SYS", "NIBP_DIA", "NIBP_MEAN"), nibp_interval_s))
+            dict.fromkeys(("NIBP_SYS", "NIBP_DIA", "NIBP_MEAN"), nibp_interval_s)
+        )
         self.decoder = DriDecoder(bed)  # one for the bed's life: NIBP repeats stay recognised
         self.waveform_blocks = 0
         self._sink: DeviceSink | None = None
@@ -88,5 +105,8 @@ class DriMonitor:
 
     def state_changed(self, state: LinkState, detail: str) -> None:
         if self._sink is not None:
-            self._sink(DeviceEvent(self.bed, self.clock.now(), "link",
-                                   {"state": str(state), "detail": detail}))
+            self._sink(
+                DeviceEvent(
+                    self.bed, self.clock.now(), "link", {"state": str(state), "detail": detail}
+                )
+            )

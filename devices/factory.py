@@ -30,11 +30,13 @@ def build_device(bed: BedConfig, clock: Clock) -> Device:
     virtual = None
     url = dev.port
     if dev.virtual:
-        simulator = SimulatedMonitor(bed.id, SimplePatient(dev.seed), clock, dev.interval_s,
-                                     dev.nibp_interval_s)
+        simulator = SimulatedMonitor(
+            bed.id, SimplePatient(dev.seed), clock, dev.interval_s, dev.nibp_interval_s
+        )
         link = virtual_port_path(bed.id)
         virtual = VirtualDriMonitor(simulator, clock, link)
         url = str(link)
-    settings = SerialSettings(url=url, baudrate=dev.baudrate, rtscts=dev.rtscts,
-                              silence_s=2.0 * dev.interval_s)
+    settings = SerialSettings(
+        url=url, baudrate=dev.baudrate, rtscts=dev.rtscts, silence_s=2.0 * dev.interval_s
+    )
     return DriMonitor(bed.id, settings, dev.interval_s, dev.nibp_interval_s, clock, virtual)

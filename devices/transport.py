@@ -144,3 +144,40 @@ class SerialLink:
 
 def _one_line(err: BaseException | None) -> str:
     return str(err).splitlines()[0] if err and str(err) else type(err).__name__
+
+
+class ReplayError(Exception):
+    """The replay port cannot be opened or written; one line for the operator."""
+
+
+def replay(
+    url: str,
+    frames: list[tuple[float, bytes]],
+    speed: float,
+    clock: Clock,
+    stop: threading.Event,
+    baudrate: int = 19200,
+) -> int:
+    """Send `(record time, bytes)` frames to `url`, spaced as recorded and divided by `speed`."""
+    try:
+        port = serial.serial_for_url(
+            url, baudrate=baudrate, parity=serial.PARITY_EVEN, rtscts=False, timeout=1
+        )
+    except (serial.SerialException, OSError, ValueError) as err:
+        raise ReplayError(f"cannot open {url}: {_one_line(err)}") from None
+    sent = 0
+    try:
+        start_wall = clock.now()
+        first = frames[0][0] if frames else 0.0
+        for t, data in frames:
+            due = start_wall + (t - first) / speed
+            if clock.sleep(due - clock.now(), stop):
+                break
+            port.write(data)
+            sent += 1
+    except (serial.SerialException, OSError) as err:
+        raise ReplayError(f"writing to {url}: {_one_line(err)}") from None
+    finally:
+        with contextlib.suppress(serial.SerialException, OSError):
+            port.close()
+    return sent

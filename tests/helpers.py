@@ -101,3 +101,6 @@ def pump(station: Station, clock: ManualClock, seconds: int) -> None:
             hub = station.ward.hub(bed.id)
             assert isinstance(hub.device, SimulatedMonitor)
             hub.device.tick(hub.ingest)
+
+
+CAPTURES = REPO.parent / "shared" / "data" / "datex-carescape"

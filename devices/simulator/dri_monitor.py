@@ -66,8 +66,9 @@ class VirtualDriMonitor:
         tmp.replace(self.link)
         self.request = None
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True,
-                                        name=f"virtual-dri-{self.link.name}")
+        self._thread = threading.Thread(
+            target=self._serve, daemon=True, name=f"virtual-dri-{self.link.name}"
+        )
         self._thread.start()
         return self.link
 
@@ -116,8 +117,14 @@ class VirtualDriMonitor:
                 now = self.clock.now()
                 if self.request is not None and now >= self._next_send:
                     values, label = self._values()
-                    frame = phdb_record(values, int(now), self.records_sent, DRI_LEVEL,
-                                        self.request.classes, nibp_label=label)
+                    frame = phdb_record(
+                        values,
+                        int(now),
+                        self.records_sent,
+                        DRI_LEVEL,
+                        self.request.classes,
+                        nibp_label=label,
+                    )
                     os.write(master, frame)
                     self.records_sent += 1
                     self._next_send = max(self._next_send + self.request.interval_s, now)

@@ -1,0 +1,94 @@
+"""The virtual DRI monitor and the serial transport over a real pty, into a bed's hub."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from dashboard import build_station
+from devices.dri import DriMonitor
+from monitor.config import parse_config
+from tests.helpers import config_dict
+
+pytestmark = pytest.mark.slow
+INTERVAL_S = 1
+
+
+def wait_until(check: Callable[[], bool], seconds: float, what: str) -> float:
+    start = time.monotonic()
+    while not check():
+        assert time.monotonic() - start < seconds, f"no {what} within {seconds} s"
+        time.sleep(0.05)
+    return time.monotonic() - start
+
+
+def test_unplug_and_replug_the_virtual_monitor(tmp_path: Path) -> None:
+    data = config_dict(tmp_path / "s.db")
+    data["beds"][0]["device"] = {
+        "kind": "datex_s5",
+        "port": "virtual",
+        "seed": 3,
+        "interval_s": INTERVAL_S,
+    }
+    station = build_station(parse_config(data))
+    hub = station.ward.hub("chair-1")
+    device = hub.device
+    assert isinstance(device, DriMonitor) and device.virtual is not None
+    assert device.source == "simulated" and hub.info.source == "simulated"
+    station.start()
+    try:
+        hub.start_session(70, 0.75, "nurse")
+        wait_until(lambda: len(hub.since(0)[0]) >= 3 * 6, 10, "readings from the pty")
+        assert device.decoder.stats.good >= 3 and device.decoder.stats.bad == 0
+        latest = hub.snapshot().latest
+        assert {"HR", "PR", "SPO2", "RR", "ETCO2", "TEMP"} <= set(latest)
+        assert hub.snapshot().alarms == []
+
+        device.virtual.close()  # the cable is pulled
+        took = wait_until(
+            lambda: any(a.name.startswith("TECH_") for a in hub.active_alarms()),
+            2 * INTERVAL_S,
+            "technical alarm",
+        )
+        assert took <= 2 * INTERVAL_S
+        wait_until(
+            lambda: {a.name for a in hub.active_alarms()} >= {"TECH_PORT_LOST", "TECH_NO_DATA"},
+            2 * INTERVAL_S + 1.5,
+            "the silent-feed alarm as well",
+        )
+        hr_before = [r.t for r in hub.since(0)[0] if r.signal == "HR"]
+
+        device.virtual.open()  # and plugged back in
+        wait_until(lambda: not hub.active_alarms(), 10, "recovery")
+        wait_until(
+            lambda: len([r for r in hub.since(0)[0] if r.signal == "HR"]) >= len(hr_before) + 3,
+            10,
+            "readings after recovery",
+        )
+        hr_times = [r.t for r in hub.since(0)[0] if r.signal == "HR"]
+        assert hr_times == sorted(set(hr_times))  # no duplicates, in order
+        assert all(
+            b - a == INTERVAL_S
+            for a, b in zip(
+                hr_times[len(hr_before) :], hr_times[len(hr_before) + 1 :], strict=False
+            )
+        )
+        assert hub.rejected == {}
+    finally:
+        station.stop()
+
+    store = station.store
+    from monitor.store import SessionStore
+
+    log = SessionStore(store.path)
+    session = log.sessions("chair-1")[0]
+    stored = [t for t, sig, _ in log.readings(session.id) if sig == "HR"]
+    assert stored == sorted(set(stored)) and len(stored) == len(hr_times)
+    alarms = {(r["name"], r["end_t"] is not None) for r in log.alarms("chair-1")}
+    assert alarms == {("TECH_PORT_LOST", True), ("TECH_NO_DATA", True)}
+    kinds = [e.kind for e in log.events(session.id)]
+    assert kinds.count("device_link") >= 3  # connected, lost, ..., connected again
+    log.close()
