@@ -18,6 +18,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 
+import numpy as np
+
 from monitor.model import DeviceEvent, Reading
 from monitor.signals import REGISTRY
 
@@ -38,6 +40,9 @@ class MainType(IntEnum):
     ALARM = 4
     NETWORK = 5
     ANESTHESIA_RECORD = 8
+
+
+_MAINTYPE_NAMES = {m.value: m.name for m in MainType}
 
 
 class PhdbType(IntEnum):
@@ -114,6 +119,8 @@ BASIC_FIELDS: tuple[Field, ...] = (
     Field("PR", 126, 1.0, SPO2),
     Field("RR", 142, 1.0, CO2),
 )
+_GROUPS = (ECG, P1, NIBP, T1, SPO2, CO2)
+_CLASS_WORDS = struct.Struct(f"<{CLASS_LEN // 2}h")
 IMPEDANCE_RR_OFFSET = 14  # ecg group: used for RR when there is no CO2 module
 ETCO2_OFFSET, FICO2_OFFSET, AMB_PRESS_OFFSET = 138, 140, 144
 AMB_PRESS_SCALE = 0.1  # mmHg
@@ -152,8 +159,8 @@ class WaveformBlock:
     name: str
     rate_hz: int
     unit: str
-    samples: tuple[float | None, ...]
-    status: int
+    samples: np.ndarray = field(repr=False)  # float64; NaN where the monitor had no sample
+    status: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +196,9 @@ Event = Reading | DeviceEvent | WaveformBlock
 
 
 def checksum(record: bytes) -> int:
-    return sum(record) & 0xFF
+    if len(record) < 64:
+        return sum(record) & 0xFF
+    return int(np.frombuffer(record, dtype=np.uint8).sum(dtype=np.uint32)) & 0xFF
 
 
 def escape(data: bytes) -> bytes:
@@ -208,17 +217,14 @@ class FrameError(ValueError):
 def unescape(body: bytes) -> bytes:
     if ESCAPE not in body:
         return body
-    out = bytearray()
-    it = iter(body)
-    for b in it:
-        if b == ESCAPE:
-            nxt = next(it, None)
-            if nxt not in (0x5D, 0x5E):
-                raise FrameError("escape byte not followed by 0x5D or 0x5E")
-            out.append(nxt ^ 0x20)
-        else:
-            out.append(b)
-    return bytes(out)
+    first, *rest = body.split(b"\x7d")
+    out = [first]
+    for part in rest:
+        if not part or part[0] not in (0x5D, 0x5E):
+            raise FrameError("escape byte not followed by 0x5D or 0x5E")
+        out.append(bytes((part[0] ^ 0x20,)))
+        out.append(part[1:])
+    return b"".join(out)
 
 
 class Deframer:
@@ -383,15 +389,14 @@ class DriDecoder:
                 events += self._basic(record, base + 4, float(t))
         return events
 
-    def _value(self, data: bytes, pos: int, f: Field) -> int:
-        return _I16.unpack_from(data, pos + f.offset)[0]
-
     def _basic(self, data: bytes, pos: int, t: float) -> list[Event]:
         out: list[Event] = []
         raw: dict[str, int] = {}
+        words = _CLASS_WORDS.unpack_from(data, pos)  # the whole class as int16, in one call
+        statuses = {g: _U32.unpack_from(data, pos + g)[0] for g in _GROUPS}
         for f in BASIC_FIELDS:
-            status = _U32.unpack_from(data, pos + f.group)[0]
-            value = self._value(data, pos, f)
+            status = statuses[f.group]
+            value = words[f.offset // 2]
             if not status & STATUS_EXISTS:
                 value = ABSENT
             elif not status & STATUS_ACTIVE and value > INVALID_LIMIT:
@@ -403,25 +408,28 @@ class DriDecoder:
             for sig in ART_SIGNALS:
                 raw[sig] = ABSENT  # P1 measures something else (CVP, PA, ...)
 
-        co2_status = _U32.unpack_from(data, pos + CO2)[0]
-        amb = _I16.unpack_from(data, pos + AMB_PRESS_OFFSET)[0]
+        co2_present = statuses[CO2] & STATUS_EXISTS
+        amb = words[AMB_PRESS_OFFSET // 2]
         for sig, off in (("ETCO2", ETCO2_OFFSET), ("FICO2", FICO2_OFFSET)):
-            v = _I16.unpack_from(data, pos + off)[0]
-            raw[sig] = v if co2_status & STATUS_EXISTS else ABSENT
+            raw[sig] = words[off // 2] if co2_present else ABSENT
         if raw["RR"] <= INVALID_LIMIT:
-            ecg_status = _U32.unpack_from(data, pos + ECG)[0]
-            imp = _I16.unpack_from(data, pos + IMPEDANCE_RR_OFFSET)[0]
-            if ecg_status & STATUS_EXISTS and imp > INVALID_LIMIT:
+            imp = words[IMPEDANCE_RR_OFFSET // 2]
+            if statuses[ECG] & STATUS_EXISTS and imp > INVALID_LIMIT:
                 raw["RR"] = imp
 
         nibp_label = _U16.unpack_from(data, pos + NIBP + 4)[0]
         new_cuff = self._new_cuff(raw, nibp_label)
 
+        known = self._status
         for f in BASIC_FIELDS:
+            v = raw[f.signal]
             if f.signal in NIBP_SIGNALS and not new_cuff:
-                self._set_status(out, t, f.signal, raw[f.signal], emit_reading=False)
-                continue
-            self._emit(out, t, f.signal, raw[f.signal], f.scale)
+                self._set_status(out, t, f.signal, v, emit_reading=False)
+            elif v > INVALID_LIMIT and known.get(f.signal) == "valid":  # the usual case, inline
+                value = float(v) if f.scale == 1.0 else round(v * f.scale, 6)
+                out.append(Reading(self.bed, t, f.signal, value, REGISTRY[f.signal].unit))
+            else:
+                self._emit(out, t, f.signal, v, f.scale)
         for sig in ("ETCO2", "FICO2"):
             v = raw[sig]
             if v > INVALID_LIMIT and amb > INVALID_LIMIT:
@@ -473,8 +481,10 @@ class DriDecoder:
             if n < 0 or base + 6 + 2 * n > len(record):
                 raise ValueError("waveform subrecord longer than its record")
             wave = WAVES.get(wave_id, Wave(f"WAVE{wave_id}", 0, 1.0, ""))
-            ints = struct.unpack_from(f"<{n}h", record, base + 6)
-            samples = tuple(None if v <= INVALID_LIMIT else v * wave.scale for v in ints)
+            ints = np.frombuffer(record, dtype="<i2", count=n, offset=base + 6)
+            samples = ints * wave.scale
+            if n and ints.min() <= INVALID_LIMIT:
+                samples[ints <= INVALID_LIMIT] = np.nan
             out.append(
                 WaveformBlock(
                     self.bed,
