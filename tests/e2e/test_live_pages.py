@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from devices.simulator.inprocess import SimulatedMonitor
-from tests.helpers import make_config, served
+from monitor.config import parse_config
+from tests.helpers import config_dict, served
 
 pytestmark = pytest.mark.e2e
 
@@ -31,7 +32,10 @@ def wait_until(check: Callable[[], bool], seconds: float, what: str) -> None:
 
 
 def test_bed_page_live_alarm_and_stale_feed(browser: Any, tmp_path: Path) -> None:
-    with served(make_config(tmp_path, beds=2)) as (station, url):
+    data = config_dict(tmp_path / "sessions.db", beds=2)
+    # chair-2 is fed through the real DRI path: virtual monitor -> pty -> serial link -> codec
+    data["beds"][1]["device"] = {"kind": "datex_s5", "port": "virtual", "seed": 2, "interval_s": 1}
+    with served(parse_config(data)) as (station, url):
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         try:
             _nurse_walkthrough(page, station, url)

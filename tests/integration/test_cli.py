@@ -64,15 +64,3 @@ def test_bad_port_on_the_command_line(tmp_path: Path) -> None:
     assert result.stderr.strip() == (
         "command line: server.port: input should be greater than or equal to 1"
     )
-
-
-def test_serial_device_not_yet_drivable(tmp_path: Path) -> None:
-    data = config_dict(tmp_path / "s.db")
-    data["beds"][0]["device"] = {"kind": "datex_s5", "port": "/dev/ttyUSB0"}
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(data))
-    result = _run("--config", str(path))
-    assert result.returncode == 2
-    assert result.stderr.strip() == (
-        f"{path}: beds[0].device.kind: 'datex_s5' is not supported by this build yet"
-    )

@@ -92,3 +92,27 @@ def test_unplug_and_replug_the_virtual_monitor(tmp_path: Path) -> None:
     kinds = [e.kind for e in log.events(session.id)]
     assert kinds.count("device_link") >= 3  # connected, lost, ..., connected again
     log.close()
+
+
+def test_missing_port_is_a_technical_alarm_not_a_crash(tmp_path: Path) -> None:
+    data = config_dict(tmp_path / "s.db")
+    data["beds"][0]["device"] = {
+        "kind": "datex_s5",
+        "port": str(tmp_path / "ttyUSB9"),
+        "interval_s": INTERVAL_S,
+    }
+    station = build_station(parse_config(data))
+    hub = station.ward.hub("chair-1")
+    assert hub.info.source == "live"
+    station.start()
+    try:
+        wait_until(
+            lambda: "TECH_PORT_LOST" in {a.name for a in hub.active_alarms()}, 5, "TECH_PORT_LOST"
+        )
+        wait_until(
+            lambda: "TECH_NO_DATA" in {a.name for a in hub.active_alarms()},
+            2 * INTERVAL_S + 1.5,
+            "TECH_NO_DATA",
+        )
+    finally:
+        station.stop()
