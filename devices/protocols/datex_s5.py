@@ -159,8 +159,16 @@ class WaveformBlock:
     name: str
     rate_hz: int
     unit: str
-    samples: np.ndarray = field(repr=False)  # float64; NaN where the monitor had no sample
+    raw: np.ndarray = field(repr=False)  # int16 as sent
+    scale: float = 1.0
     status: int = 0
+
+    @property
+    def samples(self) -> np.ndarray:
+        """Samples in `unit` (float64); NaN where the monitor had no valid sample."""
+        out = self.raw * self.scale
+        out[self.raw <= INVALID_LIMIT] = np.nan
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,28 +249,34 @@ class Deframer:
         self._in_frame = False
 
     def feed(self, data: bytes) -> list[bytes]:
+        # Every flag ends the frame in progress and may open the next: back-to-back frames
+        # share "7E 7E", and a stream that starts mid-frame resynchronises on the next flag.
+        pieces = data.split(b"\x7e")
         records: list[bytes] = []
-        start = 0
-        while True:
-            idx = data.find(FLAG, start)
-            if idx < 0:
-                if self._in_frame:
-                    self._buf += data[start:]
-                    if len(self._buf) > MAX_ESCAPED_FRAME:  # no closing flag in sight: drop it
-                        self.stats.malformed += 1
-                        self.reset()
-                return records
+        if len(pieces) == 1:  # no flag in this chunk
             if self._in_frame:
-                self._buf += data[start:idx]
-                if self._buf:
-                    record = self._check(bytes(self._buf))
-                    if record is not None:
-                        records.append(record)
-                self._buf.clear()
-            # Every flag may open a frame: back-to-back frames share "7E 7E", and a capture that
-            # starts mid-frame resynchronises on the next flag.
-            self._in_frame = True
-            start = idx + 1
+                self._buf += data
+                if len(self._buf) > MAX_ESCAPED_FRAME:  # no closing flag in sight: drop it
+                    self.stats.malformed += 1
+                    self.reset()
+            return records
+        if self._in_frame:
+            self._buf += pieces[0]
+            if self._buf:
+                record = self._check(bytes(self._buf))
+                if record is not None:
+                    records.append(record)
+        for body in pieces[1:-1]:
+            if body:
+                record = self._check(body)
+                if record is not None:
+                    records.append(record)
+        self._buf = bytearray(pieces[-1])
+        self._in_frame = True
+        if len(self._buf) > MAX_ESCAPED_FRAME:
+            self.stats.malformed += 1
+            self.reset()
+        return records
 
     def _check(self, body: bytes) -> bytes | None:
         try:
@@ -482,9 +496,6 @@ class DriDecoder:
                 raise ValueError("waveform subrecord longer than its record")
             wave = WAVES.get(wave_id, Wave(f"WAVE{wave_id}", 0, 1.0, ""))
             ints = np.frombuffer(record, dtype="<i2", count=n, offset=base + 6)
-            samples = ints * wave.scale
-            if n and ints.min() <= INVALID_LIMIT:
-                samples[ints <= INVALID_LIMIT] = np.nan
             out.append(
                 WaveformBlock(
                     self.bed,
@@ -493,7 +504,8 @@ class DriDecoder:
                     wave.name,
                     wave.rate_hz,
                     wave.unit,
-                    samples,
+                    ints,
+                    wave.scale,
                     status,
                 )
             )
