@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -104,3 +105,15 @@ def pump(station: Station, clock: ManualClock, seconds: int) -> None:
 
 
 CAPTURES = REPO.parent / "shared" / "data" / "datex-carescape"
+
+
+def capture(name: str) -> Path:
+    """A real monitor capture from ../shared; CI must have them, elsewhere the test skips."""
+    import pytest
+
+    path = CAPTURES / name
+    if not path.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{path} is missing: CI runs beside ../shared")
+        pytest.skip(f"{path} is not available")
+    return path

@@ -15,7 +15,7 @@ import pytest
 
 from devices.protocols.datex_s5 import DriDecoder
 from monitor.model import Reading
-from tests.helpers import CAPTURES, REPO
+from tests.helpers import REPO, capture
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -31,10 +31,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def raw_capture() -> Path:
-    path = CAPTURES / "raw.raw"
-    if not path.exists():
-        pytest.skip("captures not available")
-    return path
+    return capture("raw.raw")
 
 
 def test_decode_writes_csv_and_counts(raw_capture: Path) -> None:
@@ -51,9 +48,7 @@ def test_decode_writes_csv_and_counts(raw_capture: Path) -> None:
 
 
 def test_decode_of_a_corrupted_capture_reports_bad_frames() -> None:
-    path = CAPTURES / "db01.raw"
-    if not path.exists():
-        pytest.skip("captures not available")
+    path = capture("db01.raw")
     result = _run("decode", "--protocol", "datex-s5", str(path))
     assert result.returncode == 0
     assert result.stderr.strip().endswith("2126 good, 164 bad checksum, 156 malformed")

@@ -86,7 +86,10 @@ def test_unplug_and_replug_the_virtual_monitor(tmp_path: Path) -> None:
     log = SessionStore(store.path)
     session = log.sessions("chair-1")[0]
     stored = [t for t, sig, _ in log.readings(session.id) if sig == "HR"]
-    assert stored == sorted(set(stored)) and len(stored) == len(hr_times)
+    # Everything recorded since the session started, once each (the first second or two may
+    # have arrived before the nurse pressed start, and are live-only).
+    assert stored == sorted(set(stored)) and stored == hr_times[-len(stored) :]
+    assert len(stored) >= len(hr_times) - 2
     alarms = {(r["name"], r["end_t"] is not None) for r in log.alarms("chair-1")}
     assert alarms == {("TECH_PORT_LOST", True), ("TECH_NO_DATA", True)}
     kinds = [e.kind for e in log.events(session.id)]

@@ -10,14 +10,11 @@ from hypothesis import strategies as st
 
 from devices.protocols import datex_s5 as dri
 from monitor.model import DeviceEvent, Reading
-from tests.helpers import CAPTURES
+from tests.helpers import capture
 
 
 def _capture(name: str) -> bytes:
-    path = CAPTURES / name
-    if not path.exists():
-        pytest.skip(f"{path} is not available")
-    return path.read_bytes()
+    return capture(name).read_bytes()
 
 
 def _decode(data: bytes) -> tuple[dri.DriDecoder, list[dri.Event]]:
