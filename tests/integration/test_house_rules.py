@@ -57,3 +57,18 @@ def test_devices_know_nothing_of_the_web() -> None:
 def test_the_rule_checker_sees_imports(tmp_path: Path) -> None:
     (tmp_path / "m.py").write_text("import serial\nfrom dash import html\n")
     assert _imports(tmp_path / "m.py") == {"serial", "dash"}
+
+
+def test_only_the_transport_imports_serial() -> None:
+    found = _violations(REPO / "devices", ("serial",))
+    assert found == ["devices/transport.py imports serial"]
+
+
+def test_codecs_do_no_io() -> None:
+    assert (
+        _violations(
+            REPO / "devices" / "protocols",
+            ("serial", "socket", "select", "os", "io", "devices.transport"),
+        )
+        == []
+    )
