@@ -101,17 +101,47 @@ class BedConfig(_Strict):
 
 
 Op = Literal[">", ">=", "<", "<="]
+PriorityName = Literal["LOW", "MEDIUM", "HIGH"]
+# Re-alarm after an acknowledgement while the condition persists (clinical.md §6).
+DEFAULT_REMINDER_S = {"HIGH": 120.0, "MEDIUM": 300.0, "LOW": 300.0}
+DEFAULT_ESCALATE_S = {"HIGH": None, "MEDIUM": 180.0, "LOW": None}
+MAX_AUDIO_PAUSE_S = 120.0  # ISO 80601-2-61 caps SpO2 audio pause at 2 min
 
 
-class ThresholdRule(_Strict):
-    """An absolute limit with a priority and a condition delay."""
+class AlarmRule(_Strict):
+    """One alarm condition for one signal, with its priority and IEC 60601-1-8 behaviour.
+
+    The condition is exactly one of:
+      op + limit                     the value beyond an absolute limit;
+      op + limit + relative          beyond the confirmed baseline by `limit` % or units
+                                     (above it for > and >=, below it for < and <=);
+      rise + window_s                risen by `rise` units within the last `window_s`;
+      no_value_s                     no valid value for that many seconds.
+    """
 
     name: str = Field(pattern=r"^[A-Z0-9_]+$")
     signal: str
-    op: Op
-    limit: float
-    priority: Literal["LOW", "MEDIUM", "HIGH"]
+    op: Op | None = None
+    limit: float | None = None
+    relative: Literal["pct", "abs"] | None = None
+    rise: float | None = Field(None, gt=0)
+    window_s: float | None = Field(None, gt=0, le=3600)
+    no_value_s: float | None = Field(None, gt=0, le=3600)
+    priority: PriorityName
     delay_s: float = Field(0.0, ge=0, le=300)
+    """Condition delay: how long the condition must hold before the alarm is raised."""
+    clear_delay_s: float = Field(0.0, ge=0, le=300)
+    """How long the condition must be gone before the alarm ends."""
+    hysteresis: float = Field(0.0, ge=0)
+    """The value must come back past the limit by this much before the alarm can end."""
+    latching: bool | None = None
+    """Stays shown after its cause has gone, until reset. Default: HIGH latches."""
+    escalate_after_s: float | None = Field(None, gt=0, le=3600)
+    """Unacknowledged this long, the alarm goes up one priority. Default: MEDIUM after 180 s."""
+    reminder_s: float | None = Field(None, gt=0, le=3600)
+    """An acknowledged alarm sounds again after this long if its condition persists."""
+    confirm_repeat: bool = False
+    """Intermittent measurement (NIBP): prompt to confirm with a repeat reading."""
 
     @field_validator("signal")
     @classmethod
@@ -121,18 +151,46 @@ class ThresholdRule(_Strict):
         return v
 
     @model_validator(mode="after")
-    def _named_after_signal(self) -> ThresholdRule:
+    def _one_condition(self) -> AlarmRule:
         if not self.name.startswith(self.signal + "_"):
             raise ValueError(f"alarm name {self.name!r} must start with {self.signal + '_'!r}")
+        forms = [
+            self.op is not None or self.limit is not None,
+            self.rise is not None or self.window_s is not None,
+            self.no_value_s is not None,
+        ]
+        if sum(forms) != 1:
+            raise ValueError("give exactly one condition: op+limit, rise+window_s or no_value_s")
+        if forms[0] and (self.op is None or self.limit is None):
+            raise ValueError("op and limit go together")
+        if forms[1] and (self.rise is None or self.window_s is None):
+            raise ValueError("rise and window_s go together")
+        if self.relative is not None and not forms[0]:
+            raise ValueError("relative applies to an op+limit condition")
+        if self.relative is not None and self.limit is not None and self.limit < 0:
+            raise ValueError("a relative limit is a distance from the baseline: use >= 0")
         return self
+
+    @property
+    def latches(self) -> bool:
+        return self.priority == "HIGH" if self.latching is None else self.latching
+
+    @property
+    def reminder(self) -> float:
+        return self.reminder_s or DEFAULT_REMINDER_S[self.priority]
+
+    @property
+    def escalation(self) -> float | None:
+        return self.escalate_after_s or DEFAULT_ESCALATE_S[self.priority]
 
 
 class AlarmsConfig(_Strict):
-    rules: list[ThresholdRule] = Field(default_factory=list)
+    audio_pause_s: float = Field(MAX_AUDIO_PAUSE_S, gt=0, le=MAX_AUDIO_PAUSE_S)
+    rules: list[AlarmRule] = Field(default_factory=list)
 
     @field_validator("rules")
     @classmethod
-    def _unique_names(cls, rules: list[ThresholdRule]) -> list[ThresholdRule]:
+    def _unique_names(cls, rules: list[AlarmRule]) -> list[AlarmRule]:
         _reject_duplicates("alarm name", [r.name for r in rules])
         return rules
 

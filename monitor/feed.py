@@ -40,6 +40,10 @@ class BedSnapshot:
     """Signals the device reports without a valid value, and why ('absent', 'over range')."""
     last_arrival: float
     """When the feed last delivered a valid reading (the station's clock)."""
+    sounding: str | None
+    """The priority whose tone plays now ('HIGH', 'MEDIUM', 'LOW'), or None."""
+    pause_remaining_s: float
+    """Seconds left of the bed's audio pause (0 when not paused)."""
 
     @property
     def highest_alarm(self) -> ActiveAlarm | None:
@@ -66,3 +70,9 @@ class LiveFeed(Protocol):
     ) -> SessionInfo: ...
 
     def stop_session(self, bed: str, user: str) -> SessionInfo: ...
+
+    def acknowledge(self, bed: str, user: str) -> int: ...
+
+    def reset_alarms(self, bed: str, user: str) -> int: ...
+
+    def pause_audio(self, bed: str, user: str) -> float: ...

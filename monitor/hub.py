@@ -14,15 +14,15 @@ from collections import Counter, deque
 from collections.abc import Callable
 from typing import Protocol
 
-from monitor.alarms import ThresholdAlarms
-from monitor.alarms.technical import TechnicalAlarms
+from monitor.alarms import BedAlarms
+from monitor.alarms import technical as tech
 from monitor.clock import Clock
-from monitor.config import BedConfig, ThresholdRule
+from monitor.config import AlarmsConfig, BedConfig
 from monitor.feed import BedInfo, BedSnapshot, CommandError
 from monitor.model import (
     ActiveAlarm,
-    AlarmEvent,
-    AlarmState,
+    AlarmPhase,
+    AlarmTransition,
     DeviceEvent,
     Reading,
     SessionInfo,
@@ -68,7 +68,7 @@ class BedHub:
         device: Device,
         store: SessionStore,
         clock: Clock,
-        rules: list[ThresholdRule],
+        alarms: AlarmsConfig,
         capacity: int = RING_CAPACITY,
     ) -> None:
         self.config = bed
@@ -82,8 +82,9 @@ class BedHub:
             dict(device.expected_interval_s),
             epoch=uuid.uuid4().hex[:12],
         )
-        self._alarms = ThresholdAlarms(bed.id, rules)
-        self._technical = TechnicalAlarms(bed.id, min(device.expected_interval_s.values()))
+        self._alarms = BedAlarms(bed.id, alarms.rules, alarms.audio_pause_s)
+        self._stale_after_s = tech.STALE_FACTOR * min(device.expected_interval_s.values())
+        self._ever_valid: set[str] = set()
         self._lock = threading.Lock()
         self._ring: deque[tuple[int, Reading]] = deque(maxlen=capacity)
         self._seq = 0
@@ -142,10 +143,22 @@ class BedHub:
             self.check_feed()
 
     def check_feed(self) -> None:
+        """Time-driven alarm work: a silent feed, a failing store, delays, reminders."""
         with self._lock:
-            session_id = self._session.id if self._session else None
-            for event in self._technical.check_feed(self.clock.now(), self._last_arrival):
-                self._on_alarm(session_id, event)
+            now = self.clock.now()
+            silent = now - self._last_arrival
+            self._log_alarms(
+                self._alarms.set_technical(
+                    tech.NO_DATA,
+                    silent > self._stale_after_s,
+                    now,
+                    round(silent, 1),
+                    limit=self._stale_after_s,
+                )
+            )
+            store_error = self.store.stats().last_error is not None
+            self._log_alarms(self._alarms.set_technical(tech.STORE_WRITE, store_error, now))
+            self._log_alarms(self._alarms.tick(now))
 
     # -- the pipeline ---------------------------------------------------------------------
 
@@ -183,19 +196,25 @@ class BedHub:
                 else:
                     self._status[signal] = status
                     self._latest.pop(signal, None)  # the tile shows --- and the status
+                if signal in self._ever_valid:  # it was reading: a probe off, a lead off
+                    self._log_alarms(
+                        self._alarms.set_technical(
+                            tech.sensor_alarm(signal),
+                            status != "valid",
+                            now,
+                            priority=tech.SENSOR_PRIORITY,
+                            escalate_after_s=tech.SENSOR_ESCALATE_S,
+                        )
+                    )
             elif event.kind == "link":
                 state = event.detail["state"]
                 if state == self._link:
                     return
                 self._link = state
-                if state == "lost":
-                    alarms = self._technical.port_lost(now)
-                elif state == "connected":
-                    alarms = self._technical.port_connected(now)
-                else:
-                    alarms = []
-                for alarm in alarms:
-                    self._on_alarm(session_id, alarm)
+                if state in ("lost", "connected"):
+                    self._log_alarms(
+                        self._alarms.set_technical(tech.PORT_LOST, state == "lost", now)
+                    )
             try:
                 self.store.add_event(
                     session_id,
@@ -224,31 +243,40 @@ class BedHub:
                 return False
             session_id = self._session.id if self._session else None
             now = self.clock.now()
-            for event in self._technical.reading_arrived(now, self._last_arrival):
-                self._on_alarm(session_id, event)
+            self._log_alarms(
+                self._alarms.set_technical(
+                    tech.NO_DATA, False, now, round(now - self._last_arrival, 1)
+                )
+            )
             self._last_arrival = now
             self._status.pop(reading.signal, None)
-            for event in self._alarms.evaluate(reading):
-                self._on_alarm(session_id, event)
+            self._ever_valid.add(reading.signal)
+            self._log_alarms(self._alarms.evaluate(reading, now))
             if session_id is not None:
                 self.store.append_reading(session_id, reading)
             self._append(reading)
             return True
 
-    def _on_alarm(self, session_id: int | None, event: AlarmEvent) -> None:
-        self.store.record_alarm(session_id, event)
-        level = logging.WARNING if event.state is AlarmState.ACTIVE else logging.INFO
-        log.log(
-            level,
-            "bed %s: %s %s (%s %s %g, value %g)",
-            self.info.id,
-            event.name,
-            event.state,
-            event.priority.name,
-            event.op,
-            event.limit,
-            event.value,
-        )
+    def _log_alarms(self, transitions: list[AlarmTransition]) -> None:
+        """Every transition goes to the session log (batched) and the process log."""
+        if not transitions:
+            return
+        session_id = self._session.id if self._session else None
+        for tr in transitions:
+            self.store.record_transition(session_id, tr)
+            loud = tr.state in (AlarmPhase.ACTIVE, AlarmPhase.ESCALATED, AlarmPhase.REMINDER)
+            log.log(
+                logging.WARNING if loud else logging.INFO,
+                "bed %s: %s %s (%s, value %s, limit %s %s%s)",
+                self.info.id,
+                tr.name,
+                tr.state,
+                tr.priority.name,
+                tr.value,
+                tr.op,
+                tr.limit,
+                f", by {tr.user}" if tr.user else "",
+            )
 
     def _append(self, reading: Reading) -> None:
         self._seq += 1
@@ -275,26 +303,26 @@ class BedHub:
             out = [r for _, r in self._ring if r.t >= start]
             return out, self._seq
 
-    def _active(self) -> list[ActiveAlarm]:
-        found = self._alarms.active() + self._technical.active()
-        return sorted(found, key=lambda a: (-a.priority, a.onset_t))
-
     def active_alarms(self) -> list[ActiveAlarm]:
         with self._lock:
-            return self._active()
+            return self._alarms.active()
 
     def snapshot(self) -> BedSnapshot:
         with self._lock:
+            now = self.clock.now()
+            sounding = self._alarms.sounding(now)
             return BedSnapshot(
                 self.info,
-                self.clock.now(),
+                now,
                 dict(self._latest),
-                self._active(),
+                self._alarms.active(),
                 self._session,
                 dict(self._rejected),
                 self._seq,
                 dict(self._status),
                 self._last_arrival,
+                sounding.name if sounding is not None else None,
+                self._alarms.pause_remaining(now),
             )
 
     @property
@@ -341,6 +369,65 @@ class BedHub:
         self.device.infusion_changed(0.0)
         return closed
 
+    # -- alarm commands -------------------------------------------------------------------
+
+    def _command(self, kind: str, user: str, payload: dict[str, object]) -> None:
+        session_id = self._session.id if self._session else None
+        try:
+            self.store.add_event(session_id, self.info.id, self.clock.now(), kind, user, payload)
+        except StoreError as err:
+            log.error("bed %s: %s", self.info.id, err)
+
+    def acknowledge(self, user: str) -> int:
+        """Silence every sounding alarm's current condition. Returns how many."""
+        with self._lock:
+            done = self._alarms.acknowledge(self.clock.now(), user)
+            self._log_alarms(done)
+            return len(done)
+
+    def reset_alarms(self, user: str) -> int:
+        """End latched alarms whose cause has gone. Returns how many."""
+        with self._lock:
+            done = self._alarms.reset(self.clock.now(), user)
+            self._log_alarms(done)
+            return len(done)
+
+    def pause_audio(self, user: str) -> float:
+        """Pause this bed's alarm sound (at most 2 min). Returns the seconds of pause."""
+        with self._lock:
+            now = self.clock.now()
+            until = self._alarms.pause_audio(now)
+            self._command("audio_pause", user, {"until": until, "seconds": until - now})
+            return until - now
+
+    def change_limit(self, name: str, limit: float, user: str, reason: str) -> float:
+        """Change one alarm's limit for this bed; a reason is required. Returns the old one."""
+        reason = reason.strip()
+        if not reason:
+            raise CommandError("a limit change needs a reason")
+        if not math.isfinite(limit):
+            raise CommandError("the limit must be a number")
+        with self._lock:
+            try:
+                tracker = self._alarms.rule(name)
+            except KeyError:
+                raise CommandError(f"no alarm {name!r} on {self.info.name}") from None
+            cond = tracker.condition
+            if cond is None or cond.rule.op is None or cond.rule.relative is not None:
+                raise CommandError(f"{name} has no absolute limit to change")
+            old = cond.limit
+            cond.limit = limit
+            self._command(
+                "limit_change", user, {"alarm": name, "old": old, "new": limit, "reason": reason}
+            )
+            return float(old) if old is not None else math.nan
+
+    def confirm_baseline(self, values: dict[str, float], user: str) -> None:
+        """A nurse-confirmed baseline: baseline-relative limits use it from now on."""
+        with self._lock:
+            self._alarms.set_baseline(values)
+            self._command("baseline_confirmed", user, dict(values))
+
 
 class Ward:
     """All beds of this station: the in-process LiveFeed."""
@@ -385,3 +472,12 @@ class Ward:
 
     def stop_session(self, bed: str, user: str) -> SessionInfo:
         return self.hub(bed).stop_session(user)
+
+    def acknowledge(self, bed: str, user: str) -> int:
+        return self.hub(bed).acknowledge(user)
+
+    def reset_alarms(self, bed: str, user: str) -> int:
+        return self.hub(bed).reset_alarms(user)
+
+    def pause_audio(self, bed: str, user: str) -> float:
+        return self.hub(bed).pause_audio(user)

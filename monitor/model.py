@@ -47,40 +47,68 @@ class Priority(enum.IntEnum):
     HIGH = 3
 
 
-class AlarmState(enum.StrEnum):
+class AlarmPhase(enum.StrEnum):
+    """What happened to an alarm: the transitions written to the session log."""
+
+    PENDING = "pending"  # the condition holds; its condition delay is running
+    CANCELLED = "cancelled"  # the condition went away before the delay ran out
+    ACTIVE = "active"  # raised: visible and audible
+    ACKNOWLEDGED = "acknowledged"  # audio silenced for this condition
+    REMINDER = "reminder"  # acknowledged, still present, sounding again
+    ESCALATED = "escalated"  # unacknowledged too long: one priority up
+    LATCHED = "latched"  # its cause has gone; shown until reset
+    CLEARED = "cleared"  # ended by itself (non-latching)
+    RESET = "reset"  # a latched alarm ended by an operator
+
+
+class Display(enum.StrEnum):
+    """How a current alarm shows on the screen."""
+
     ACTIVE = "active"
-    ENDED = "ended"
+    ACKNOWLEDGED = "acknowledged"
+    LATCHED = "latched"
 
 
 @dataclass(frozen=True, slots=True)
-class AlarmEvent:
-    """A transition of one alarm condition on one bed."""
+class AlarmTransition:
+    """A transition of one alarm on one bed, as logged."""
 
     bed: str
     t: float
     name: str
     signal: str
     priority: Priority
-    state: AlarmState
-    value: float
-    worst: float  # peak (high limits) or nadir (low limits) so far
-    limit: float
+    state: AlarmPhase
+    value: float | None
+    worst: float | None  # peak (high limits) or nadir (low limits) so far
+    limit: float | None
     op: str
     delay_s: float
+    user: str | None = None
+    technical: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class ActiveAlarm:
-    """An alarm condition that currently holds, as the pages show it."""
+    """An alarm on the screen: raised, acknowledged, or latched until reset."""
 
     name: str
     signal: str
     priority: Priority
     onset_t: float
-    onset_value: float
-    worst_value: float
-    limit: float
+    onset_value: float | None
+    worst_value: float | None
+    limit: float | None
     op: str
+    display: Display = Display.ACTIVE
+    technical: bool = False
+    prompt: str = ""
+    acked_by: str | None = None
+
+    @property
+    def sounding(self) -> bool:
+        """Unacknowledged alarms sound (unless the bed's audio is paused)."""
+        return self.acked_by is None
 
 
 SessionState = Literal["infusing", "closed"]

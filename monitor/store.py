@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from monitor.model import AlarmEvent, AlarmState, Reading, SessionInfo, Source
+from monitor.model import AlarmPhase, AlarmTransition, Reading, SessionInfo, Source
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MAX_PENDING = 500_000  # ~14 h of 10 numerics at 1 Hz; past that the oldest are dropped and counted
 
 _SCHEMA = """
@@ -63,11 +63,17 @@ CREATE TABLE IF NOT EXISTS alarms (
     priority TEXT NOT NULL,
     onset_t REAL NOT NULL,
     end_t REAL,
-    onset_value REAL NOT NULL,
-    worst_value REAL NOT NULL,
+    onset_value REAL,
+    worst_value REAL,
     op TEXT NOT NULL,
-    limit_value REAL NOT NULL,
-    delay_s REAL NOT NULL
+    limit_value REAL,
+    delay_s REAL NOT NULL,
+    technical INTEGER NOT NULL DEFAULT 0,
+    acked_at REAL,
+    acked_by TEXT,
+    escalated_at REAL,
+    priority_now TEXT,
+    ended_by TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS alarms_key ON alarms (bed, name, onset_t);
 """
@@ -124,6 +130,12 @@ class SessionStore:
                 raise StoreError(f"{self.path}: WAL mode refused (got {mode})")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA busy_timeout=5000")
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if 0 < version < SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.path}: session log schema {version} is older than {SCHEMA_VERSION};"
+                    " move it aside (it stays readable) and start a new one"
+                )
             self._db.executescript(_SCHEMA)
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except (sqlite3.Error, OSError) as err:
@@ -173,32 +185,72 @@ class SessionStore:
             (session_id, reading.t, reading.signal, reading.value, str(reading.quality)),
         )
 
-    def record_alarm(self, session_id: int | None, event: AlarmEvent) -> None:
-        """Onset inserts the alarm; the end transition closes it with its worst value."""
-        if event.state is AlarmState.ACTIVE:
+    def record_transition(self, session_id: int | None, tr: AlarmTransition) -> None:
+        """Log every alarm transition as an event, and keep one summary row per alarm."""
+        self._enqueue(
+            "INSERT INTO events (session_id, bed, t, kind, user, payload)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                session_id,
+                tr.bed,
+                tr.t,
+                f"alarm_{tr.state}",
+                tr.user or "system",
+                json.dumps(
+                    {
+                        "alarm": tr.name,
+                        "signal": tr.signal,
+                        "priority": tr.priority.name,
+                        "value": tr.value,
+                        "worst": tr.worst,
+                        "limit": tr.limit,
+                        "op": tr.op,
+                        "delay_s": tr.delay_s,
+                    },
+                    sort_keys=True,
+                ),
+            ),
+        )
+        open_row = (
+            "(SELECT id FROM alarms WHERE bed = ? AND name = ? AND end_t IS NULL"
+            " ORDER BY onset_t DESC LIMIT 1)"
+        )
+        if tr.state is AlarmPhase.ACTIVE:
             self._enqueue(
                 "INSERT OR IGNORE INTO alarms (session_id, bed, name, signal, priority, onset_t,"
-                " onset_value, worst_value, op, limit_value, delay_s)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " onset_value, worst_value, op, limit_value, delay_s, technical, priority_now)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     session_id,
-                    event.bed,
-                    event.name,
-                    event.signal,
-                    event.priority.name,
-                    event.t,
-                    event.value,
-                    event.worst,
-                    event.op,
-                    event.limit,
-                    event.delay_s,
+                    tr.bed,
+                    tr.name,
+                    tr.signal,
+                    tr.priority.name,
+                    tr.t,
+                    tr.value,
+                    tr.worst,
+                    tr.op,
+                    tr.limit,
+                    tr.delay_s,
+                    int(tr.technical),
+                    tr.priority.name,
                 ),
             )
-        else:
+        elif tr.state is AlarmPhase.ACKNOWLEDGED:
             self._enqueue(
-                "UPDATE alarms SET end_t = ?, worst_value = ? WHERE id = (SELECT id FROM alarms"
-                " WHERE bed = ? AND name = ? AND end_t IS NULL ORDER BY onset_t DESC LIMIT 1)",
-                (event.t, event.worst, event.bed, event.name),
+                f"UPDATE alarms SET acked_at = coalesce(acked_at, ?),"
+                f" acked_by = coalesce(acked_by, ?) WHERE id = {open_row}",
+                (tr.t, tr.user, tr.bed, tr.name),
+            )
+        elif tr.state is AlarmPhase.ESCALATED:
+            self._enqueue(
+                f"UPDATE alarms SET escalated_at = ?, priority_now = ? WHERE id = {open_row}",
+                (tr.t, tr.priority.name, tr.bed, tr.name),
+            )
+        elif tr.state in (AlarmPhase.CLEARED, AlarmPhase.RESET):
+            self._enqueue(
+                f"UPDATE alarms SET end_t = ?, worst_value = ?, ended_by = ? WHERE id = {open_row}",
+                (tr.t, tr.worst, tr.user, tr.bed, tr.name),
             )
 
     def flush(self) -> int:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from monitor.clock import ManualClock
-from monitor.config import BedConfig, SimulatorDevice, ThresholdRule
+from monitor.config import AlarmRule, AlarmsConfig, BedConfig, SimulatorDevice
 from monitor.feed import CommandError
 from monitor.hub import BedHub, Ward
 from monitor.model import Reading
@@ -31,9 +31,11 @@ class FakeDevice:
 
 
 BED = BedConfig(id="chair-1", name="Chair 1", device=SimulatorDevice(kind="simulator"))
-RULES = [
-    ThresholdRule(name="SPO2_DESAT", signal="SPO2", op="<", limit=85, priority="HIGH", delay_s=2)
-]
+RULES = AlarmsConfig(
+    rules=[
+        AlarmRule(name="SPO2_DESAT", signal="SPO2", op="<", limit=85, priority="HIGH", delay_s=2)
+    ]
+)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ def _snap(
     alarms: list[ActiveAlarm],
     now: float = T0 + 2,
 ) -> BedSnapshot:
-    return BedSnapshot(BED, now, latest, alarms, None, {}, 1, status, T0 + 1)
+    return BedSnapshot(BED, now, latest, alarms, None, {}, 1, status, T0 + 1, None, 0.0)
 
 
 def test_status_shows_dashes_and_the_reason() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.model import AlarmEvent, AlarmState, Priority, Reading
+from monitor.model import AlarmPhase, AlarmTransition, Priority, Reading
 from monitor.store import SessionStore, StoreError
 
 T0 = 1_767_225_600.0
@@ -99,35 +99,52 @@ def test_duplicate_readings_are_ignored(tmp_path: Path) -> None:
     store.close()
 
 
-def test_alarm_onset_and_end_with_worst_value(tmp_path: Path) -> None:
+def test_alarm_transitions_summary_and_audit(tmp_path: Path) -> None:
     store = SessionStore(tmp_path / "s.db")
-    onset = AlarmEvent(
-        "chair-1", T0, "SPO2_LOW", "SPO2", Priority.MEDIUM, AlarmState.ACTIVE, 90, 90, 92, "<", 15
-    )
-    end = AlarmEvent(
-        "chair-1",
-        T0 + 40,
-        "SPO2_LOW",
-        "SPO2",
-        Priority.MEDIUM,
-        AlarmState.ENDED,
-        95,
-        86,
-        92,
-        "<",
-        15,
-    )
-    store.record_alarm(None, onset)
-    store.record_alarm(None, end)
+
+    def tr(
+        t: float,
+        state: AlarmPhase,
+        value: float,
+        worst: float,
+        user: str | None = None,
+        priority: Priority = Priority.MEDIUM,
+    ) -> AlarmTransition:
+        return AlarmTransition(
+            "chair-1", T0 + t, "SPO2_LOW", "SPO2", priority, state, value, worst, 92, "<", 15, user
+        )
+
+    for t in (
+        tr(0, AlarmPhase.PENDING, 91, 91),
+        tr(15, AlarmPhase.ACTIVE, 90, 90),
+        tr(20, AlarmPhase.ACKNOWLEDGED, 89, 88, "nurse-a"),
+        tr(200, AlarmPhase.ESCALATED, 88, 86, priority=Priority.HIGH),
+        tr(240, AlarmPhase.CLEARED, 95, 86),
+    ):
+        store.record_transition(None, t)
     store.flush()
     (row,) = store.alarms("chair-1")
     assert (row["onset_t"], row["end_t"], row["onset_value"], row["worst_value"]) == (
-        T0,
-        T0 + 40,
+        T0 + 15,
+        T0 + 240,
         90,
         86,
     )
-    assert (row["priority"], row["limit_value"], row["delay_s"]) == ("MEDIUM", 92, 15)
+    assert (row["acked_by"], row["acked_at"]) == ("nurse-a", T0 + 20)
+    assert (row["priority"], row["priority_now"], row["escalated_at"]) == (
+        "MEDIUM",
+        "HIGH",
+        T0 + 200,
+    )
+    assert (row["limit_value"], row["delay_s"]) == (92, 15)
+    kinds = [r[0] for r in store._query("SELECT kind FROM events ORDER BY id")]
+    assert kinds == [
+        "alarm_pending",
+        "alarm_active",
+        "alarm_acknowledged",
+        "alarm_escalated",
+        "alarm_cleared",
+    ]
     store.close()
 
 

@@ -1,0 +1,281 @@
+"""IEC 60601-1-8 conformance table for the alarm engine, one test per behaviour.
+
+Everything runs in simulated time: readings carry their own time and `tick` moves the clock.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from monitor.alarms import BedAlarms
+from monitor.config import AlarmRule, parse_config
+from monitor.model import AlarmPhase, Display, Priority, Reading
+from tests.helpers import REPO
+
+T0 = 1_767_225_600.0
+UNITS = {"SPO2": "%", "HR": "/min", "NIBP_SYS": "mmHg", "RR": "/min", "ETCO2": "mmHg"}
+
+
+def rule(**kw: Any) -> AlarmRule:
+    return AlarmRule(**kw)
+
+
+def feed(
+    engine: BedAlarms, signal: str, values: list[float], start: float = 0.0, step: float = 1.0
+) -> list[tuple[float, str, AlarmPhase]]:
+    """Readings at `step` seconds apart from T0+start; returns (seconds, alarm, state)."""
+    out = []
+    for i, v in enumerate(values):
+        t = T0 + start + i * step
+        for tr in engine.evaluate(Reading("b", t, signal, v, UNITS[signal])):
+            out.append((tr.t - T0, tr.name, tr.state))
+    return out
+
+
+def states(got: list[tuple[float, str, AlarmPhase]], *names: str) -> list[tuple[float, str]]:
+    return [(t, str(s)) for t, n, s in got if not names or n in names]
+
+
+SPO2_RULES = [
+    rule(name="SPO2_LOW", signal="SPO2", op="<", limit=92, priority="MEDIUM", delay_s=15),
+    rule(name="SPO2_DESAT", signal="SPO2", op="<", limit=85, priority="HIGH", delay_s=5),
+]
+
+
+def test_condition_delay_is_honoured_to_the_second() -> None:
+    engine = BedAlarms("b", SPO2_RULES[:1])
+    got = feed(engine, "SPO2", [90] * 20)
+    assert states(got) == [(0, "pending"), (15, "active")]
+
+
+def test_spike_shorter_than_the_delay_never_alarms() -> None:
+    engine = BedAlarms("b", SPO2_RULES[:1])
+    got = feed(engine, "SPO2", [90] * 14 + [97] + [90] * 14 + [97] * 5)
+    assert [s for _, s in states(got)] == ["pending", "cancelled", "pending", "cancelled"]
+
+
+def test_delay_runs_out_between_readings() -> None:
+    engine = BedAlarms("b", SPO2_RULES[:1])
+    feed(engine, "SPO2", [90], step=1)
+    assert engine.tick(T0 + 14.9) == []
+    (tr,) = engine.tick(T0 + 15.0)
+    assert (tr.name, tr.state, tr.value) == ("SPO2_LOW", AlarmPhase.ACTIVE, 90)
+
+
+def test_tiered_spo2_medium_after_15_s_high_within_5_s() -> None:
+    engine = BedAlarms("b", SPO2_RULES)
+    got = feed(engine, "SPO2", [83] * 20)
+    active = [(t, n) for t, n, s in got if s is AlarmPhase.ACTIVE]
+    assert active == [(5, "SPO2_DESAT"), (15, "SPO2_LOW")]
+    assert [a.name for a in engine.active()] == ["SPO2_DESAT", "SPO2_LOW"]  # by priority
+
+
+def test_hysteresis_prevents_flapping() -> None:
+    flappy = [121, 119, 121, 119, 121, 119, 121]
+    plain = BedAlarms(
+        "b", [rule(name="HR_HIGH", signal="HR", op=">", limit=120, priority="MEDIUM")]
+    )
+    damped = BedAlarms(
+        "b", [rule(name="HR_HIGH", signal="HR", op=">", limit=120, priority="MEDIUM", hysteresis=5)]
+    )
+    assert len([s for _, s in states(feed(plain, "HR", flappy)) if s == "active"]) == 4
+    got = feed(damped, "HR", flappy + [114])
+    assert states(got) == [(0, "pending"), (0, "active"), (7, "cleared")]
+
+
+def test_clear_delay_holds_the_alarm() -> None:
+    engine = BedAlarms(
+        "b",
+        [rule(name="HR_HIGH", signal="HR", op=">", limit=120, priority="MEDIUM", clear_delay_s=5)],
+    )
+    got = feed(engine, "HR", [125, 110, 125, 110, 110, 110, 110, 110, 110])
+    assert states(got) == [(0, "pending"), (0, "active"), (8, "cleared")]
+
+
+def test_high_latches_until_reset() -> None:
+    engine = BedAlarms("b", SPO2_RULES[1:])
+    got = feed(engine, "SPO2", [80] * 6 + [97] * 5)
+    assert states(got) == [(0, "pending"), (5, "active"), (6, "latched")]
+    (shown,) = engine.active()
+    assert shown.display is Display.LATCHED and shown.worst_value == 80
+    assert engine.sounding(T0 + 20) is Priority.HIGH  # still sounds: nobody has seen it
+    (reset,) = engine.reset(T0 + 30, "nurse-a")
+    assert (reset.state, reset.user) == (AlarmPhase.RESET, "nurse-a")
+    assert engine.active() == [] and engine.sounding(T0 + 31) is None
+
+
+def test_medium_does_not_latch_and_reset_leaves_active_alarms() -> None:
+    engine = BedAlarms("b", SPO2_RULES[:1])
+    feed(engine, "SPO2", [90] * 16)
+    assert engine.reset(T0 + 16, "nurse") == []
+    got = feed(engine, "SPO2", [97], start=17)
+    assert states(got) == [(17, "cleared")]
+
+
+def test_acknowledge_silences_only_the_current_condition_and_reminds() -> None:
+    engine = BedAlarms(
+        "b",
+        [
+            rule(
+                name="HR_HIGH",
+                signal="HR",
+                op=">",
+                limit=120,
+                priority="MEDIUM",
+                reminder_s=300,
+                escalate_after_s=None,
+            )
+        ],
+    )
+    feed(engine, "HR", [130] * 5)
+    (ack,) = engine.acknowledge(T0 + 5, "nurse-a")
+    assert (ack.state, ack.user) == (AlarmPhase.ACKNOWLEDGED, "nurse-a")
+    assert engine.sounding(T0 + 6) is None
+    assert engine.active()[0].display is Display.ACKNOWLEDGED  # still shown
+    assert engine.tick(T0 + 304) == []
+    (remind,) = engine.tick(T0 + 305)
+    assert remind.state is AlarmPhase.REMINDER and engine.sounding(T0 + 305) is Priority.MEDIUM
+
+    # a new occurrence after the condition ended is not covered by the old acknowledgement
+    engine.acknowledge(T0 + 306, "nurse-a")
+    feed(engine, "HR", [100], start=307)
+    got = feed(engine, "HR", [130], start=308)
+    assert states(got) == [(308, "pending"), (308, "active")]
+    assert engine.sounding(T0 + 309) is Priority.MEDIUM
+
+
+def test_audio_pause_ends_at_two_minutes() -> None:
+    engine = BedAlarms(
+        "b",
+        [
+            rule(
+                name="HR_HIGH",
+                signal="HR",
+                op=">",
+                limit=120,
+                priority="MEDIUM",
+                escalate_after_s=None,
+            )
+        ],
+        audio_pause_s=600,
+    )
+    feed(engine, "HR", [130] * 3)
+    until = engine.pause_audio(T0 + 3, seconds=3600)
+    assert until == T0 + 123  # capped at 2 min whatever is asked
+    assert engine.sounding(T0 + 60) is None and engine.pause_remaining(T0 + 60) == 63
+    engine.tick(T0 + 123)
+    assert engine.sounding(T0 + 123) is Priority.MEDIUM
+
+
+def test_new_high_breaks_through_audio_pause() -> None:
+    engine = BedAlarms(
+        "b", SPO2_RULES + [rule(name="HR_HIGH", signal="HR", op=">", limit=120, priority="MEDIUM")]
+    )
+    feed(engine, "HR", [130] * 2)
+    engine.pause_audio(T0 + 2)
+    feed(engine, "HR", [130] * 10, start=2)
+    assert engine.sounding(T0 + 10) is None  # MEDIUM stays paused
+    feed(engine, "SPO2", [80] * 7, start=10)
+    assert engine.sounding(T0 + 16) is Priority.HIGH
+    assert engine.pause_remaining(T0 + 16) == 0
+
+
+def test_unacknowledged_medium_escalates() -> None:
+    engine = BedAlarms(
+        "b", [rule(name="HR_HIGH", signal="HR", op=">", limit=120, priority="MEDIUM")]
+    )  # default: escalate after 180 s
+    feed(engine, "HR", [130])
+    assert engine.tick(T0 + 179) == []
+    (esc,) = engine.tick(T0 + 180)
+    assert (esc.state, esc.priority) == (AlarmPhase.ESCALATED, Priority.HIGH)
+    assert engine.active()[0].priority is Priority.HIGH
+    acked = BedAlarms(
+        "b", [rule(name="HR_HIGH", signal="HR", op=">", limit=120, priority="MEDIUM")]
+    )
+    feed(acked, "HR", [130])
+    acked.acknowledge(T0 + 10, "nurse")
+    assert [tr.state for tr in acked.tick(T0 + 200)] == []
+
+
+def test_stale_feed_raises_a_technical_alarm() -> None:
+    engine = BedAlarms(
+        "b", [rule(name="RR_NO_BREATH", signal="RR", no_value_s=20, priority="HIGH")]
+    )
+    assert engine.tick(T0 + 100) == []  # armed only once RR has been measured
+    feed(engine, "RR", [14], start=0)
+    assert engine.tick(T0 + 19.5) == []
+    (tr,) = [t for t in engine.tick(T0 + 20) if t.state is AlarmPhase.ACTIVE]
+    assert tr.name == "RR_NO_BREATH"
+    # the hub's feed watchdog: technical, MEDIUM, never latches, clears on recovery
+    raised = engine.set_technical("TECH_NO_DATA", True, T0 + 30, 12.0, limit=10)
+    (tech,) = [t for t in raised if t.state is AlarmPhase.ACTIVE]
+    assert (tech.state, tech.technical, tech.priority) == (AlarmPhase.ACTIVE, True, Priority.MEDIUM)
+    (gone,) = engine.set_technical("TECH_NO_DATA", False, T0 + 31)
+    assert gone.state is AlarmPhase.CLEARED  # never LATCHED
+    assert "TECH_NO_DATA" not in {a.name for a in engine.active()}
+
+
+def test_baseline_relative_limit_uses_only_a_confirmed_baseline() -> None:
+    engine = BedAlarms(
+        "b",
+        [
+            rule(
+                name="NIBP_SYS_RISE",
+                signal="NIBP_SYS",
+                op=">=",
+                limit=30,
+                relative="pct",
+                priority="MEDIUM",
+            )
+        ],
+    )
+    assert feed(engine, "NIBP_SYS", [190]) == []  # no baseline yet: never alarms
+    engine.set_baseline({"NIBP_SYS": 120})
+    assert feed(engine, "NIBP_SYS", [155], start=180) == []  # < 156 = 120 + 30 %
+    got = feed(engine, "NIBP_SYS", [156], start=360)
+    assert states(got) == [(360, "pending"), (360, "active")]
+    assert engine.active()[0].limit == 156
+
+
+def test_rise_over_a_window() -> None:
+    engine = BedAlarms(
+        "b", [rule(name="ETCO2_RISE", signal="ETCO2", rise=10, window_s=300, priority="MEDIUM")]
+    )
+    got = feed(engine, "ETCO2", [35, 38, 41, 44, 45], step=60)
+    assert states(got) == [(240, "pending"), (240, "active")]
+    slow = BedAlarms(
+        "b", [rule(name="ETCO2_RISE", signal="ETCO2", rise=10, window_s=300, priority="MEDIUM")]
+    )
+    assert feed(slow, "ETCO2", [35, 37, 39, 41, 43, 45, 47], step=100) == []
+
+
+def test_nibp_prompts_a_confirming_repeat() -> None:
+    engine = BedAlarms(
+        "b",
+        [
+            rule(
+                name="NIBP_SYS_HIGH",
+                signal="NIBP_SYS",
+                op=">=",
+                limit=160,
+                priority="MEDIUM",
+                confirm_repeat=True,
+            )
+        ],
+    )
+    got = feed(engine, "NIBP_SYS", [161])
+    assert states(got) == [(0, "pending"), (0, "active")]  # first reading, no delay
+    assert "repeat" in engine.active()[0].prompt
+
+
+def test_shipped_config_has_the_default_table() -> None:
+    import yaml
+
+    config = parse_config(yaml.safe_load((REPO / "config.yaml").read_text()))
+    rules = {r.name: r for r in config.alarms.rules}
+    assert (rules["SPO2_LOW"].limit, rules["SPO2_LOW"].delay_s) == (92, 15)
+    assert (rules["SPO2_DESAT"].priority, rules["SPO2_DESAT"].delay_s) == ("HIGH", 5)
+    assert rules["HR_HIGH"].limit == 120 and rules["HR_VERY_HIGH"].priority == "HIGH"
+    assert rules["NIBP_SYS_HIGH"].confirm_repeat and rules["NIBP_SYS_HIGH"].delay_s == 0
+    assert rules["NIBP_SYS_VERY_HIGH"].latches and not rules["SPO2_LOW"].latches
+    assert config.alarms.audio_pause_s == 120
