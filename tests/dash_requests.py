@@ -64,6 +64,7 @@ def bed_tick_body(app: Dash, cursor: dict[str, Any], n: int) -> dict[str, Any]:
             _prop("bed-banner", "children"),
             _prop("bed-banner", "className"),
             _prop("bed-session", "children"),
+            _prop("bed-alarm-list", "children"),
         ],
         "inputs": [_prop("bed-tick", "n_intervals", n)],
         "changedPropIds": [_changed("bed-tick", "n_intervals")],
@@ -107,3 +108,15 @@ def find_component(tree: Any, component_id: str) -> dict[str, Any] | None:
             if found is not None:
                 return found
     return None
+
+
+def alarm_command_body(app: Dash, bed: str, button: str) -> dict[str, Any]:
+    """Press 'bed-ack', 'bed-pause' or 'bed-reset' on a bed page."""
+    buttons = ("bed-ack", "bed-pause", "bed-reset")
+    return {
+        "output": callback_key(app, "bed-alarm-msg.children"),
+        "outputs": _prop("bed-alarm-msg", "children"),
+        "inputs": [_prop(b, "n_clicks", 1 if b == button else None) for b in buttons],
+        "changedPropIds": [_changed(button, "n_clicks")],
+        "state": [_prop("bed-cursor", "data", {"bed": bed})],
+    }

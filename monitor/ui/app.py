@@ -51,6 +51,12 @@ def create_app(feed: LiveFeed, station: str) -> Dash:
                             + [dcc.Link(b.name, href=f"/bed/{b.id}") for b in feed.beds()],
                             className="nav",
                         ),
+                        html.Button(
+                            "Enable sound",
+                            id="sound-enable",
+                            className="sound-button",
+                            title="Browsers stay silent until a click: enable alarm tones",
+                        ),
                         html.Span(f"Station: {station}", className="station"),
                     ],
                     className="app-header",
@@ -59,6 +65,14 @@ def create_app(feed: LiveFeed, station: str) -> Dash:
             ],
             className="app-shell",
         ),
+    )
+
+    app.clientside_callback(
+        "function(n) { return window.monitorAudio.enable(n); }",
+        Output("sound-enable", "children"),
+        Output("sound-enable", "className"),
+        Input("sound-enable", "n_clicks"),
+        prevent_initial_call=True,
     )
 
     @app.callback(Output("page", "children"), Input("url", "pathname"))

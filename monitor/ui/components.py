@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dash_mantine_components as dmc
 from dash import html
 
 from monitor.model import Reading
@@ -70,3 +71,33 @@ def numeric_tiles(
             )
         )
     return tiles
+
+
+def alarm_table(rows: list[dict[str, str]]) -> html.Table | html.Div:
+    if not rows:
+        return html.Div("No alarms on this bed.", className="alarm-list-empty")
+    head = html.Thead(html.Tr([html.Th(k) for k in rows[0]]))
+    body = html.Tbody(
+        [
+            html.Tr(
+                [html.Td(v) for v in row.values()],
+                className=f"alarm-row alarm-row-{row['priority'].lower()}",
+            )
+            for row in rows
+        ]
+    )
+    return html.Table([head, body], className="alarm-list")
+
+
+def alarm_controls() -> html.Div:
+    """Acknowledge, audio pause (with its countdown) and reset, big enough for a glove."""
+    return html.Div(
+        [
+            dmc.Button("Acknowledge", id="bed-ack", size="lg", color="yellow", variant="filled"),
+            dmc.Button("Audio pause 2 min", id="bed-pause", size="lg", color="gray"),
+            dmc.Button("Reset latched", id="bed-reset", size="lg", color="red", variant="outline"),
+            html.Span("", id="bed-pause-left", className="pause-left", role="timer"),
+            html.Span("", id="bed-alarm-msg", className="form-msg", role="status"),
+        ],
+        className="alarm-controls",
+    )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from monitor.feed import BedInfo, BedSnapshot
-from monitor.model import ActiveAlarm, Priority, Reading
+from monitor.model import ActiveAlarm, Display, Priority, Reading
 from monitor.ui.tiles import TILE_OF_SIGNAL, TileSpec, format_sub, format_tile
 
 LIVE_WINDOW_S = 15 * 60
@@ -196,14 +196,36 @@ def freshness(snap: BedSnapshot, specs: tuple[TileSpec, ...], per_bed: bool) -> 
         key = age_key(bed, TILE_OF_SIGNAL.get(a.signal, a.signal))
         if key in age and key not in alarm:
             alarm[key] = a.priority.name.lower()
-    return {"age": age, "limit": limit, "alarm": alarm}
+    return {
+        "age": age,
+        "limit": limit,
+        "alarm": alarm,
+        "sounding": snap.sounding,
+        "pause": round(snap.pause_remaining_s, 1),
+    }
 
 
 PRIORITY_MARK = {Priority.HIGH: "***", Priority.MEDIUM: "**", Priority.LOW: "*"}
 
 
+def _num(v: float | None) -> str:
+    return "" if v is None else f"{v:g}"
+
+
 def alarm_text(a: ActiveAlarm) -> str:
-    return f"{PRIORITY_MARK[a.priority]} {a.name} {a.worst_value:g} ({a.op} {a.limit:g})"
+    """`*** SPO2_DESAT 80 (< 85) · acknowledged by station-1`, as monitors mark priorities."""
+    text = f"{PRIORITY_MARK[a.priority]} {a.name}"
+    if a.worst_value is not None:
+        text += f" {_num(a.worst_value)}"
+        if a.limit is not None:
+            text += f" ({a.op} {_num(a.limit)})"
+    if a.display is Display.LATCHED:
+        text += " · latched: press Reset"
+    elif a.display is Display.ACKNOWLEDGED:
+        text += f" · acknowledged by {a.acked_by}"
+    if a.prompt:
+        text += f" · {a.prompt}"
+    return text
 
 
 def banner(alarms: list[ActiveAlarm]) -> tuple[list[str], str]:
@@ -214,4 +236,25 @@ def banner(alarms: list[ActiveAlarm]) -> tuple[list[str], str]:
 
 
 def alarm_signature(alarms: list[ActiveAlarm]) -> str:
-    return ";".join(f"{a.name}@{a.onset_t:.3f}:{a.worst_value:g}" for a in alarms)
+    """Changes whenever anything the banner or the alarm list shows changes."""
+    return ";".join(
+        f"{a.name}@{a.onset_t:.3f}:{a.priority.name}:{a.display}:{a.acked_by}:{a.worst_value}"
+        for a in alarms
+    )
+
+
+def alarm_rows(alarms: list[ActiveAlarm]) -> list[dict[str, str]]:
+    """The bed's alarm list, one row per alarm on the screen."""
+    return [
+        {
+            "priority": a.priority.name,
+            "alarm": a.name,
+            "state": str(a.display),
+            "since": measured_at(a.onset_t),
+            "onset": _num(a.onset_value),
+            "worst": _num(a.worst_value),
+            "limit": f"{a.op} {_num(a.limit)}" if a.limit is not None else "",
+            "acknowledged by": a.acked_by or "",
+        }
+        for a in alarms
+    ]

@@ -82,6 +82,29 @@ def _nurse_walkthrough(page: Any, station: Any, url: str) -> None:
     )
     assert "SPO2_DESAT" in banner.inner_text()
     assert "alarm-high" in (page.locator(tile("bed-tile", "SPO2")).get_attribute("class") or "")
+    flashing = page.evaluate("getComputedStyle(document.getElementById('bed-banner')).animationName")
+    assert flashing == "banner-high"
+    red = page.evaluate("getComputedStyle(document.getElementById('bed-banner')).backgroundColor")
+    assert red in ("rgb(255, 23, 68)", "rgb(127, 0, 23)")  # the two phases of the flash
+
+    # Silent until a click (browser policy); then the HIGH pattern plays.
+    audio = "window.monitorAudio"
+    assert page.evaluate(f"{audio}.playing") == "HIGH"
+    assert page.evaluate(f"{audio}.pulses") == 0
+    page.get_by_role("button", name="Enable sound").click()
+    wait_until(lambda: page.evaluate(f"{audio}.pulses") >= 10, 3, "a 10-pulse HIGH burst")
+    assert page.evaluate(f"{audio}.context.state") == "running"
+
+    # Acknowledge stops the tone, shows who did it, and is logged with user and time.
+    page.get_by_role("button", name="Acknowledge").click()
+    wait_until(lambda: page.evaluate(f"{audio}.playing") is None, 5, "the tone to stop")
+    bursts = page.evaluate(f"{audio}.bursts")
+    wait_until(lambda: "acknowledged by test-station" in banner.inner_text(), 5, "the ack")
+    station.store.flush()
+    (row,) = [r for r in station.store.alarms("chair-1") if r["name"] == "SPO2_DESAT"]
+    assert row["acked_by"] == "test-station" and row["acked_at"] is not None
+    time.sleep(1.5)
+    assert page.evaluate(f"{audio}.bursts") == bursts  # no more bursts after the ack
 
     # A nurse starts an infusion session from the page.
     page.locator("#bed-weight").fill("70")

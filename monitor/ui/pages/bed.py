@@ -14,7 +14,13 @@ from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from monitor.feed import CommandError, LiveFeed
 from monitor.model import Reading, SessionInfo
 from monitor.ui import live
-from monitor.ui.components import disclaimer, numeric_tiles, simulation_banner
+from monitor.ui.components import (
+    alarm_controls,
+    alarm_table,
+    disclaimer,
+    numeric_tiles,
+    simulation_banner,
+)
 from monitor.ui.tiles import BED_TILES
 
 TICK_MS = 1000
@@ -87,6 +93,7 @@ def layout(feed: LiveFeed, bed_id: str) -> Any:
                 role="alert",
                 **{"aria-live": "assertive"},
             ),
+            alarm_controls(),
             html.Div(
                 numeric_tiles(BED_TILES, snap.latest, snap.status, bed=None, size="big"),
                 className="tile-grid",
@@ -95,6 +102,13 @@ def layout(feed: LiveFeed, bed_id: str) -> Any:
                 id="bed-trend",
                 figure=live.trend_figure(readings),
                 config={"displayModeBar": False, "responsive": True},
+            ),
+            html.Div(
+                [
+                    html.H3("Alarms", className="section-title"),
+                    html.Div(alarm_table(live.alarm_rows(snap.alarms)), id="bed-alarm-list"),
+                ],
+                className="alarm-panel",
             ),
             html.Div(
                 [
@@ -157,6 +171,7 @@ def register(app: Dash, feed: LiveFeed, station: str) -> None:
         Output("bed-banner", "children"),
         Output("bed-banner", "className"),
         Output("bed-session", "children"),
+        Output("bed-alarm-list", "children"),
         Input("bed-tick", "n_intervals"),
         State("bed-cursor", "data"),
         prevent_initial_call=True,
@@ -188,6 +203,7 @@ def register(app: Dash, feed: LiveFeed, station: str) -> None:
             [html.Div(line) for line in lines] if alarms_changed else no_update,
             banner_class if alarms_changed else no_update,
             session_text(snap.session) if session_id != cursor.get("session") else no_update,
+            alarm_table(live.alarm_rows(snap.alarms)) if alarms_changed else no_update,
         )
 
     @app.callback(
@@ -214,6 +230,36 @@ def register(app: Dash, feed: LiveFeed, station: str) -> None:
             return f"Session {s.id} stopped and closed.", "form-msg ok"
         except CommandError as err:
             return str(err), "form-msg error"
+
+    @app.callback(
+        Output("bed-alarm-msg", "children"),
+        Input("bed-ack", "n_clicks"),
+        Input("bed-pause", "n_clicks"),
+        Input("bed-reset", "n_clicks"),
+        State("bed-cursor", "data"),
+        prevent_initial_call=True,
+    )
+    def alarm_command(
+        _a: int | None, _p: int | None, _r: int | None, cursor: dict[str, Any]
+    ) -> str:
+        bed_id = cursor["bed"]
+        try:
+            if ctx.triggered_id == "bed-ack":
+                n = feed.acknowledge(bed_id, station)
+                return f"Acknowledged {n} alarm(s)." if n else "Nothing to acknowledge."
+            if ctx.triggered_id == "bed-pause":
+                return f"Audio paused for {feed.pause_audio(bed_id, station):.0f} s."
+            n = feed.reset_alarms(bed_id, station)
+            return f"Reset {n} latched alarm(s)." if n else "No latched alarm to reset."
+        except CommandError as err:
+            return str(err)
+
+    app.clientside_callback(
+        "function(n, fresh) { return window.monitorAudio.follow(fresh); }",
+        Output("bed-pause-left", "children"),
+        Input("bed-tick", "n_intervals"),
+        Input("bed-fresh", "data"),
+    )
 
     app.clientside_callback(
         "function(n, fresh, ids) { return window.monitorFreshness(fresh, ids, 'bed'); }",

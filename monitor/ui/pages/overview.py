@@ -7,6 +7,7 @@ from typing import Any
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html
 
 from monitor.feed import BedSnapshot, LiveFeed
+from monitor.model import Priority
 from monitor.ui import live
 from monitor.ui.components import disclaimer, numeric_tiles
 from monitor.ui.tiles import OVERVIEW_TILES
@@ -29,12 +30,29 @@ def _session(snap: BedSnapshot) -> str:
 
 
 def _fresh(snaps: list[BedSnapshot]) -> dict[str, Any]:
-    out: dict[str, Any] = {"age": {}, "limit": {}, "alarm": {}, "size": "small"}
+    """Tile ages for every bed, and the loudest tone any bed wants (the central view sounds)."""
+    out: dict[str, Any] = {
+        "age": {},
+        "limit": {},
+        "alarm": {},
+        "size": "small",
+        "sounding": None,
+        "pause": 0,
+    }
+    loudest = 0
     for snap in snaps:
         part = live.freshness(snap, OVERVIEW_TILES, per_bed=True)
         for key in ("age", "limit", "alarm"):
             out[key].update(part[key])
+        if snap.sounding and Priority[snap.sounding] > loudest:
+            loudest, out["sounding"] = Priority[snap.sounding], snap.sounding
     return out
+
+
+def _rank(snap: BedSnapshot) -> dict[str, int]:
+    """CSS order: beds with the most urgent alarm first, then as configured."""
+    top = snap.highest_alarm
+    return {"order": -int(top.priority) if top else 0}
 
 
 def bed_card(snap: BedSnapshot) -> html.Div:
@@ -63,7 +81,9 @@ def bed_card(snap: BedSnapshot) -> html.Div:
                 className="card-session",
             ),
         ],
+        id={"type": "ov-card", "bed": snap.bed.id},
         className="bed-card",
+        style=_rank(snap),
     )
 
 
@@ -73,6 +93,7 @@ def layout(feed: LiveFeed) -> Any:
         [
             html.Div([bed_card(s) for s in snaps], className="ward-grid"),
             dcc.Store(id="ov-fresh", data=_fresh(snaps)),
+            html.Span(id="ov-sound-state", hidden=True),
             dcc.Interval(id="ov-tick", interval=TICK_MS),
             disclaimer(),
         ],
@@ -89,6 +110,7 @@ def register(app: Dash, feed: LiveFeed) -> None:
         Output({"type": "ov-alarm", "bed": ALL}, "className"),
         Output({"type": "ov-session", "bed": ALL}, "children"),
         Output("ov-fresh", "data"),
+        Output({"type": "ov-card", "bed": ALL}, "style"),
         Input("ov-tick", "n_intervals"),
         prevent_initial_call=True,
     )
@@ -112,7 +134,15 @@ def register(app: Dash, feed: LiveFeed) -> None:
             [a[1] for a in alarms],
             [_session(snaps[i["bed"]]) for i in card_ids],
             _fresh(list(snaps.values())),
+            [_rank(snaps[i["bed"]]) for i in card_ids],
         )
+
+    app.clientside_callback(
+        "function(n, fresh) { window.monitorAudio.follow(fresh); return ''; }",
+        Output("ov-sound-state", "children"),
+        Input("ov-tick", "n_intervals"),
+        Input("ov-fresh", "data"),
+    )
 
     app.clientside_callback(
         "function(n, fresh, ids) { return window.monitorFreshness(fresh, ids, 'ov'); }",
