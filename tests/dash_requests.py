@@ -53,9 +53,9 @@ def bed_tick_body(app: Dash, cursor: dict[str, Any], n: int) -> dict[str, Any]:
         return [_prop({"type": kind, "tile": t.key}, prop) for t in BED_TILES]
 
     return {
-        "output": callback_key(app, "bed-trend.extendData"),
+        "output": callback_key(app, "bed-extend.data"),
         "outputs": [
-            _prop("bed-trend", "extendData"),
+            _prop("bed-extend", "data"),
             _prop("bed-cursor", "data"),
             each("bed-value", "children"),
             each("bed-value", "title"),

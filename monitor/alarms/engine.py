@@ -277,11 +277,16 @@ class BedAlarms:
 
         Live, the hub passes its own clock so delays never depend on a device's clock.
         """
-        t = reading.t if t is None else t
-        value = reading.value
-        self._last_valid[reading.signal] = t
+        return self.evaluate_value(reading.signal, reading.t if t is None else t, reading.value)
+
+    def evaluate_value(self, signal: str, t: float, value: float) -> list[AlarmTransition]:
+        """The hot path of `evaluate`, for callers holding plain values (the replay tool)."""
+        self._last_valid[signal] = t
+        trackers = self._by_signal.get(signal)
+        if not trackers:
+            return []
         out: list[AlarmTransition] = []
-        for tracker in self._by_signal.get(reading.signal, ()):
+        for tracker in trackers:
             cond = tracker.condition
             assert cond is not None
             present = (

@@ -82,7 +82,9 @@ def _nurse_walkthrough(page: Any, station: Any, url: str) -> None:
     )
     assert "SPO2_DESAT" in banner.inner_text()
     assert "alarm-high" in (page.locator(tile("bed-tile", "SPO2")).get_attribute("class") or "")
-    flashing = page.evaluate("getComputedStyle(document.getElementById('bed-banner')).animationName")
+    flashing = page.evaluate(
+        "getComputedStyle(document.getElementById('bed-banner')).animationName"
+    )
     assert flashing == "banner-high"
     red = page.evaluate("getComputedStyle(document.getElementById('bed-banner')).backgroundColor")
     assert red in ("rgb(255, 23, 68)", "rgb(127, 0, 23)")  # the two phases of the flash

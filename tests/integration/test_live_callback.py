@@ -59,9 +59,9 @@ def test_tick_sends_only_new_points_within_2kb(station: Station) -> None:
         size, body = _post(client, bed_tick_body(station.app, cursor, n))
         sizes.append(size)
         response = body["response"]
-        assert "bed-trend" in response and set(response["bed-trend"]) == {"extendData"}
+        assert "bed-extend" in response and set(response["bed-extend"]) == {"data"}
         assert "figure" not in json.dumps(response)
-        update, indices, max_points = response["bed-trend"]["extendData"]
+        update, indices, max_points = response["bed-extend"]["data"]
         hub = station.ward.hub("chair-1")
         latest = hub.snapshot().latest
         hr_trace = indices.index(0)
@@ -79,7 +79,7 @@ def test_tick_with_nothing_new_sends_no_points(station: Station) -> None:
     client = station.app.server.test_client()
     cursor = _open_bed_page(client, station)
     _, body = _post(client, bed_tick_body(station.app, cursor, 1))
-    assert "bed-trend" not in body["response"]
+    assert "bed-extend" not in body["response"]
 
 
 def test_cursor_from_an_earlier_run_continues_by_time(station: Station) -> None:
@@ -88,7 +88,7 @@ def test_cursor_from_an_earlier_run_continues_by_time(station: Station) -> None:
     stale = cursor | {"epoch": "older-run", "seq": 10**9}
     pump(station, clock, 2)
     _, body = _post(client, bed_tick_body(station.app, stale, 1))
-    update, indices, _ = body["response"]["bed-trend"]["extendData"]
+    update, indices, _ = body["response"]["bed-extend"]["data"]
     assert len(update["x"][indices.index(0)]) == 2  # exactly the two new HR points
 
 

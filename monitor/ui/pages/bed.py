@@ -101,7 +101,7 @@ def layout(feed: LiveFeed, bed_id: str) -> Any:
             dcc.Graph(
                 id="bed-trend",
                 figure=live.trend_figure(readings),
-                config={"displayModeBar": False, "responsive": True},
+                config={"displayModeBar": False, "responsive": True, "staticPlot": True},
             ),
             html.Div(
                 [
@@ -152,6 +152,7 @@ def layout(feed: LiveFeed, bed_id: str) -> Any:
                 className="session-form",
             ),
             dcc.Store(id="bed-cursor", data=cursor),
+            dcc.Store(id="bed-extend"),
             dcc.Store(id="bed-fresh", data=fresh),
             dcc.Interval(id="bed-tick", interval=TICK_MS),
             disclaimer(),
@@ -162,7 +163,7 @@ def layout(feed: LiveFeed, bed_id: str) -> Any:
 
 def register(app: Dash, feed: LiveFeed, station: str) -> None:
     @app.callback(
-        Output("bed-trend", "extendData"),
+        Output("bed-extend", "data"),
         Output("bed-cursor", "data"),
         Output({"type": "bed-value", "tile": ALL}, "children"),
         Output({"type": "bed-value", "tile": ALL}, "title"),
@@ -253,6 +254,20 @@ def register(app: Dash, feed: LiveFeed, station: str) -> None:
             return f"Reset {n} latched alarm(s)." if n else "No latched alarm to reset."
         except CommandError as err:
             return str(err)
+
+    # New trend points reach the graph one frame after the rest of the tick, so the numbers and
+    # the alarm banner are painted before Plotly redraws (its redraw can take a few hundred ms
+    # on a slow ward PC and would otherwise hold back the alarm).
+    app.clientside_callback(
+        """function(extend) {
+            if (!extend) { return window.dash_clientside.no_update; }
+            return new Promise(resolve => requestAnimationFrame(() =>
+                setTimeout(() => resolve(extend), 0)));
+        }""",
+        Output("bed-trend", "extendData"),
+        Input("bed-extend", "data"),
+        prevent_initial_call=True,
+    )
 
     app.clientside_callback(
         "function(n, fresh) { return window.monitorAudio.follow(fresh); }",
