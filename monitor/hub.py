@@ -422,6 +422,16 @@ class BedHub:
             )
             return float(old) if old is not None else math.nan
 
+    def limits(self) -> dict[str, str]:
+        """Alarms with an absolute limit a physician may change, and their current condition."""
+        with self._lock:
+            out = {}
+            for name, tracker in self._alarms.trackers().items():
+                cond = tracker.condition
+                if cond is not None and cond.rule.op and cond.rule.relative is None:
+                    out[name] = f"{cond.rule.signal} {cond.op} {cond.limit:g}"
+            return out
+
     def confirm_baseline(self, values: dict[str, float], user: str) -> None:
         """A nurse-confirmed baseline: baseline-relative limits use it from now on."""
         with self._lock:
@@ -481,3 +491,9 @@ class Ward:
 
     def pause_audio(self, bed: str, user: str) -> float:
         return self.hub(bed).pause_audio(user)
+
+    def limits(self, bed: str) -> dict[str, str]:
+        return self.hub(bed).limits()
+
+    def change_limit(self, bed: str, name: str, limit: float, user: str, reason: str) -> float:
+        return self.hub(bed).change_limit(name, limit, user, reason)

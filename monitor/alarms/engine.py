@@ -378,6 +378,9 @@ class BedAlarms:
     def rule(self, name: str) -> Tracker:
         return self._trackers[name]
 
+    def trackers(self) -> dict[str, Tracker]:
+        return dict(self._trackers)
+
     # -- what the screen shows -----------------------------------------------------------
 
     def active(self) -> list[ActiveAlarm]:

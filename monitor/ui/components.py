@@ -101,3 +101,30 @@ def alarm_controls() -> html.Div:
         ],
         className="alarm-controls",
     )
+
+
+def limit_form(limits: dict[str, str]) -> html.Div:
+    """Change one alarm limit for this bed; the reason is required and logged."""
+    return html.Div(
+        [
+            html.H3("Change an alarm limit", className="section-title"),
+            dmc.Group(
+                [
+                    dmc.Select(
+                        id="limit-alarm",
+                        label="Alarm",
+                        size="md",
+                        w=280,
+                        searchable=True,
+                        data=[{"value": k, "label": f"{k}  ({v})"} for k, v in limits.items()],
+                    ),
+                    dmc.NumberInput(id="limit-value", label="New limit", size="md", w=140),
+                    dmc.TextInput(id="limit-reason", label="Reason", size="md", w=320),
+                    dmc.Button("Change limit", id="limit-change", size="md", color="blue"),
+                ],
+                align="flex-end",
+            ),
+            html.Div("", id="limit-msg", className="form-msg", role="status"),
+        ],
+        className="limit-form",
+    )

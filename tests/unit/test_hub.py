@@ -167,3 +167,90 @@ def test_ward_rejects_unknown_bed(hub: BedHub, clock: ManualClock) -> None:
     assert [b.id for b in ward.beds()] == ["chair-1"]
     with pytest.raises(CommandError, match="no bed 'chair-9'"):
         ward.snapshot("chair-9")
+
+
+def test_operator_actions_are_logged_with_user_and_reason(
+    hub: BedHub, store: SessionStore, clock: ManualClock
+) -> None:
+    session = hub.start_session(70, 0.75, "nurse-a")
+    for _ in range(4):
+        hub.ingest(_r(clock, "SPO2", 80, "%"))
+        clock.advance(1)
+    assert hub.snapshot().sounding == "HIGH"
+    assert hub.acknowledge("nurse-a") == 1
+    assert hub.snapshot().sounding is None
+    assert hub.pause_audio("nurse-a") == 120
+    assert hub.snapshot().pause_remaining_s == 120
+    with pytest.raises(CommandError, match="needs a reason"):
+        hub.change_limit("SPO2_DESAT", 88, "dr-b", "  ")
+    with pytest.raises(CommandError, match="no alarm 'HR_NOPE'"):
+        hub.change_limit("HR_NOPE", 88, "dr-b", "why")
+    assert hub.change_limit("SPO2_DESAT", 82, "dr-b", "COPD, baseline 88 %") == 85
+    store.flush()
+    events = {e.kind: e for e in store.events(session.id)}
+    assert events["alarm_acknowledged"].user == "nurse-a"
+    assert events["audio_pause"].payload["seconds"] == 120
+    assert events["limit_change"].user == "dr-b"
+    assert events["limit_change"].payload == {
+        "alarm": "SPO2_DESAT",
+        "old": 85,
+        "new": 82,
+        "reason": "COPD, baseline 88 %",
+    }
+
+
+def test_sensor_that_stops_reading_raises_a_low_technical_alarm(
+    hub: BedHub, clock: ManualClock
+) -> None:
+    from monitor.model import DeviceEvent
+
+    never = DeviceEvent(
+        "chair-1", clock.now(), "signal_status", {"signal": "ART_SYS", "status": "absent"}
+    )
+    hub.device_event(never)  # a module that never measured is not an alarm
+    assert hub.active_alarms() == []
+    hub.ingest(_r(clock, "SPO2", 97, "%"))
+    clock.advance(1)
+    hub.device_event(
+        DeviceEvent("chair-1", clock.now(), "signal_status", {"signal": "SPO2", "status": "absent"})
+    )
+    (alarm,) = hub.active_alarms()
+    assert (alarm.name, alarm.priority.name, alarm.technical) == ("TECH_SPO2_INVALID", "LOW", True)
+    assert hub.snapshot().status == {"ART_SYS": "absent", "SPO2": "absent"}
+    clock.advance(31)
+    hub.check_feed()
+    assert {a.name: a.priority.name for a in hub.active_alarms()}["TECH_SPO2_INVALID"] == (
+        "MEDIUM"
+    )  # escalated after 30 s
+    hub.device_event(
+        DeviceEvent("chair-1", clock.now(), "signal_status", {"signal": "SPO2", "status": "valid"})
+    )
+    assert "TECH_SPO2_INVALID" not in {a.name for a in hub.active_alarms()}
+
+
+def test_store_write_failure_is_a_technical_alarm(
+    hub: BedHub, store: SessionStore, clock: ManualClock
+) -> None:
+    hub.start_session(70, 0.75, "nurse")
+    hub.ingest(_r(clock, "HR", 70, "/min"))
+    store._db.execute("PRAGMA query_only = ON")
+    store.flush()
+    hub.check_feed()
+    assert "TECH_STORE_WRITE" in {a.name for a in hub.active_alarms()}
+    store._db.execute("PRAGMA query_only = OFF")
+    store.flush()  # the kept batch is written: nothing lost
+    hub.check_feed()
+    assert "TECH_STORE_WRITE" not in {a.name for a in hub.active_alarms()}
+    assert [v for _, _, v in store.readings(hub.session.id)] == [70]  # type: ignore[union-attr]
+
+
+def test_silent_feed_raises_and_clears_tech_no_data(hub: BedHub, clock: ManualClock) -> None:
+    hub.ingest(_r(clock, "HR", 70, "/min"))
+    clock.advance(2.0)
+    hub.check_feed()
+    assert hub.active_alarms() == []  # exactly 2x the 1 s interval is still fine
+    clock.advance(0.5)
+    hub.check_feed()
+    assert [a.name for a in hub.active_alarms()] == ["TECH_NO_DATA"]
+    hub.ingest(_r(clock, "HR", 71, "/min"))
+    assert hub.active_alarms() == []

@@ -18,6 +18,7 @@ from monitor.ui.components import (
     alarm_controls,
     alarm_table,
     disclaimer,
+    limit_form,
     numeric_tiles,
     simulation_banner,
 )
@@ -107,6 +108,7 @@ def layout(feed: LiveFeed, bed_id: str) -> Any:
                 [
                     html.H3("Alarms", className="section-title"),
                     html.Div(alarm_table(live.alarm_rows(snap.alarms)), id="bed-alarm-list"),
+                    limit_form(feed.limits(bed_id)),
                 ],
                 className="alarm-panel",
             ),
@@ -254,6 +256,28 @@ def register(app: Dash, feed: LiveFeed, station: str) -> None:
             return f"Reset {n} latched alarm(s)." if n else "No latched alarm to reset."
         except CommandError as err:
             return str(err)
+
+    @app.callback(
+        Output("limit-msg", "children"),
+        Output("limit-msg", "className"),
+        Input("limit-change", "n_clicks"),
+        State("limit-alarm", "value"),
+        State("limit-value", "value"),
+        State("limit-reason", "value"),
+        State("bed-cursor", "data"),
+        prevent_initial_call=True,
+    )
+    def change_limit(
+        _n: int | None, name: str | None, value: Any, reason: str | None, cursor: dict[str, Any]
+    ) -> tuple[str, str]:
+        try:
+            if not name:
+                raise CommandError("choose an alarm")
+            limit = _number(value, "new limit")
+            old = feed.change_limit(cursor["bed"], name, limit, station, reason or "")
+            return f"{name}: {old:g} → {limit:g}, logged.", "form-msg ok"
+        except CommandError as err:
+            return str(err), "form-msg error"
 
     # New trend points reach the graph one frame after the rest of the tick, so the numbers and
     # the alarm banner are painted before Plotly redraws (its redraw can take a few hundred ms
