@@ -15,6 +15,7 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le,
 }
 HIGH_OPS = (">", ">=")
+LOW_OPS = ("<", "<=")
 
 
 def breaches(value: float, op: str, limit: float) -> bool:
@@ -23,8 +24,9 @@ def breaches(value: float, op: str, limit: float) -> bool:
 
 
 def worse(a: float, b: float, op: str) -> float:
-    """The more extreme of two values for this condition: the peak for highs, nadir for lows."""
-    return max(a, b) if op in HIGH_OPS else min(a, b)
+    """The more extreme of two values: the nadir for low limits, else the peak (highs, rises,
+    and the seconds without a value)."""
+    return min(a, b) if op in LOW_OPS else max(a, b)
 
 
 def relative_limit(baseline: float, op: str, distance: float, kind: str) -> float:
