@@ -51,7 +51,7 @@ def config_dict(
                     "op": "<",
                     "limit": 92,
                     "priority": "MEDIUM",
-                    "delay_s": 15,
+                    "delay_s": 60,
                 },
                 {
                     "name": "SPO2_DESAT",

@@ -20,6 +20,10 @@ def rule(**kw: Any) -> AlarmRule:
     return AlarmRule(**kw)
 
 
+def hr_high(**kw: Any) -> AlarmRule:
+    return rule(name="HR_HIGH", signal="HR", op=">", limit=120, priority="MEDIUM", **kw)
+
+
 def feed(
     engine: BedAlarms, signal: str, values: list[float], start: float = 0.0, step: float = 1.0
 ) -> list[tuple[float, str, AlarmPhase]]:
@@ -72,12 +76,8 @@ def test_tiered_spo2_medium_after_15_s_high_within_5_s() -> None:
 
 def test_hysteresis_prevents_flapping() -> None:
     flappy = [121, 119, 121, 119, 121, 119, 121]
-    plain = BedAlarms(
-        "b", [rule(name="HR_HIGH", signal="HR", op=">", limit=120, priority="MEDIUM")]
-    )
-    damped = BedAlarms(
-        "b", [rule(name="HR_HIGH", signal="HR", op=">", limit=120, priority="MEDIUM", hysteresis=5)]
-    )
+    plain = BedAlarms("b", [hr_high()])
+    damped = BedAlarms("b", [hr_high(hysteresis=5)])
     assert len([s for _, s in states(feed(plain, "HR", flappy)) if s == "active"]) == 4
     got = feed(damped, "HR", flappy + [114])
     assert states(got) == [(0, "pending"), (0, "active"), (7, "cleared")]
@@ -86,7 +86,7 @@ def test_hysteresis_prevents_flapping() -> None:
 def test_clear_delay_holds_the_alarm() -> None:
     engine = BedAlarms(
         "b",
-        [rule(name="HR_HIGH", signal="HR", op=">", limit=120, priority="MEDIUM", clear_delay_s=5)],
+        [hr_high(clear_delay_s=5)],
     )
     got = feed(engine, "HR", [125, 110, 125, 110, 110, 110, 110, 110, 110])
     assert states(got) == [(0, "pending"), (0, "active"), (8, "cleared")]
@@ -115,17 +115,7 @@ def test_medium_does_not_latch_and_reset_leaves_active_alarms() -> None:
 def test_acknowledge_silences_only_the_current_condition_and_reminds() -> None:
     engine = BedAlarms(
         "b",
-        [
-            rule(
-                name="HR_HIGH",
-                signal="HR",
-                op=">",
-                limit=120,
-                priority="MEDIUM",
-                reminder_s=300,
-                escalate_after_s=None,
-            )
-        ],
+        [hr_high(reminder_s=300, escalate_after_s=None)],
     )
     feed(engine, "HR", [130] * 5)
     (ack,) = engine.acknowledge(T0 + 5, "nurse-a")
@@ -147,16 +137,7 @@ def test_acknowledge_silences_only_the_current_condition_and_reminds() -> None:
 def test_audio_pause_ends_at_two_minutes() -> None:
     engine = BedAlarms(
         "b",
-        [
-            rule(
-                name="HR_HIGH",
-                signal="HR",
-                op=">",
-                limit=120,
-                priority="MEDIUM",
-                escalate_after_s=None,
-            )
-        ],
+        [hr_high(escalate_after_s=None)],
         audio_pause_s=600,
     )
     feed(engine, "HR", [130] * 3)
@@ -168,9 +149,7 @@ def test_audio_pause_ends_at_two_minutes() -> None:
 
 
 def test_new_high_breaks_through_audio_pause() -> None:
-    engine = BedAlarms(
-        "b", SPO2_RULES + [rule(name="HR_HIGH", signal="HR", op=">", limit=120, priority="MEDIUM")]
-    )
+    engine = BedAlarms("b", SPO2_RULES + [hr_high()])
     feed(engine, "HR", [130] * 2)
     engine.pause_audio(T0 + 2)
     feed(engine, "HR", [130] * 10, start=2)
@@ -181,17 +160,13 @@ def test_new_high_breaks_through_audio_pause() -> None:
 
 
 def test_unacknowledged_medium_escalates() -> None:
-    engine = BedAlarms(
-        "b", [rule(name="HR_HIGH", signal="HR", op=">", limit=120, priority="MEDIUM")]
-    )  # default: escalate after 180 s
+    engine = BedAlarms("b", [hr_high()])  # default: escalate after 180 s
     feed(engine, "HR", [130])
     assert engine.tick(T0 + 179) == []
     (esc,) = engine.tick(T0 + 180)
     assert (esc.state, esc.priority) == (AlarmPhase.ESCALATED, Priority.HIGH)
     assert engine.active()[0].priority is Priority.HIGH
-    acked = BedAlarms(
-        "b", [rule(name="HR_HIGH", signal="HR", op=">", limit=120, priority="MEDIUM")]
-    )
+    acked = BedAlarms("b", [hr_high()])
     feed(acked, "HR", [130])
     acked.acknowledge(T0 + 10, "nurse")
     assert [tr.state for tr in acked.tick(T0 + 200)] == []
