@@ -1,5 +1,10 @@
 """Monitoring-core tools.
 
+    python -m monitor pk --model clements|domino --weight KG --infusion RATE@START-END
+                         [--infusion ...] [--bolus MG_PER_KG@MIN] --at M1,M2,...
+        predicted plasma and effect-site concentrations as CSV (minute,cp_ng_ml,ce_ng_ml);
+        RATE in mg/kg/h, times in minutes from the start.
+
 python -m monitor replay --config FILE READINGS.csv [--bed NAME]
     run recorded readings through the alarm engine in simulated time; transitions as CSV
     (time,bed,alarm,priority,state,value) on stdout, the alarm burden on stderr.
@@ -12,7 +17,59 @@ import sys
 from pathlib import Path
 
 from monitor.config import DEFAULT_CONFIG, ConfigError, load_config
+from monitor.pk import DEFAULT_KE0_PER_MIN, MODELS, Bolus, Infusion, PkSimulator
 from monitor.replay import ReplayInputError, read_readings, replay
+
+
+def _infusion(text: str) -> Infusion:
+    try:
+        rate, span = text.split("@")
+        start, end = span.split("-")
+        inf = Infusion(float(rate), float(start), float(end))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected RATE@START-END, e.g. 0.75@0-40")
+    if inf.rate_mg_kg_h < 0 or inf.start_min < 0 or inf.end_min <= inf.start_min:
+        raise argparse.ArgumentTypeError(f"{text!r}: need rate >= 0 and 0 <= START < END")
+    return inf
+
+
+def _bolus(text: str) -> Bolus:
+    try:
+        dose, at = text.split("@")
+        bolus = Bolus(float(dose), float(at))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected MG_PER_KG@MIN, e.g. 0.1@0")
+    if bolus.mg_per_kg < 0 or bolus.at_min < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: dose and time must be >= 0")
+    return bolus
+
+
+def _minutes(text: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected minutes like 10,40,90")
+    if not values or min(values) < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give one or more minutes >= 0")
+    return values
+
+
+def _weight(text: str) -> float:
+    try:
+        w = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: the weight is a number of kg")
+    if not 1 <= w <= 400:
+        raise argparse.ArgumentTypeError(f"{text!r}: weight must be between 1 and 400 kg")
+    return w
+
+
+def pk_command(args: argparse.Namespace) -> int:
+    sim = PkSimulator(MODELS[args.model], args.weight, args.ke0)
+    print("minute,cp_ng_ml,ce_ng_ml")
+    for p in sim.predict(args.infusion or [], args.at, args.bolus or []):
+        print(f"{p.minute:g},{p.cp_ng_ml:.3f},{p.ce_ng_ml:.3f}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,7 +79,16 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--config", default=str(DEFAULT_CONFIG), help="alarm rules from this file")
     rep.add_argument("--bed", default="replay", help="bed name written in the output")
     rep.add_argument("readings", type=Path, metavar="READINGS.csv")
+    pk = sub.add_parser("pk", help="predicted ketamine concentrations (model estimate)")
+    pk.add_argument("--model", choices=sorted(MODELS), default="clements")
+    pk.add_argument("--weight", type=_weight, required=True, metavar="KG")
+    pk.add_argument("--infusion", type=_infusion, action="append", metavar="RATE@START-END")
+    pk.add_argument("--bolus", type=_bolus, action="append", metavar="MG_PER_KG@MIN")
+    pk.add_argument("--at", type=_minutes, required=True, metavar="M1,M2,...")
+    pk.add_argument("--ke0", type=float, default=DEFAULT_KE0_PER_MIN, help="effect-site /min")
     args = parser.parse_args(argv)
+    if args.command == "pk":
+        return pk_command(args)
 
     try:
         config = load_config(args.config)
