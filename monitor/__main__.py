@@ -27,7 +27,9 @@ def _infusion(text: str) -> Infusion:
         start, end = span.split("-")
         inf = Infusion(float(rate), float(start), float(end))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected RATE@START-END, e.g. 0.75@0-40")
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected RATE@START-END, e.g. 0.75@0-40"
+        ) from None
     if inf.rate_mg_kg_h < 0 or inf.start_min < 0 or inf.end_min <= inf.start_min:
         raise argparse.ArgumentTypeError(f"{text!r}: need rate >= 0 and 0 <= START < END")
     return inf
@@ -38,7 +40,7 @@ def _bolus(text: str) -> Bolus:
         dose, at = text.split("@")
         bolus = Bolus(float(dose), float(at))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected MG_PER_KG@MIN, e.g. 0.1@0")
+        raise argparse.ArgumentTypeError(f"{text!r}: expected MG_PER_KG@MIN, e.g. 0.1@0") from None
     if bolus.mg_per_kg < 0 or bolus.at_min < 0:
         raise argparse.ArgumentTypeError(f"{text!r}: dose and time must be >= 0")
     return bolus
@@ -48,7 +50,7 @@ def _minutes(text: str) -> list[float]:
     try:
         values = [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected minutes like 10,40,90")
+        raise argparse.ArgumentTypeError(f"{text!r}: expected minutes like 10,40,90") from None
     if not values or min(values) < 0:
         raise argparse.ArgumentTypeError(f"{text!r}: give one or more minutes >= 0")
     return values
@@ -58,7 +60,7 @@ def _weight(text: str) -> float:
     try:
         w = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: the weight is a number of kg")
+        raise argparse.ArgumentTypeError(f"{text!r}: the weight is a number of kg") from None
     if not 1 <= w <= 400:
         raise argparse.ArgumentTypeError(f"{text!r}: weight must be between 1 and 400 kg")
     return w
