@@ -49,7 +49,7 @@ def build_station(config: Config, clock: Clock | None = None) -> Station:
     devices = [build_device(bed, clock) for bed in config.beds]
     store = SessionStore(config.store.path, config.store.flush_interval_s)
     hubs = [
-        BedHub(bed, dev, store, clock, config.alarms)
+        BedHub(bed, dev, store, clock, config.alarms, session=config.session)
         for bed, dev in zip(config.beds, devices, strict=True)
     ]
     ward = Ward(hubs, clock)

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from monitor.session import SCALES
 from monitor.signals import is_known
 
 DEFAULT_CONFIG = Path("config.yaml")
@@ -25,6 +26,15 @@ class ConfigError(Exception):
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _signal_or_score(code: str) -> str:
+    if not is_known(code) and code not in SCALES:
+        raise ValueError(
+            f"unknown signal {code!r} (see the signal registry and the "
+            f"assessment scales {', '.join(SCALES)})"
+        )
+    return code
 
 
 def _reject_duplicates(what: str, names: list[str]) -> None:
@@ -146,9 +156,7 @@ class AlarmRule(_Strict):
     @field_validator("signal")
     @classmethod
     def _known_signal(cls, v: str) -> str:
-        if not is_known(v):
-            raise ValueError(f"unknown signal {v!r} (see the signal registry)")
-        return v
+        return _signal_or_score(v)
 
     @model_validator(mode="after")
     def _one_condition(self) -> AlarmRule:
@@ -195,11 +203,73 @@ class AlarmsConfig(_Strict):
         return rules
 
 
+class Criterion(_Strict):
+    """A hold-start criterion: holds when `signal op limit` for the latest value or score."""
+
+    signal: str
+    op: Literal[">", ">=", "<", "<=", "!=", "=="]
+    limit: float
+
+    @field_validator("signal")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        return _signal_or_score(v)
+
+
+class ChecklistItemConfig(_Strict):
+    key: str = Field(pattern=r"^[a-z0-9_]+$")
+    label: str = Field(min_length=1)
+    check: Literal["rass_zero", "cadss_settled", "sbp_settled", "hr_settled"] | None = None
+    """Computed from the data; without it the nurse ticks the item."""
+
+
+class AssessmentSchedule(_Strict):
+    every_min: float = Field(15, gt=0, le=240)
+    peak_min: float | None = Field(40, gt=0, le=600)
+    """One extra assessment at the expected peak, minutes after the infusion starts."""
+    overdue_after_min: float = Field(5, gt=0, le=60)
+    """Past due by this long: a LOW alarm, which escalates to MEDIUM after as long again."""
+
+
+def _default_holds() -> list[Criterion]:
+    return [
+        Criterion(signal="NIBP_SYS", op=">=", limit=180),
+        Criterion(signal="NIBP_DIA", op=">=", limit=110),
+        Criterion(signal="SPO2", op="<", limit=94),
+        Criterion(signal="RASS", op="!=", limit=0),
+    ]
+
+
+def _default_checklist() -> list[ChecklistItemConfig]:
+    return [
+        ChecklistItemConfig(key="rass", label="RASS 0", check="rass_zero"),
+        ChecklistItemConfig(
+            key="cadss", label="CADSS-6 at most 2 or back to its first value", check="cadss_settled"
+        ),
+        ChecklistItemConfig(
+            key="sbp", label="SBP below 160 and within 20 % of baseline", check="sbp_settled"
+        ),
+        ChecklistItemConfig(key="hr", label="HR below 100", check="hr_settled"),
+        ChecklistItemConfig(key="ambulating", label="Walks steadily"),
+        ChecklistItemConfig(key="nausea", label="No nausea needing treatment"),
+        ChecklistItemConfig(key="escort", label="Responsible adult present; no driving today"),
+    ]
+
+
+class SessionConfig(_Strict):
+    hold_start: list[Criterion] = Field(default_factory=_default_holds)
+    assessments: AssessmentSchedule = Field(default_factory=AssessmentSchedule)
+    discharge: list[ChecklistItemConfig] = Field(default_factory=_default_checklist)
+    ke0_per_min: float = Field(0.114, gt=0, le=10)
+    pk_model: Literal["clements", "domino"] = "clements"
+
+
 class Config(_Strict):
     server: ServerConfig = Field(default_factory=ServerConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
     beds: list[BedConfig] = Field(min_length=1)
     alarms: AlarmsConfig = Field(default_factory=AlarmsConfig)
+    session: SessionConfig = Field(default_factory=SessionConfig)
 
     @field_validator("beds")
     @classmethod

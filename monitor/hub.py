@@ -12,21 +12,38 @@ import threading
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from monitor.alarms import BedAlarms
 from monitor.alarms import technical as tech
 from monitor.clock import Clock
-from monitor.config import AlarmsConfig, BedConfig
+from monitor.config import AlarmsConfig, BedConfig, SessionConfig
 from monitor.feed import BedInfo, BedSnapshot, CommandError
 from monitor.model import (
     ActiveAlarm,
     AlarmPhase,
     AlarmTransition,
     DeviceEvent,
+    Priority,
     Reading,
     SessionInfo,
     Source,
+)
+from monitor.pk import MODELS, PkSimulator
+from monitor.session import (
+    SCALES,
+    ChecklistItem,
+    Phase,
+    SessionError,
+    SessionEvent,
+    SessionState,
+    SessionView,
+    baseline_from,
+    discharge_checklist,
+    fold,
+    hold_reasons,
+    next_assessment_due,
+    validate_assessment,
 )
 from monitor.signals import REGISTRY
 from monitor.store import SessionStore, StoreError
@@ -40,6 +57,63 @@ RATE_MG_KG_H = (0.01, 2.0)  # guardrail: sub-anaesthetic infusions stay well ins
 DEVICE_RESTART_S = 2.0
 
 WATCHDOG_PERIOD_S = 0.5
+BASELINE_WINDOW_S = 10 * 60
+BASELINE_SIGNALS = ("NIBP_SYS", "NIBP_DIA", "NIBP_MEAN", "HR", "SPO2", "RR", "ETCO2")
+MAX_BOLUS_MG_KG = 0.5
+ASSESSMENT_OVERDUE = "ASSESSMENT_OVERDUE"
+INDICATIONS = ("depression", "CRPS", "fibromyalgia", "other chronic pain", "other")
+SESSION_EVENTS = {
+    "session_created",
+    "baseline_confirmed",
+    "hold_start",
+    "override",
+    "infusion_start",
+    "infusion_pause",
+    "infusion_resume",
+    "rate_change",
+    "infusion_stop",
+    "bolus",
+    "medication",
+    "assessment",
+    "discharged",
+}
+
+
+def _check_rate(rate: float) -> None:
+    lo, hi = RATE_MG_KG_H
+    if not (math.isfinite(rate) and lo <= rate <= hi):
+        raise CommandError(f"rate must be between {lo:g} and {hi:g} mg/kg/h")
+
+
+def validate_plan(plan: dict[str, Any]) -> dict[str, Any]:
+    """The creation form: weight, planned rate, concentration, patient reference, indication."""
+    try:
+        weight = float(plan.get("weight_kg") or "nan")
+        rate = float(plan.get("planned_rate_mg_kg_h") or "nan")
+        conc = float(plan.get("concentration_mg_ml") or 10.0)
+    except (TypeError, ValueError):
+        raise CommandError("weight, rate and concentration must be numbers") from None
+    lo, hi = WEIGHT_KG
+    if not (math.isfinite(weight) and lo <= weight <= hi):
+        raise CommandError(f"weight must be between {lo:g} and {hi:g} kg")
+    _check_rate(rate)
+    if not (math.isfinite(conc) and 0.1 <= conc <= 100):
+        raise CommandError("concentration must be between 0.1 and 100 mg/mL")
+    ref = str(plan.get("patient_ref") or "").strip()
+    if len(ref) > 40:
+        raise CommandError("patient reference: at most 40 characters")
+    indication = str(plan.get("indication") or "")
+    if indication and indication not in INDICATIONS:
+        raise CommandError(f"indication must be one of: {', '.join(INDICATIONS)}")
+    return {
+        "weight_kg": weight,
+        "planned_rate_mg_kg_h": rate,
+        "concentration_mg_ml": conc,
+        "patient_ref": ref,
+        "indication": indication,
+        "regimen": str(plan.get("regimen") or "")[:80],
+    }
+
 
 DeviceSink = Callable[[Reading | DeviceEvent], object]
 
@@ -70,6 +144,7 @@ class BedHub:
         clock: Clock,
         alarms: AlarmsConfig,
         capacity: int = RING_CAPACITY,
+        session: SessionConfig | None = None,
     ) -> None:
         self.config = bed
         self.device = device
@@ -95,6 +170,12 @@ class BedHub:
         self._link: str | None = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self.session_config = session or SessionConfig()
+        self._pk = PkSimulator(
+            MODELS[self.session_config.pk_model], 1.0, self.session_config.ke0_per_min
+        )
+        self._state = SessionState()
+        self._session_events: list[SessionEvent] = []
         self._session = store.open_session_for(bed.id)
         if self._session is not None:
             self._resume(self._session)
@@ -108,8 +189,12 @@ class BedHub:
             sig = REGISTRY.get(code)
             if sig is not None:
                 self._append(Reading(self.info.id, t, code, value, sig.unit))
-        if session.state == "infusing":
-            self.device.infusion_changed(session.rate_mg_kg_h)
+        self._load_session(session)
+        self._pk = PkSimulator(
+            MODELS[self.session_config.pk_model], session.weight_kg, self.session_config.ke0_per_min
+        )
+        if self._state.running:
+            self.device.infusion_changed(self._state.rate_mg_kg_h)
         log.info("bed %s: resumed session %d", self.info.id, session.id)
 
     def start(self) -> None:
@@ -158,6 +243,7 @@ class BedHub:
             )
             store_error = self.store.stats().last_error is not None
             self._log_alarms(self._alarms.set_technical(tech.STORE_WRITE, store_error, now))
+            self._check_assessments(now)
             self._log_alarms(self._alarms.tick(now))
 
     # -- the pipeline ---------------------------------------------------------------------
@@ -335,39 +421,283 @@ class BedHub:
         with self._lock:
             return self._session
 
-    # -- nurse commands -------------------------------------------------------------------
+    # -- the infusion session ------------------------------------------------------------
 
-    def start_session(self, weight_kg: float, rate_mg_kg_h: float, user: str) -> SessionInfo:
-        lo, hi = WEIGHT_KG
-        if not (math.isfinite(weight_kg) and lo <= weight_kg <= hi):
-            raise CommandError(f"weight must be between {lo:g} and {hi:g} kg")
-        lo, hi = RATE_MG_KG_H
-        if not (math.isfinite(rate_mg_kg_h) and lo <= rate_mg_kg_h <= hi):
-            raise CommandError(f"rate must be between {lo:g} and {hi:g} mg/kg/h")
+    def _load_session(self, session: SessionInfo) -> None:
+        """Rebuild the session's state from its logged events (after a restart, too)."""
+        self._session_events = [
+            SessionEvent(e.t, e.kind, e.user, e.payload)
+            for e in self.store.events(session.id)
+            if e.kind in SESSION_EVENTS
+        ]
+        self._state = fold(self._session_events)
+        self._alarms.set_baseline(self._state.baseline)
+
+    def _record(self, kind: str, user: str, payload: dict[str, Any] | None = None) -> None:
+        """One step of the session: logged first, then applied to the derived state."""
+        if self._session is None:
+            raise CommandError(f"{self.info.name} has no session")
+        now = self.clock.now()
+        try:
+            self.store.add_event(self._session.id, self.info.id, now, kind, user, payload or {})
+        except StoreError as err:
+            raise CommandError(str(err)) from None
+        ev = SessionEvent(now, kind, user, payload or {})
+        self._session_events.append(ev)
+        before = self._state.phase
+        self._state.apply(ev)
+        if self._state.phase != before:
+            self.store.set_phase(self._session.id, str(self._state.phase))
+
+    def _require(self, *phases: Phase) -> None:
+        if self._session is None:
+            raise CommandError(f"{self.info.name} has no session")
+        if self._state.phase not in phases:
+            wanted = " or ".join(str(p) for p in phases)
+            raise CommandError(f"the session is {self._state.phase}, not {wanted}")
+
+    def create_session(self, plan: dict[str, Any], user: str) -> SessionInfo:
+        """Created: patient reference, weight, indication, planned regimen, concentration."""
+        plan = validate_plan(plan)
         with self._lock:
             if self._session is not None:
                 raise CommandError(f"{self.info.name} already has a session running")
             try:
-                self._session = self.store.open_session(
-                    self.info.id, self.info.source, self.clock.now(), weight_kg, rate_mg_kg_h, user
+                self._session = self.store.create_session(
+                    self.info.id, self.info.source, self.clock.now(), plan, user
                 )
             except StoreError as err:
                 raise CommandError(str(err)) from None
-            session = self._session
-        self.device.infusion_changed(rate_mg_kg_h)
-        return session
+            self._load_session(self._session)
+            self._pk = PkSimulator(
+                MODELS[self.session_config.pk_model],
+                plan["weight_kg"],
+                self.session_config.ke0_per_min,
+            )
+            return self._session
 
-    def stop_session(self, user: str) -> SessionInfo:
+    def confirm_baseline(self, user: str) -> dict[str, float]:
+        """The mean of the resting readings of the last 10 min (at least 2 cuff readings)."""
+        with self._lock:
+            self._require(Phase.PRE_INFUSION)
+            since = self.clock.now() - BASELINE_WINDOW_S
+            resting = [
+                (r.signal, r.value)
+                for _, r in self._ring
+                if r.t >= since and r.signal in BASELINE_SIGNALS
+            ]
+            try:
+                values = baseline_from(resting)
+            except SessionError as err:
+                raise CommandError(str(err)) from None
+            self._record("baseline_confirmed", user, {"values": values})
+            self._alarms.set_baseline(values)
+            return values
+
+    def holds(self) -> list[str]:
+        latest = {k: r.value for k, r in self._latest.items()}
+        return hold_reasons(self.session_config.hold_start, latest, self._state)
+
+    def start_infusion(self, user: str, override_reason: str = "") -> None:
+        """Start at the planned rate unless a hold-start criterion holds (or is overridden)."""
+        with self._lock:
+            self._require(Phase.PRE_INFUSION)
+            reasons = self.holds()
+            if reasons and not override_reason.strip():
+                self._record("hold_start", user, {"reasons": reasons})
+                raise CommandError(
+                    "hold: " + "; ".join(reasons) + " (a physician may override with a reason)"
+                )
+            if reasons:
+                self._record(
+                    "override", user, {"reasons": reasons, "reason": override_reason.strip()}
+                )
+            self._record("infusion_start", user, {"rate_mg_kg_h": self._state.rate_mg_kg_h})
+            rate = self._state.rate_mg_kg_h
+        self.device.infusion_changed(rate)
+
+    def change_rate(self, rate_mg_kg_h: float, user: str) -> None:
+        _check_rate(rate_mg_kg_h)
+        with self._lock:
+            self._require(Phase.INFUSING, Phase.PAUSED)
+            self._record("rate_change", user, {"rate_mg_kg_h": rate_mg_kg_h})
+            running = self._state.phase is Phase.INFUSING
+        if running:
+            self.device.infusion_changed(rate_mg_kg_h)
+
+    def pause_infusion(self, user: str) -> None:
+        with self._lock:
+            self._require(Phase.INFUSING)
+            self._record("infusion_pause", user)
+        self.device.infusion_changed(0.0)
+
+    def resume_infusion(self, user: str) -> None:
+        with self._lock:
+            self._require(Phase.PAUSED)
+            self._record("infusion_resume", user)
+            rate = self._state.rate_mg_kg_h
+        self.device.infusion_changed(rate)
+
+    def stop_infusion(self, user: str) -> None:
+        """Stop: the session goes into recovery."""
+        with self._lock:
+            self._require(Phase.INFUSING, Phase.PAUSED)
+            self._record("infusion_stop", user, {"dose_mg": round(self._dose(), 2)})
+        self.device.infusion_changed(0.0)
+
+    def give(
+        self,
+        kind: str,
+        user: str,
+        *,
+        drug: str = "",
+        dose: str = "",
+        mg_per_kg: float | None = None,
+    ) -> None:
+        """A ketamine bolus (mg/kg) or another medication (ondansetron, midazolam, ...)."""
+        with self._lock:
+            self._require(Phase.PRE_INFUSION, Phase.INFUSING, Phase.PAUSED, Phase.RECOVERY)
+            if kind == "bolus":
+                if mg_per_kg is None or not (0 < mg_per_kg <= MAX_BOLUS_MG_KG):
+                    raise CommandError(
+                        f"a bolus is more than 0 and at most {MAX_BOLUS_MG_KG:g} mg/kg"
+                    )
+                self._record("bolus", user, {"mg_per_kg": mg_per_kg})
+            else:
+                drug, dose = drug.strip(), dose.strip()
+                if not drug or not dose or len(drug) > 60 or len(dose) > 60:
+                    raise CommandError("name the drug and its dose (up to 60 characters each)")
+                self._record("medication", user, {"drug": drug, "dose": dose})
+
+    def assess(self, raw: dict[str, Any], user: str) -> dict[str, int]:
+        """A nurse assessment; score-based alarms go through the alarm engine."""
+        try:
+            scores, note = validate_assessment(raw)
+        except SessionError as err:
+            raise CommandError(str(err)) from None
+        with self._lock:
+            self._require(Phase.PRE_INFUSION, Phase.INFUSING, Phase.PAUSED, Phase.RECOVERY)
+            self._record("assessment", user, {"scores": scores, "note": note})
+            now = self.clock.now()
+            for code, value in scores.items():
+                self._log_alarms(self._alarms.evaluate_value(code, now, float(value)))
+            return scores
+
+    def checklist(self, ticked: list[str] | None = None) -> list[ChecklistItem]:
+        latest = {k: r.value for k, r in self._latest.items()}
+        return discharge_checklist(self.session_config.discharge, latest, self._state, ticked or [])
+
+    def discharge(self, ticked: list[str], user: str, override_reason: str = "") -> None:
+        with self._lock:
+            self._require(Phase.RECOVERY)
+            items = self.checklist(ticked)
+            missing = [i.label for i in items if not i.ok]
+            if missing and not override_reason.strip():
+                raise CommandError("not yet: " + "; ".join(missing))
+            self._record(
+                "discharged",
+                user,
+                {
+                    "checklist": {
+                        i.key: {"ok": i.ok, "computed": i.computed, "detail": i.detail}
+                        for i in items
+                    },
+                    "override": override_reason.strip(),
+                },
+            )
+
+    def close_session(self, user: str, reason: str = "") -> SessionInfo:
+        """Close the record. Before discharge it needs a reason (e.g. cancelled)."""
         with self._lock:
             if self._session is None:
                 raise CommandError(f"{self.info.name} has no session running")
+            early = self._state.phase is not Phase.DISCHARGED
+            if early and not reason.strip():
+                raise CommandError("closing before discharge needs a reason")
+            if self._state.running:
+                self._record("infusion_stop", user, {"dose_mg": round(self._dose(), 2)})
             try:
-                closed = self.store.close_session(self._session.id, self.clock.now(), user)
+                closed = self.store.close_session(
+                    self._session.id,
+                    self.clock.now(),
+                    user,
+                    {"reason": reason.strip()} if early else {},
+                )
             except StoreError as err:
                 raise CommandError(str(err)) from None
             self._session = None
+            self._state = SessionState()
+            self._session_events = []
         self.device.infusion_changed(0.0)
         return closed
+
+    def start_session(self, weight_kg: float, rate_mg_kg_h: float, user: str) -> SessionInfo:
+        """Create a session and start its infusion at once (the quick path; holds apply)."""
+        session = self.create_session(
+            {
+                "weight_kg": weight_kg,
+                "planned_rate_mg_kg_h": rate_mg_kg_h,
+                "patient_ref": "",
+                "indication": "",
+                "regimen": "",
+                "concentration_mg_ml": 10.0,
+            },
+            user,
+        )
+        self.start_infusion(user)
+        return session
+
+    def stop_session(self, user: str) -> SessionInfo:
+        """Stop the infusion and close the record straight away."""
+        return self.close_session(user, reason="stopped and closed from the bed page")
+
+    def _dose(self) -> float:
+        return self._state.dose_mg(self.clock.now())
+
+    def session_view(self) -> SessionView | None:
+        with self._lock:
+            if self._session is None:
+                return None
+            st, now = self._state, self.clock.now()
+            cfg = self.session_config
+            cp = ce = None
+            if st.infusions or st.boluses:
+                origin, infs, bols = st.pk_inputs(now)
+                pred = self._pk.predict(infs, [(now - origin) / 60], bols)[0]
+                cp, ce = round(pred.cp_ng_ml, 1), round(pred.ce_ng_ml, 1)
+            due = next_assessment_due(st, cfg.assessments.every_min, cfg.assessments.peak_min, now)
+            last = {code: v for code in SCALES if (v := st.last_score(code)) is not None}
+            return SessionView(
+                st.phase,
+                self._session.patient_ref,
+                st.rate_mg_kg_h,
+                round(st.rate_ml_h, 2),
+                round(self._dose(), 2),
+                round(st.dose_mg_kg(now), 3),
+                dict(st.baseline),
+                self.holds() if st.phase is Phase.PRE_INFUSION else [],
+                due,
+                cp,
+                ce,
+                last,
+                len(st.assessments),
+            )
+
+    def _check_assessments(self, now: float) -> None:
+        cfg = self.session_config.assessments
+        due = next_assessment_due(self._state, cfg.every_min, cfg.peak_min, now)
+        overdue = due is not None and now >= due + cfg.overdue_after_min * 60
+        self._log_alarms(
+            self._alarms.set_condition(
+                ASSESSMENT_OVERDUE,
+                overdue,
+                now,
+                priority=Priority.LOW,
+                escalate_after_s=cfg.overdue_after_min * 60,
+                technical=False,
+                signal="ASSESSMENT",
+            )
+        )
 
     # -- alarm commands -------------------------------------------------------------------
 
@@ -432,12 +762,6 @@ class BedHub:
                     out[name] = f"{cond.rule.signal} {cond.op} {cond.limit:g}"
             return out
 
-    def confirm_baseline(self, values: dict[str, float], user: str) -> None:
-        """A nurse-confirmed baseline: baseline-relative limits use it from now on."""
-        with self._lock:
-            self._alarms.set_baseline(values)
-            self._command("baseline_confirmed", user, dict(values))
-
 
 class Ward:
     """All beds of this station: the in-process LiveFeed."""
@@ -494,6 +818,38 @@ class Ward:
 
     def limits(self, bed: str) -> dict[str, str]:
         return self.hub(bed).limits()
+
+    def session_view(self, bed: str) -> SessionView | None:
+        return self.hub(bed).session_view()
+
+    def session_command(self, bed: str, command: str, user: str, **args: Any) -> object:
+        """One workflow step by name: create, baseline, start, rate, pause, resume, stop,
+        bolus, medication, assess, discharge, close."""
+        hub = self.hub(bed)
+        actions = {
+            "create": lambda: hub.create_session(args["plan"], user),
+            "baseline": lambda: hub.confirm_baseline(user),
+            "start": lambda: hub.start_infusion(user, args.get("override_reason", "")),
+            "rate": lambda: hub.change_rate(args["rate_mg_kg_h"], user),
+            "pause": lambda: hub.pause_infusion(user),
+            "resume": lambda: hub.resume_infusion(user),
+            "stop": lambda: hub.stop_infusion(user),
+            "bolus": lambda: hub.give("bolus", user, mg_per_kg=args.get("mg_per_kg")),
+            "medication": lambda: hub.give(
+                "medication", user, drug=args.get("drug", ""), dose=args.get("dose", "")
+            ),
+            "assess": lambda: hub.assess(args["scores"], user),
+            "discharge": lambda: hub.discharge(
+                args.get("ticked", []), user, args.get("override_reason", "")
+            ),
+            "close": lambda: hub.close_session(user, args.get("reason", "")),
+        }
+        if command not in actions:
+            raise CommandError(f"unknown session command {command!r}")
+        return actions[command]()
+
+    def checklist(self, bed: str, ticked: list[str] | None = None) -> list[ChecklistItem]:
+        return self.hub(bed).checklist(ticked)
 
     def change_limit(self, bed: str, name: str, limit: float, user: str, reason: str) -> float:
         return self.hub(bed).change_limit(name, limit, user, reason)

@@ -111,9 +111,6 @@ class ActiveAlarm:
         return self.acked_by is None
 
 
-SessionState = Literal["infusing", "closed"]
-
-
 @dataclass(frozen=True, slots=True)
 class SessionInfo:
     """An infusion session: the unit of record."""
@@ -124,5 +121,9 @@ class SessionInfo:
     started_at: float
     ended_at: float | None
     weight_kg: float
-    rate_mg_kg_h: float
-    state: SessionState
+    rate_mg_kg_h: float  # the planned rate; the set rate is derived from the events
+    state: str  # the phase when last written: pre-infusion, infusing, ..., closed
+    patient_ref: str = ""  # a pseudonym or clinic ID; never in URLs or logs
+    indication: str = ""
+    regimen: str = ""
+    concentration_mg_ml: float = 10.0

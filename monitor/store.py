@@ -21,7 +21,7 @@ from monitor.model import AlarmPhase, AlarmTransition, Reading, SessionInfo, Sou
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MAX_PENDING = 500_000  # ~14 h of 10 numerics at 1 Hz; past that the oldest are dropped and counted
 
 _SCHEMA = """
@@ -33,7 +33,11 @@ CREATE TABLE IF NOT EXISTS sessions (
     ended_at REAL,
     weight_kg REAL NOT NULL,
     rate_mg_kg_h REAL NOT NULL,
-    state TEXT NOT NULL
+    state TEXT NOT NULL,
+    patient_ref TEXT NOT NULL DEFAULT '',
+    indication TEXT NOT NULL DEFAULT '',
+    regimen TEXT NOT NULL DEFAULT '',
+    concentration_mg_ml REAL NOT NULL DEFAULT 10
 );
 CREATE INDEX IF NOT EXISTS sessions_open ON sessions (bed, ended_at);
 CREATE TABLE IF NOT EXISTS readings (
@@ -111,6 +115,10 @@ def _session_from_row(row: sqlite3.Row) -> SessionInfo:
         ended_at=row["ended_at"],
         weight_kg=row["weight_kg"],
         rate_mg_kg_h=row["rate_mg_kg_h"],
+        patient_ref=row["patient_ref"],
+        indication=row["indication"],
+        regimen=row["regimen"],
+        concentration_mg_ml=row["concentration_mg_ml"],
         state=row["state"],
     )
 
@@ -309,42 +317,48 @@ class SessionStore:
             (session_id, bed, t, kind, user, json.dumps(payload or {}, sort_keys=True)),
         )
 
-    def open_session(
-        self, bed: str, source: Source, t: float, weight_kg: float, rate_mg_kg_h: float, user: str
+    def create_session(
+        self, bed: str, source: Source, t: float, plan: dict[str, Any], user: str
     ) -> SessionInfo:
+        """A new session in its pre-infusion phase; `plan` is logged as its first event."""
         with self._lock:
             if self.open_session_for(bed) is not None:
                 raise StoreError(f"bed {bed!r} already has an open session")
             cur = self._execute(
-                "INSERT INTO sessions (bed, source, started_at, weight_kg, rate_mg_kg_h, state)"
-                " VALUES (?, ?, ?, ?, ?, 'infusing')",
-                (bed, source, t, weight_kg, rate_mg_kg_h),
+                "INSERT INTO sessions (bed, source, started_at, weight_kg, rate_mg_kg_h, state,"
+                " patient_ref, indication, regimen, concentration_mg_ml)"
+                " VALUES (?, ?, ?, ?, ?, 'pre-infusion', ?, ?, ?, ?)",
+                (
+                    bed,
+                    source,
+                    t,
+                    plan["weight_kg"],
+                    plan["planned_rate_mg_kg_h"],
+                    plan.get("patient_ref", ""),
+                    plan.get("indication", ""),
+                    plan.get("regimen", ""),
+                    plan.get("concentration_mg_ml", 10.0),
+                ),
             )
             session_id = int(cur.lastrowid or 0)
-            self.add_event(
-                session_id,
-                bed,
-                t,
-                "session_start",
-                user,
-                {"weight_kg": weight_kg, "source": source},
-            )
-            self.add_event(
-                session_id, bed, t, "infusion_start", user, {"rate_mg_kg_h": rate_mg_kg_h}
-            )
+            self.add_event(session_id, bed, t, "session_created", user, dict(plan, source=source))
             return self.session(session_id)
 
-    def close_session(self, session_id: int, t: float, user: str) -> SessionInfo:
+    def set_phase(self, session_id: int, phase: str) -> None:
+        self._execute("UPDATE sessions SET state = ? WHERE id = ?", (phase, session_id))
+
+    def close_session(
+        self, session_id: int, t: float, user: str, payload: dict[str, Any] | None = None
+    ) -> SessionInfo:
         with self._lock:
             self.flush()  # the record is complete before it is marked closed
             info = self.session(session_id)
             if info.ended_at is not None:
                 raise StoreError(f"session {session_id} is already closed")
-            self.add_event(session_id, info.bed, t, "infusion_stop", user, {})
             self._execute(
                 "UPDATE sessions SET ended_at = ?, state = 'closed' WHERE id = ?", (t, session_id)
             )
-            self.add_event(session_id, info.bed, t, "session_end", user, {})
+            self.add_event(session_id, info.bed, t, "session_closed", user, payload or {})
             return self.session(session_id)
 
     # -- queries --------------------------------------------------------------------------

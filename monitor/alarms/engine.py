@@ -323,6 +323,22 @@ class BedAlarms:
         escalate_after_s: float | None = None,
     ) -> list[AlarmTransition]:
         """Raise or clear a technical alarm (TECH_*) decided outside the rules."""
+        return self.set_condition(name, present, t, value, priority, limit, escalate_after_s)
+
+    def set_condition(
+        self,
+        name: str,
+        present: bool,
+        t: float,
+        value: float | None = None,
+        priority: Priority = Priority.MEDIUM,
+        limit: float | None = None,
+        escalate_after_s: float | None = None,
+        technical: bool = True,
+        signal: str = "DEVICE",
+    ) -> list[AlarmTransition]:
+        """Raise or clear a non-latching alarm decided outside the rules (technical alarms,
+        an overdue assessment)."""
         tracker = self._trackers.get(name)
         if tracker is None:
             if not present:
@@ -330,11 +346,11 @@ class BedAlarms:
             tracker = Tracker(
                 self.bed,
                 name,
-                "DEVICE",
+                signal,
                 priority,
-                technical=True,
+                technical=technical,
                 escalate_after_s=escalate_after_s,
-                op="technical",
+                op="technical" if technical else "due",
             )
             self._trackers[name] = tracker
         tracker.fixed_limit = limit

@@ -94,9 +94,7 @@ def test_no_beds(good: dict[str, Any]) -> None:
 def test_rule_on_unknown_signal(good: dict[str, Any]) -> None:
     good["alarms"]["rules"][0]["signal"] = "SPO3"
     msg = _error(good)
-    assert msg == (
-        "config.yaml: alarms.rules[0].signal: unknown signal 'SPO3' (see the signal registry)"
-    )
+    assert msg.startswith("config.yaml: alarms.rules[0].signal: unknown signal 'SPO3' (see ")
 
 
 def test_rule_name_must_start_with_its_signal(good: dict[str, Any]) -> None:

@@ -156,7 +156,7 @@ def test_restart_resumes_the_open_session(store: SessionStore, clock: ManualCloc
     store.flush()
     device = FakeDevice()
     second = BedHub(BED, device, store, clock, RULES)
-    assert second.session == session
+    assert second.session is not None and second.session.id == session.id
     assert [r.value for r in second.since(0)[0]] == [70, 71]
     assert second.info.epoch != first.info.epoch
     assert device.rates == [0.5]

@@ -11,6 +11,14 @@ from monitor.model import AlarmPhase, AlarmTransition, Priority, Reading
 from monitor.store import SessionStore, StoreError
 
 T0 = 1_767_225_600.0
+PLAN = {
+    "weight_kg": 70.0,
+    "planned_rate_mg_kg_h": 0.75,
+    "patient_ref": "K-0042",
+    "indication": "depression",
+    "regimen": "0.5 mg/kg over 40 min",
+    "concentration_mg_ml": 10.0,
+}
 
 
 def _reading(t: float, signal: str = "HR", value: float = 72.0) -> Reading:
@@ -28,7 +36,7 @@ def test_wal_mode_and_schema(tmp_path: Path) -> None:
 
 def test_readings_are_batched_until_flush(tmp_path: Path) -> None:
     store = SessionStore(tmp_path / "s.db")
-    s = store.open_session("chair-1", "simulated", T0, 70.0, 0.75, "nurse")
+    s = store.create_session("chair-1", "simulated", T0, PLAN, "nurse")
     for i in range(50):
         store.append_reading(s.id, _reading(T0 + i))
     other = sqlite3.connect(tmp_path / "s.db")
@@ -43,7 +51,7 @@ def test_readings_are_batched_until_flush(tmp_path: Path) -> None:
 def test_background_writer_flushes_within_a_second(tmp_path: Path) -> None:
     store = SessionStore(tmp_path / "s.db", flush_interval_s=0.2)
     store.start()
-    s = store.open_session("chair-1", "simulated", T0, 70.0, 0.75, "nurse")
+    s = store.create_session("chair-1", "simulated", T0, PLAN, "nurse")
     store.append_reading(s.id, _reading(T0))
     other = sqlite3.connect(tmp_path / "s.db")
     import time
@@ -57,7 +65,7 @@ def test_background_writer_flushes_within_a_second(tmp_path: Path) -> None:
 
 def test_open_session_survives_reopen(tmp_path: Path) -> None:
     store = SessionStore(tmp_path / "s.db")
-    s = store.open_session("chair-1", "simulated", T0, 82.5, 0.5, "nurse-a")
+    s = store.create_session("chair-1", "simulated", T0, PLAN | {"weight_kg": 82.5}, "nurse-a")
     store.append_reading(s.id, _reading(T0 + 1, "SPO2", 97))
     store.close()
     again = SessionStore(tmp_path / "s.db")
@@ -68,21 +76,24 @@ def test_open_session_survives_reopen(tmp_path: Path) -> None:
     again.close()
 
 
-def test_session_lifecycle_events(tmp_path: Path) -> None:
+def test_session_creation_and_closing(tmp_path: Path) -> None:
     store = SessionStore(tmp_path / "s.db")
-    s = store.open_session("chair-1", "simulated", T0, 70.0, 0.75, "nurse-a")
+    s = store.create_session("chair-1", "simulated", T0, PLAN, "nurse-a")
+    assert (s.state, s.patient_ref, s.indication, s.concentration_mg_ml) == (
+        "pre-infusion",
+        "K-0042",
+        "depression",
+        10.0,
+    )
     with pytest.raises(StoreError, match="already has an open session"):
-        store.open_session("chair-1", "simulated", T0 + 1, 70.0, 0.75, "nurse-a")
+        store.create_session("chair-1", "simulated", T0 + 1, PLAN, "nurse-a")
+    store.set_phase(s.id, "infusing")
+    assert store.session(s.id).state == "infusing"
     closed = store.close_session(s.id, T0 + 2400, "nurse-b")
     assert closed.ended_at == T0 + 2400 and closed.state == "closed"
     kinds = [(e.kind, e.user) for e in store.events(s.id)]
-    assert kinds == [
-        ("session_start", "nurse-a"),
-        ("infusion_start", "nurse-a"),
-        ("infusion_stop", "nurse-b"),
-        ("session_end", "nurse-b"),
-    ]
-    assert store.events(s.id)[1].payload == {"rate_mg_kg_h": 0.75}
+    assert kinds == [("session_created", "nurse-a"), ("session_closed", "nurse-b")]
+    assert store.events(s.id)[0].payload == PLAN | {"source": "simulated"}
     with pytest.raises(StoreError, match="already closed"):
         store.close_session(s.id, T0 + 2500, "nurse-b")
     assert store.open_session_for("chair-1") is None
@@ -91,7 +102,7 @@ def test_session_lifecycle_events(tmp_path: Path) -> None:
 
 def test_duplicate_readings_are_ignored(tmp_path: Path) -> None:
     store = SessionStore(tmp_path / "s.db")
-    s = store.open_session("chair-1", "live", T0, 70.0, 0.75, "nurse")
+    s = store.create_session("chair-1", "live", T0, PLAN, "nurse")
     store.append_reading(s.id, _reading(T0 + 5))
     store.append_reading(s.id, _reading(T0 + 5))
     store.flush()
@@ -150,7 +161,7 @@ def test_alarm_transitions_summary_and_audit(tmp_path: Path) -> None:
 
 def test_failed_flush_keeps_the_batch(tmp_path: Path) -> None:
     store = SessionStore(tmp_path / "s.db")
-    s = store.open_session("chair-1", "live", T0, 70.0, 0.75, "nurse")
+    s = store.create_session("chair-1", "live", T0, PLAN, "nurse")
     store.append_reading(s.id, _reading(T0))
     store._db.execute("PRAGMA query_only = ON")  # every write now fails
     assert store.flush() == 0

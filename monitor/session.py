@@ -1,0 +1,331 @@
+"""The infusion session: lifecycle, dose, assessments and the start and discharge gates.
+
+The session is event-sourced: its state (phase, rate, dose, baseline, assessments) is a fold
+over its logged events, so the record and the screen can never disagree, and a restarted
+station rebuilds the same state from the session log.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from monitor.pk import Bolus, Infusion
+
+# Assessment scales (clinical.md §4): code -> (low, high), all integers.
+SCALES: dict[str, tuple[int, int]] = {
+    "RASS": (-5, 4),
+    "MOAA_S": (0, 5),
+    "CADSS6": (0, 24),
+    "NAUSEA": (0, 3),
+    "PAIN_NRS": (0, 10),
+}
+CADSS6_ITEMS = 6  # items 1, 2, 6, 7, 15 and 22 of the full CADSS, each 0-4
+MAX_NOTE_CHARS = 2000
+
+
+class Phase(enum.StrEnum):
+    PRE_INFUSION = "pre-infusion"
+    INFUSING = "infusing"
+    PAUSED = "paused"
+    RECOVERY = "recovery"
+    DISCHARGED = "discharged"
+    CLOSED = "closed"
+
+
+class SessionError(ValueError):
+    """A session command that does not fit the session's state; one line for the screen."""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEvent:
+    t: float
+    kind: str
+    user: str
+    payload: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    t: float
+    user: str
+    scores: dict[str, int]
+    note: str
+
+
+def validate_assessment(raw: Mapping[str, Any]) -> tuple[dict[str, int], str]:
+    """Scores within their scales (CADSS-6 from its six items) and a plain-text note.
+
+    Raises SessionError naming the field. At least one score is needed.
+    """
+    scores: dict[str, int] = {}
+    for code, (lo, hi) in SCALES.items():
+        if code == "CADSS6":
+            continue
+        value = raw.get(code)
+        if value is None or value == "":
+            continue
+        scores[code] = _int_in(value, lo, hi, code)
+    items = raw.get("CADSS6_ITEMS")
+    if items is not None and any(v not in (None, "") for v in items):
+        if len(items) != CADSS6_ITEMS or any(v in (None, "") for v in items):
+            raise SessionError("CADSS6: score all six items (0-4 each)")
+        scores["CADSS6"] = sum(
+            _int_in(v, 0, 4, f"CADSS6 item {i + 1}") for i, v in enumerate(items)
+        )
+    elif raw.get("CADSS6") not in (None, ""):
+        scores["CADSS6"] = _int_in(raw["CADSS6"], 0, 24, "CADSS6")
+    note = str(raw.get("note") or "").strip()
+    if len(note) > MAX_NOTE_CHARS:
+        raise SessionError(f"note: at most {MAX_NOTE_CHARS} characters")
+    if not scores:
+        raise SessionError("enter at least one score")
+    return scores, note
+
+
+def _int_in(value: Any, lo: int, hi: int, name: str) -> int:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise SessionError(f"{name}: not a number") from None
+    if not number.is_integer() or not lo <= number <= hi:
+        raise SessionError(f"{name}: a whole number from {lo} to {hi}")
+    return int(number)
+
+
+@dataclass
+class SessionState:
+    """Everything derived from a session's events."""
+
+    weight_kg: float = 0.0
+    concentration_mg_ml: float = 10.0
+    phase: Phase = Phase.PRE_INFUSION
+    rate_mg_kg_h: float = 0.0  # the set rate (kept while paused)
+    infusions: list[tuple[float, float | None, float]] = field(default_factory=list)
+    """(start, end or None while running, rate mg/kg/h), epoch seconds."""
+    boluses: list[tuple[float, float]] = field(default_factory=list)  # (t, mg/kg)
+    baseline: dict[str, float] = field(default_factory=dict)
+    assessments: list[Assessment] = field(default_factory=list)
+    infusion_started_at: float | None = None
+    infusion_stopped_at: float | None = None
+    overrides: list[str] = field(default_factory=list)
+
+    @property
+    def running(self) -> bool:
+        return bool(self.infusions) and self.infusions[-1][1] is None
+
+    @property
+    def rate_ml_h(self) -> float:
+        return self.rate_mg_kg_h * self.weight_kg / self.concentration_mg_ml
+
+    def dose_mg(self, now: float) -> float:
+        """Cumulative dose from the events: infusion time at each rate, pauses excluded."""
+        total = sum(
+            (((end or now) - start) / 3600) * rate * self.weight_kg
+            for start, end, rate in self.infusions
+        )
+        return total + sum(mg_kg * self.weight_kg for _, mg_kg in self.boluses)
+
+    def dose_mg_kg(self, now: float) -> float:
+        return self.dose_mg(now) / self.weight_kg if self.weight_kg else 0.0
+
+    def pk_inputs(self, now: float) -> tuple[float, list[Infusion], list[Bolus]]:
+        """(time origin, infusions, boluses) in minutes from the first start, for monitor.pk."""
+        origin = self.infusion_started_at or now
+        infs = [
+            Infusion(rate, (start - origin) / 60, ((end or now) - origin) / 60)
+            for start, end, rate in self.infusions
+            if (end or now) > start
+        ]
+        bols = [Bolus(mg_kg, (t - origin) / 60) for t, mg_kg in self.boluses]
+        return origin, infs, bols
+
+    def last_score(self, code: str) -> int | None:
+        for a in reversed(self.assessments):
+            if code in a.scores:
+                return a.scores[code]
+        return None
+
+    def apply(self, ev: SessionEvent) -> None:
+        p, t = ev.payload, ev.t
+        if ev.kind == "session_created":
+            self.weight_kg = float(p["weight_kg"])
+            self.concentration_mg_ml = float(p.get("concentration_mg_ml") or 10.0)
+            self.rate_mg_kg_h = float(p.get("planned_rate_mg_kg_h") or 0.0)
+        elif ev.kind == "baseline_confirmed":
+            self.baseline = {k: float(v) for k, v in p["values"].items()}
+        elif ev.kind == "override":
+            self.overrides.append(str(p.get("reason", "")))
+        elif ev.kind == "infusion_start":
+            self.rate_mg_kg_h = float(p["rate_mg_kg_h"])
+            self.infusions.append((t, None, self.rate_mg_kg_h))
+            self.infusion_started_at = self.infusion_started_at or t
+            self.phase = Phase.INFUSING
+        elif ev.kind in ("infusion_pause", "infusion_stop", "rate_change"):
+            if self.running:
+                start, _, rate = self.infusions[-1]
+                self.infusions[-1] = (start, t, rate)
+            if ev.kind == "rate_change":
+                self.rate_mg_kg_h = float(p["rate_mg_kg_h"])
+                if self.phase is Phase.INFUSING:
+                    self.infusions.append((t, None, self.rate_mg_kg_h))
+            elif ev.kind == "infusion_pause":
+                self.phase = Phase.PAUSED
+            else:
+                self.phase, self.infusion_stopped_at = Phase.RECOVERY, t
+        elif ev.kind == "infusion_resume":
+            self.infusions.append((t, None, self.rate_mg_kg_h))
+            self.phase = Phase.INFUSING
+        elif ev.kind == "bolus":
+            self.boluses.append((t, float(p["mg_per_kg"])))
+        elif ev.kind == "assessment":
+            self.assessments.append(
+                Assessment(t, ev.user, dict(p["scores"]), str(p.get("note", "")))
+            )
+        elif ev.kind == "discharged":
+            self.phase = Phase.DISCHARGED
+        elif ev.kind == "session_closed":
+            self.phase = Phase.CLOSED
+
+
+def fold(events: Iterable[SessionEvent]) -> SessionState:
+    state = SessionState()
+    for ev in events:
+        state.apply(ev)
+    return state
+
+
+# -- gates ---------------------------------------------------------------------------------
+
+_GATE_OPS = {
+    ">": lambda v, lim: v > lim,
+    ">=": lambda v, lim: v >= lim,
+    "<": lambda v, lim: v < lim,
+    "<=": lambda v, lim: v <= lim,
+    "!=": lambda v, lim: v != lim,
+    "==": lambda v, lim: v == lim,
+}
+
+
+def hold_reasons(
+    criteria: Iterable[Any], latest: Mapping[str, float], state: SessionState
+) -> list[str]:
+    """Which hold-start criteria hold now ('NIBP_SYS 182 >= 180'). Scores use the last entry."""
+    out = []
+    for c in criteria:
+        value = latest.get(c.signal) if c.signal not in SCALES else state.last_score(c.signal)
+        if value is not None and _GATE_OPS[c.op](value, c.limit):
+            out.append(f"{c.signal} {value:g} {c.op} {c.limit:g}")
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class ChecklistItem:
+    key: str
+    label: str
+    computed: bool
+    ok: bool | None  # None: the nurse decides
+    detail: str = ""
+
+
+def discharge_checklist(
+    items: Iterable[Any],
+    latest: Mapping[str, float],
+    state: SessionState,
+    ticked: Iterable[str] = (),
+) -> list[ChecklistItem]:
+    """Items computed from the data where the config names a check, else ticked by the nurse."""
+    ticked = set(ticked)
+    out = []
+    for item in items:
+        check = item.check
+        if check is None:
+            out.append(ChecklistItem(item.key, item.label, False, item.key in ticked))
+            continue
+        ok, detail = _computed(check, latest, state)
+        out.append(ChecklistItem(item.key, item.label, True, ok, detail))
+    return out
+
+
+def _computed(check: str, latest: Mapping[str, float], state: SessionState) -> tuple[bool, str]:
+    if check == "rass_zero":
+        rass = state.last_score("RASS")
+        return rass == 0, f"last RASS {rass}" if rass is not None else "no RASS entered"
+    if check == "cadss_settled":
+        cadss = state.last_score("CADSS6")
+        base = state.assessments[0].scores.get("CADSS6") if state.assessments else None
+        if cadss is None:
+            return False, "no CADSS-6 entered"
+        ok = cadss <= 2 or (base is not None and cadss <= base)
+        return ok, f"last CADSS-6 {cadss}" + (f", first {base}" if base is not None else "")
+    if check == "sbp_settled":
+        sbp = latest.get("NIBP_SYS")
+        base = state.baseline.get("NIBP_SYS")
+        if sbp is None:
+            return False, "no cuff pressure"
+        within = base is not None and abs(sbp - base) <= 0.2 * base
+        return sbp < 160 and within, f"SBP {sbp:g}" + (f", baseline {base:g}" if base else "")
+    if check == "hr_settled":
+        hr = latest.get("HR")
+        return (hr is not None and hr < 100), f"HR {hr:g}" if hr is not None else "no HR"
+    raise ValueError(f"unknown discharge check {check!r}")
+
+
+def baseline_from(readings: Iterable[tuple[str, float]], min_cuffs: int = 2) -> dict[str, float]:
+    """Mean of the resting readings per signal; at least `min_cuffs` cuff measurements."""
+    sums: dict[str, list[float]] = {}
+    for signal, value in readings:
+        sums.setdefault(signal, []).append(value)
+    cuffs = len(sums.get("NIBP_SYS", []))
+    if cuffs < min_cuffs:
+        raise SessionError(
+            f"a baseline needs at least {min_cuffs} resting cuff readings; {cuffs} so far"
+        )
+    return {k: round(math.fsum(v) / len(v), 1) for k, v in sums.items() if len(v) >= 2}
+
+
+def next_assessment_due(
+    state: SessionState, every_min: float, peak_min: float | None, now: float
+) -> float | None:
+    """When the next nurse assessment is due (epoch s), or None outside infusion and recovery.
+
+    Due every `every_min` from the infusion start (and from the stop, in recovery), plus once
+    at the expected peak. An assessment entered at or after a due time satisfies it.
+    """
+    if state.phase in (Phase.INFUSING, Phase.PAUSED) and state.infusion_started_at:
+        anchor = state.infusion_started_at
+        extra = [anchor + peak_min * 60] if peak_min else []
+    elif state.phase is Phase.RECOVERY and state.infusion_stopped_at:
+        anchor, extra = state.infusion_stopped_at, []
+    else:
+        return None
+    last = state.assessments[-1].t if state.assessments else -math.inf
+    step = every_min * 60
+    k = max(1, math.floor((max(last, anchor) - anchor) / step) + 1)
+    candidates = [anchor + k * step] + [t for t in extra if t > last]
+    # the earliest due time not yet answered by an assessment
+    pending = [t for t in candidates if t > last]
+    due_past = [anchor + j * step for j in range(1, k) if anchor + j * step > last]
+    return min(pending + due_past) if pending or due_past else None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionView:
+    """What the bed page shows of a session (computed on the server)."""
+
+    phase: Phase
+    patient_ref: str
+    rate_mg_kg_h: float
+    rate_ml_h: float
+    dose_mg: float
+    dose_mg_kg: float
+    baseline: dict[str, float]
+    holds: list[str]
+    assessment_due: float | None
+    cp_ng_ml: float | None
+    ce_ng_ml: float | None
+    last_scores: dict[str, int]
+    assessments: int
