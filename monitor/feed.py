@@ -7,9 +7,10 @@ MQTT can implement the same interface later without the pages changing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from monitor.model import ActiveAlarm, Reading, SessionInfo, Source
+from monitor.session import ChecklistItem, SessionView
 
 
 class CommandError(Exception):
@@ -78,6 +79,14 @@ class LiveFeed(Protocol):
     def pause_audio(self, bed: str, user: str) -> float: ...
 
     def limits(self, bed: str) -> dict[str, str]: ...
+
+    def session_view(self, bed: str) -> SessionView | None: ...
+
+    def checklist(self, bed: str, ticked: list[str] | None = None) -> list[ChecklistItem]: ...
+
+    def session_command(self, bed: str, command: str, user: str, **args: Any) -> object:
+        """One workflow step (create, baseline, start, rate, ..., close); CommandError."""
+        ...
 
     def change_limit(self, bed: str, name: str, limit: float, user: str, reason: str) -> float:
         """Returns the old limit; raises CommandError (no reason, unknown alarm, ...)."""

@@ -65,30 +65,13 @@ def bed_tick_body(app: Dash, cursor: dict[str, Any], n: int) -> dict[str, Any]:
             _prop("bed-banner", "className"),
             _prop("bed-session", "children"),
             _prop("bed-alarm-list", "children"),
+            _prop("session-panel", "className"),
+            _prop("s-info", "children"),
+            _prop("s-due", "children"),
         ],
         "inputs": [_prop("bed-tick", "n_intervals", n)],
         "changedPropIds": [_changed("bed-tick", "n_intervals")],
         "state": [_prop("bed-cursor", "data", cursor)],
-    }
-
-
-def session_command_body(
-    app: Dash, bed: str, button: str, weight: Any = None, rate: Any = None
-) -> dict[str, Any]:
-    """Press 'bed-start' or 'bed-stop' on a bed page."""
-    return {
-        "output": callback_key(app, "bed-form-msg.children"),
-        "outputs": [_prop("bed-form-msg", "children"), _prop("bed-form-msg", "className")],
-        "inputs": [
-            _prop("bed-start", "n_clicks", 1 if button == "bed-start" else None),
-            _prop("bed-stop", "n_clicks", 1 if button == "bed-stop" else None),
-        ],
-        "changedPropIds": [_changed(button, "n_clicks")],
-        "state": [
-            _prop("bed-weight", "value", weight),
-            _prop("bed-rate", "value", rate),
-            _prop("bed-cursor", "data", {"bed": bed}),
-        ],
     }
 
 
@@ -119,4 +102,44 @@ def alarm_command_body(app: Dash, bed: str, button: str) -> dict[str, Any]:
         "inputs": [_prop(b, "n_clicks", 1 if b == button else None) for b in buttons],
         "changedPropIds": [_changed(button, "n_clicks")],
         "state": [_prop("bed-cursor", "data", {"bed": bed})],
+    }
+
+
+SESSION_FIELDS = (
+    ("s-patient", "value"),
+    ("s-weight", "value"),
+    ("s-indication", "value"),
+    ("s-regimen", "value"),
+    ("s-plan-rate", "value"),
+    ("s-conc", "value"),
+    ("s-override", "value"),
+    ("s-rate", "value"),
+    ("s-bolus-dose", "value"),
+    ("s-med-drug", "value"),
+    ("s-med-dose", "value"),
+    ("s-rass", "value"),
+    ("s-moaas", "value"),
+    *((f"s-cadss-{i}", "value") for i in range(6)),
+    ("s-nausea", "value"),
+    ("s-pain", "value"),
+    ("s-note", "value"),
+    ("s-ticked", "value"),
+    ("s-discharge-override", "value"),
+    ("s-close-reason", "value"),
+)
+
+
+def session_body(app: Dash, bed: str, button: str, **fields: Any) -> dict[str, Any]:
+    """Press one of the session panel's buttons ('s-create', 's-start', ...) with field values
+    given by id without the 's-' prefix and with _ for - (weight=72, plan_rate=0.5)."""
+    from monitor.ui.session_panel import COMMANDS
+
+    values = {f"s-{k.replace('_', '-')}": v for k, v in fields.items()}
+    return {
+        "output": callback_key(app, "s-msg.children"),
+        "outputs": [_prop("s-msg", "children"), _prop("s-msg", "className")],
+        "inputs": [_prop(c, "n_clicks", 1 if c == button else None) for c in COMMANDS],
+        "changedPropIds": [_changed(button, "n_clicks")],
+        "state": [_prop("bed-cursor", "data", {"bed": bed})]
+        + [_prop(i, p, values.get(i)) for i, p in SESSION_FIELDS],
     }

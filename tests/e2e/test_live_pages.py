@@ -108,14 +108,20 @@ def _nurse_walkthrough(page: Any, station: Any, url: str) -> None:
     time.sleep(1.5)
     assert page.evaluate(f"{audio}.bursts") == bursts  # no more bursts after the ack
 
-    # A nurse starts an infusion session from the page.
-    page.locator("#bed-weight").fill("70")
-    page.get_by_role("button", name="Start session").click()
+    # A nurse creates a session; the low SpO2 holds the start until a physician overrides.
+    page.locator("#s-patient").fill("K-0042")
+    page.locator("#s-weight").fill("70")
+    page.locator("#s-plan-rate").fill("0.75")
+    page.get_by_role("button", name="Create session").click()
+    msg = page.locator("#s-msg")
+    wait_until(lambda: "Session created" in msg.inner_text(), 5, "the session")
+    page.get_by_role("button", name="Start infusion").click()
+    wait_until(lambda: "hold: SPO2 80 < 94" in msg.inner_text(), 5, "the hold")
+    page.locator("#s-override").fill("probe artefact, patient pink and talking")
+    page.get_by_role("button", name="Start infusion").click()
+    wait_until(lambda: msg.inner_text() == "Infusion started.", 5, "the start")
     wait_until(
-        lambda: "started" in page.locator("#bed-form-msg").inner_text(), 5, "the session to start"
-    )
-    wait_until(
-        lambda: page.locator("#bed-session").inner_text().startswith("Session "),
+        lambda: "infusing 0.75 mg/kg/h" in page.locator("#bed-session").inner_text(),
         5,
         "the session line",
     )

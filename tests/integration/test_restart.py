@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.dash_requests import UPDATE_URL, find_component, route_body, session_command_body
+from tests.dash_requests import UPDATE_URL, find_component, route_body, session_body
 from tests.helpers import REPO, config_dict
 
 pytestmark = pytest.mark.slow
@@ -102,8 +102,12 @@ def test_session_survives_a_kill(tmp_path: Path) -> None:
     app = _app_stub()
 
     first = Served(config, _free_port(), log)
-    reply = first.post(session_command_body(app, "chair-1", "bed-start", 72, 0.5))
-    assert reply["response"]["bed-form-msg"]["className"] == "form-msg ok"
+    for button, fields in (
+        ("s-create", {"weight": 72, "plan_rate": 0.5, "patient": "K-7"}),
+        ("s-start", {}),
+    ):
+        reply = first.post(session_body(app, "chair-1", button, **fields))
+        assert reply["response"]["s-msg"]["className"] == "form-msg ok", reply
     deadline = time.monotonic() + 15
     while _count(db, "SELECT COUNT(*) FROM readings WHERE signal = 'HR'")[0] < 4:
         assert time.monotonic() < deadline, "readings were not written"

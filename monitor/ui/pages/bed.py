@@ -13,7 +13,8 @@ from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from monitor.feed import CommandError, LiveFeed
 from monitor.model import Reading, SessionInfo
-from monitor.ui import live
+from monitor.session import Phase, SessionView
+from monitor.ui import live, session_panel
 from monitor.ui.components import (
     alarm_controls,
     alarm_table,
@@ -27,12 +28,17 @@ from monitor.ui.tiles import BED_TILES
 TICK_MS = 1000
 
 
-def session_text(session: SessionInfo | None) -> str:
-    if session is None:
+def session_text(session: SessionInfo | None, view: SessionView | None) -> str:
+    if session is None or view is None:
         return "No session running: values are shown live but not recorded."
     started = time.strftime("%H:%M:%S", time.localtime(session.started_at))
+    rate = (
+        f"planned {view.rate_mg_kg_h:g}"
+        if view.phase is Phase.PRE_INFUSION
+        else f"{view.rate_mg_kg_h:g}"
+    )
     return (
-        f"Session {session.id} · infusing {session.rate_mg_kg_h:g} mg/kg/h · "
+        f"Session {session.id} · {view.phase} {rate} mg/kg/h · "
         f"{session.weight_kg:g} kg · started {started}"
     )
 
@@ -43,7 +49,7 @@ def _cursor(
     seq: int,
     readings: list[Reading],
     alarms: str,
-    session: int | None,
+    session: str | None,
     subs: list[str],
 ) -> dict[str, Any]:
     last_t = max((r.t for r in readings), default=0.0)
@@ -74,6 +80,10 @@ def layout(feed: LiveFeed, bed_id: str) -> Any:
     )
     fresh = live.freshness(snap, BED_TILES, per_bed=False) | {"size": "big"}
     sim = snap.bed.source == "simulated"
+    view = feed.session_view(bed_id)
+    checklist = feed.checklist(bed_id) if view else []
+    cursor["sview"] = session_panel.view_signature(view, snap.now, checklist)
+    cursor["session"] = session_text(snap.session, view)
     return html.Div(
         [
             simulation_banner() if sim else None,
@@ -81,9 +91,7 @@ def layout(feed: LiveFeed, bed_id: str) -> Any:
                 [
                     html.H2(snap.bed.name, className="bed-title"),
                     dmc.Badge("SIMULATED", color="grape", variant="filled") if sim else None,
-                    html.Div(
-                        session_text(snap.session), id="bed-session", className="session-line"
-                    ),
+                    html.Div(cursor["session"], id="bed-session", className="session-line"),
                 ],
                 className="bed-header",
             ),
@@ -112,47 +120,7 @@ def layout(feed: LiveFeed, bed_id: str) -> Any:
                 ],
                 className="alarm-panel",
             ),
-            html.Div(
-                [
-                    html.H3("Infusion session", className="section-title"),
-                    dmc.Group(
-                        [
-                            dmc.NumberInput(
-                                id="bed-weight",
-                                label="Weight (kg)",
-                                min=20,
-                                max=300,
-                                step=0.5,
-                                size="lg",
-                                w=180,
-                                value=None,
-                            ),
-                            dmc.NumberInput(
-                                id="bed-rate",
-                                label="Rate (mg/kg/h)",
-                                min=0.01,
-                                max=2,
-                                step=0.05,
-                                decimalScale=3,
-                                size="lg",
-                                w=200,
-                                value=0.75,
-                            ),
-                            dmc.Button("Start session", id="bed-start", size="lg", color="green"),
-                            dmc.Button(
-                                "Stop session",
-                                id="bed-stop",
-                                size="lg",
-                                color="red",
-                                variant="outline",
-                            ),
-                        ],
-                        align="flex-end",
-                    ),
-                    html.Div("", id="bed-form-msg", className="form-msg", role="status"),
-                ],
-                className="session-form",
-            ),
+            session_panel.panel(view, checklist),
             dcc.Store(id="bed-cursor", data=cursor),
             dcc.Store(id="bed-extend"),
             dcc.Store(id="bed-fresh", data=fresh),
@@ -164,6 +132,8 @@ def layout(feed: LiveFeed, bed_id: str) -> Any:
 
 
 def register(app: Dash, feed: LiveFeed, station: str) -> None:
+    session_panel.register(app, feed, station)
+
     @app.callback(
         Output("bed-extend", "data"),
         Output("bed-cursor", "data"),
@@ -175,6 +145,9 @@ def register(app: Dash, feed: LiveFeed, station: str) -> None:
         Output("bed-banner", "className"),
         Output("bed-session", "children"),
         Output("bed-alarm-list", "children"),
+        Output("session-panel", "className"),
+        Output("s-info", "children"),
+        Output("s-due", "children"),
         Input("bed-tick", "n_intervals"),
         State("bed-cursor", "data"),
         prevent_initial_call=True,
@@ -188,9 +161,14 @@ def register(app: Dash, feed: LiveFeed, station: str) -> None:
             window, seq = feed.window(bed_id, live.LIVE_WINDOW_S)
             readings = [r for r in window if r.t > float(cursor.get("t", 0.0))]
         alarms_sig = live.alarm_signature(snap.alarms)
-        session_id = snap.session.id if snap.session else None
         subs = live.tile_subs(BED_TILES, snap.latest, snap.status)
-        new_cursor = _cursor(bed_id, snap.bed.epoch, seq, readings, alarms_sig, session_id, subs)
+        view = feed.session_view(bed_id)
+        checklist = feed.checklist(bed_id) if view else []
+        header = session_text(snap.session, view)
+        sview = session_panel.view_signature(view, snap.now, checklist)
+        new_cursor = _cursor(bed_id, snap.bed.epoch, seq, readings, alarms_sig, header, subs)
+        new_cursor["sview"] = sview
+        session_changed = sview != cursor.get("sview")
         if not readings:
             new_cursor["t"] = cursor.get("t", 0.0)
         extend = live.extend_data(readings, snap.bed)
@@ -205,34 +183,14 @@ def register(app: Dash, feed: LiveFeed, station: str) -> None:
             live.freshness(snap, BED_TILES, per_bed=False) | {"size": "big"},
             [html.Div(line) for line in lines] if alarms_changed else no_update,
             banner_class if alarms_changed else no_update,
-            session_text(snap.session) if session_id != cursor.get("session") else no_update,
+            header if header != cursor.get("session") else no_update,
             alarm_table(live.alarm_rows(snap.alarms)) if alarms_changed else no_update,
+            session_panel.panel_class(view.phase if view else None)
+            if session_changed
+            else no_update,
+            session_panel.info_lines(view, checklist) if session_changed else no_update,
+            session_panel.due_text(view, snap.now) if session_changed else no_update,
         )
-
-    @app.callback(
-        Output("bed-form-msg", "children"),
-        Output("bed-form-msg", "className"),
-        Input("bed-start", "n_clicks"),
-        Input("bed-stop", "n_clicks"),
-        State("bed-weight", "value"),
-        State("bed-rate", "value"),
-        State("bed-cursor", "data"),
-        prevent_initial_call=True,
-    )
-    def session_command(
-        _start: int | None, _stop: int | None, weight: Any, rate: Any, cursor: dict[str, Any]
-    ) -> tuple[str, str]:
-        bed_id = cursor["bed"]
-        try:
-            if ctx.triggered_id == "bed-start":
-                weight_kg = _number(weight, "weight")
-                rate_v = _number(rate, "rate")
-                s = feed.start_session(bed_id, weight_kg, rate_v, station)
-                return f"Session {s.id} started at {rate_v:g} mg/kg/h.", "form-msg ok"
-            s = feed.stop_session(bed_id, station)
-            return f"Session {s.id} stopped and closed.", "form-msg ok"
-        except CommandError as err:
-            return str(err), "form-msg error"
 
     @app.callback(
         Output("bed-alarm-msg", "children"),

@@ -1,0 +1,465 @@
+"""The bed page's infusion-session workflow: create, baseline, start, infuse, assess, recover,
+discharge, close.
+
+Every form is always in the layout; the session phase (a class on the panel) decides which
+sections show, so each command callback always finds its fields.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import dash_mantine_components as dmc
+from dash import Dash, Input, Output, State, ctx, html, no_update
+
+from monitor.feed import CommandError, LiveFeed
+from monitor.session import Phase, SessionView
+
+REGIMENS = {
+    "depression": ("0.5 mg/kg over 40 min", 0.75),
+    "crps": ("0.35 mg/kg/h for 4 h", 0.35),
+    "pain-2h": ("about 80 mg over 2 h (0.57 mg/kg/h at 70 kg)", 0.57),
+}
+INDICATIONS = ("depression", "CRPS", "fibromyalgia", "other chronic pain", "other")
+MEDICATIONS = ("ondansetron", "midazolam", "labetalol", "clonidine", "other")
+SCALE_OPTIONS = {
+    "RASS": [str(v) for v in range(4, -6, -1)],
+    "MOAA_S": [str(v) for v in range(5, -1, -1)],
+    "NAUSEA": [str(v) for v in range(0, 4)],
+    "PAIN_NRS": [str(v) for v in range(0, 11)],
+}
+COMMANDS = (
+    "s-create",
+    "s-baseline",
+    "s-start",
+    "s-rate",
+    "s-pause",
+    "s-resume",
+    "s-stop",
+    "s-bolus",
+    "s-med",
+    "s-assess",
+    "s-discharge",
+    "s-close",
+)
+MANUAL_ITEMS_ID = "s-ticked"
+
+
+def _select(ident: str, label: str, options: list[str], width: int = 110) -> dmc.Select:
+    return dmc.Select(id=ident, label=label, data=options, size="lg", w=width, clearable=True)
+
+
+def _button(ident: str, label: str, color: str = "blue", variant: str = "filled") -> dmc.Button:
+    return dmc.Button(label, id=ident, size="lg", color=color, variant=variant)
+
+
+def panel(view: SessionView | None, checklist: list[Any]) -> html.Div:
+    phase = view.phase if view else None
+    return html.Div(
+        [
+            html.H3("Infusion session", className="section-title"),
+            html.Div(info_lines(view, checklist), id="s-info", className="session-info"),
+            html.Div(
+                [
+                    dmc.Group(
+                        [
+                            dmc.TextInput(
+                                id="s-patient", label="Patient (pseudonym)", size="lg", w=200
+                            ),
+                            dmc.NumberInput(
+                                id="s-weight",
+                                label="Weight (kg)",
+                                size="lg",
+                                w=150,
+                                min=20,
+                                max=300,
+                                step=0.5,
+                            ),
+                            dmc.Select(
+                                id="s-indication",
+                                label="Indication",
+                                size="lg",
+                                w=220,
+                                data=list(INDICATIONS),
+                            ),
+                            dmc.Select(
+                                id="s-regimen",
+                                label="Regimen",
+                                size="lg",
+                                w=330,
+                                data=[{"value": k, "label": v[0]} for k, v in REGIMENS.items()],
+                            ),
+                            dmc.NumberInput(
+                                id="s-plan-rate",
+                                label="Rate (mg/kg/h)",
+                                size="lg",
+                                w=170,
+                                min=0.01,
+                                max=2,
+                                step=0.05,
+                                decimalScale=3,
+                            ),
+                            dmc.NumberInput(
+                                id="s-conc",
+                                label="Concentration (mg/mL)",
+                                size="lg",
+                                w=200,
+                                min=0.1,
+                                max=100,
+                                value=10,
+                            ),
+                            _button("s-create", "Create session", "green"),
+                        ],
+                        align="flex-end",
+                    ),
+                ],
+                className="sec sec-create",
+            ),
+            html.Div(
+                [
+                    dmc.Group(
+                        [
+                            _button("s-baseline", "Confirm baseline"),
+                            dmc.TextInput(
+                                id="s-override",
+                                label="Override reason (physician)",
+                                size="lg",
+                                w=340,
+                            ),
+                            _button("s-start", "Start infusion", "green"),
+                        ],
+                        align="flex-end",
+                    ),
+                ],
+                className="sec sec-pre",
+            ),
+            html.Div(
+                [
+                    dmc.Group(
+                        [
+                            dmc.NumberInput(
+                                id="s-rate",
+                                label="New rate (mg/kg/h)",
+                                size="lg",
+                                w=190,
+                                min=0.01,
+                                max=2,
+                                step=0.05,
+                                decimalScale=3,
+                            ),
+                            _button("s-rate", "Change rate"),
+                            _button("s-pause", "Pause", "yellow"),
+                            _button("s-resume", "Resume", "green"),
+                            _button("s-stop", "Stop infusion", "red"),
+                        ],
+                        align="flex-end",
+                    ),
+                    dmc.Group(
+                        [
+                            dmc.NumberInput(
+                                id="s-bolus-dose",
+                                label="Bolus (mg/kg)",
+                                size="lg",
+                                w=150,
+                                min=0.01,
+                                max=0.5,
+                                step=0.05,
+                                decimalScale=3,
+                            ),
+                            _button("s-bolus", "Give bolus", "grape"),
+                            dmc.Select(
+                                id="s-med-drug",
+                                label="Medication",
+                                size="lg",
+                                w=200,
+                                data=list(MEDICATIONS),
+                            ),
+                            dmc.TextInput(
+                                id="s-med-dose", label="Dose and route", size="lg", w=200
+                            ),
+                            _button("s-med", "Record medication", "grape", "outline"),
+                        ],
+                        align="flex-end",
+                        mt="sm",
+                    ),
+                ],
+                className="sec sec-infusing",
+            ),
+            html.Div(
+                [
+                    html.Div("", id="s-due", className="assessment-due"),
+                    dmc.Group(
+                        [
+                            _select("s-rass", "RASS", SCALE_OPTIONS["RASS"]),
+                            _select("s-moaas", "MOAA/S", SCALE_OPTIONS["MOAA_S"]),
+                            *[
+                                _select(
+                                    f"s-cadss-{i}", f"CADSS {n}", [str(v) for v in range(5)], 100
+                                )
+                                for i, n in enumerate((1, 2, 6, 7, 15, 22))
+                            ],
+                            _select("s-nausea", "Nausea", SCALE_OPTIONS["NAUSEA"]),
+                            _select("s-pain", "Pain NRS", SCALE_OPTIONS["PAIN_NRS"]),
+                        ],
+                        align="flex-end",
+                    ),
+                    dmc.Group(
+                        [
+                            dmc.Textarea(
+                                id="s-note",
+                                label="Patient experience (free text)",
+                                size="md",
+                                w=520,
+                                autosize=True,
+                                minRows=1,
+                            ),
+                            _button("s-assess", "Save assessment", "cyan"),
+                        ],
+                        align="flex-end",
+                        mt="sm",
+                    ),
+                ],
+                className="sec sec-assess",
+            ),
+            html.Div(
+                [
+                    dmc.CheckboxGroup(
+                        id=MANUAL_ITEMS_ID,
+                        label="Discharge checklist (the rest is computed)",
+                        size="lg",
+                        children=dmc.Stack(
+                            [
+                                dmc.Checkbox(label=i.label, value=i.key)
+                                for i in checklist
+                                if not i.computed
+                            ]
+                        ),
+                    ),
+                    dmc.Group(
+                        [
+                            dmc.TextInput(
+                                id="s-discharge-override",
+                                label="Override reason (physician)",
+                                size="lg",
+                                w=340,
+                            ),
+                            _button("s-discharge", "Discharge", "green"),
+                        ],
+                        align="flex-end",
+                        mt="sm",
+                    ),
+                ],
+                className="sec sec-recovery",
+            ),
+            html.Div(
+                [
+                    dmc.Group(
+                        [
+                            dmc.TextInput(
+                                id="s-close-reason",
+                                label="Reason (needed before discharge)",
+                                size="lg",
+                                w=340,
+                            ),
+                            _button("s-close", "Close record", "gray", "outline"),
+                        ],
+                        align="flex-end",
+                    ),
+                ],
+                className="sec sec-close",
+            ),
+            html.Div("", id="s-msg", className="form-msg", role="status"),
+        ],
+        id="session-panel",
+        className=panel_class(phase),
+    )
+
+
+def panel_class(phase: Phase | None) -> str:
+    return f"session-form phase-{phase.value if phase else 'none'}"
+
+
+def _clock(t: float | None) -> str:
+    return time.strftime("%H:%M", time.localtime(t)) if t else ""
+
+
+def info_lines(view: SessionView | None, checklist: list[Any] | None = None) -> list[html.Div]:
+    """The session's derived state, as text (patient text is never rendered as HTML)."""
+    if view is None:
+        return [html.Div("No session: values are shown live but not recorded.")]
+    lines = [html.Div(f"{view.patient_ref or 'unnamed patient'} · {view.phase}")]
+    if view.baseline:
+        base = ", ".join(f"{k} {v:g}" for k, v in sorted(view.baseline.items()))
+        lines.append(html.Div(f"Baseline: {base}"))
+    if view.holds:
+        lines.append(html.Div("HOLD: " + "; ".join(view.holds), className="hold"))
+    if view.phase is not Phase.PRE_INFUSION:
+        lines.append(
+            html.Div(
+                f"Rate {view.rate_mg_kg_h:g} mg/kg/h ({view.rate_ml_h:g} mL/h) · dose "
+                f"{view.dose_mg:g} mg ({view.dose_mg_kg:g} mg/kg)"
+            )
+        )
+    if view.cp_ng_ml is not None:
+        lines.append(
+            html.Div(
+                f"Cp {view.cp_ng_ml:.0f} ng/mL · Ce {view.ce_ng_ml:.0f} ng/mL (model estimate; "
+                f"analgesic 70-160, dissociative 100-250)",
+                className="pk-line",
+            )
+        )
+    if view.last_scores:
+        scores = ", ".join(f"{k} {v}" for k, v in view.last_scores.items())
+        lines.append(html.Div(f"Last assessment: {scores} ({view.assessments} so far)"))
+    if view.phase is Phase.RECOVERY and checklist:
+        for item in checklist:
+            if item.computed:
+                mark = "✓" if item.ok else "✗"
+                lines.append(
+                    html.Div(
+                        f"{mark} {item.label}: {item.detail}",
+                        className="check-ok" if item.ok else "check-no",
+                    )
+                )
+    return lines
+
+
+def due_text(view: SessionView | None, now: float) -> str:
+    if view is None or view.assessment_due is None:
+        return ""
+    if now >= view.assessment_due:
+        return f"Assessment due since {_clock(view.assessment_due)}"
+    return f"Next assessment due at {_clock(view.assessment_due)}"
+
+
+def view_signature(view: SessionView | None, now: float, checklist: list[Any]) -> str:
+    return repr((view, due_text(view, now), checklist))
+
+
+def register(app: Dash, feed: LiveFeed, station: str) -> None:
+    @app.callback(
+        Output("s-msg", "children"),
+        Output("s-msg", "className"),
+        *[Input(c, "n_clicks") for c in COMMANDS],
+        State("bed-cursor", "data"),
+        State("s-patient", "value"),
+        State("s-weight", "value"),
+        State("s-indication", "value"),
+        State("s-regimen", "value"),
+        State("s-plan-rate", "value"),
+        State("s-conc", "value"),
+        State("s-override", "value"),
+        State("s-rate", "value"),
+        State("s-bolus-dose", "value"),
+        State("s-med-drug", "value"),
+        State("s-med-dose", "value"),
+        State("s-rass", "value"),
+        State("s-moaas", "value"),
+        *[State(f"s-cadss-{i}", "value") for i in range(6)],
+        State("s-nausea", "value"),
+        State("s-pain", "value"),
+        State("s-note", "value"),
+        State(MANUAL_ITEMS_ID, "value"),
+        State("s-discharge-override", "value"),
+        State("s-close-reason", "value"),
+        prevent_initial_call=True,
+    )
+    def command(*args: Any) -> tuple[str, str]:
+        (
+            cursor,
+            patient,
+            weight,
+            indication,
+            regimen,
+            plan_rate,
+            conc,
+            override,
+            rate,
+            bolus,
+            drug,
+            drug_dose,
+            rass,
+            moaas,
+            *rest,
+        ) = args[len(COMMANDS) :]
+        cadss, (nausea, pain, note, ticked, discharge_override, close_reason) = rest[:6], rest[6:]
+        bed = cursor["bed"]
+        which = ctx.triggered_id
+        try:
+            if which == "s-create":
+                if plan_rate in (None, "") and regimen in REGIMENS:
+                    plan_rate = REGIMENS[regimen][1]
+                plan = {
+                    "patient_ref": patient,
+                    "weight_kg": weight,
+                    "indication": indication,
+                    "regimen": REGIMENS[regimen][0] if regimen in REGIMENS else "",
+                    "planned_rate_mg_kg_h": plan_rate,
+                    "concentration_mg_ml": conc,
+                }
+                feed.session_command(bed, "create", station, plan=plan)
+                return "Session created: confirm the baseline next.", "form-msg ok"
+            if which == "s-baseline":
+                values = feed.session_command(bed, "baseline", station)
+                return f"Baseline confirmed: {values}", "form-msg ok"
+            if which == "s-start":
+                feed.session_command(bed, "start", station, override_reason=override or "")
+                return "Infusion started.", "form-msg ok"
+            if which == "s-rate":
+                feed.session_command(bed, "rate", station, rate_mg_kg_h=_num(rate, "new rate"))
+                return f"Rate changed to {_num(rate, 'rate'):g} mg/kg/h.", "form-msg ok"
+            if which in ("s-pause", "s-resume", "s-stop"):
+                feed.session_command(bed, which[2:], station)
+                return {
+                    "s-pause": "Infusion paused.",
+                    "s-resume": "Infusion resumed.",
+                    "s-stop": "Infusion stopped: recovery.",
+                }[which], "form-msg ok"
+            if which == "s-bolus":
+                feed.session_command(bed, "bolus", station, mg_per_kg=_num(bolus, "bolus"))
+                return "Bolus recorded.", "form-msg ok"
+            if which == "s-med":
+                feed.session_command(
+                    bed, "medication", station, drug=drug or "", dose=drug_dose or ""
+                )
+                return f"{drug} recorded.", "form-msg ok"
+            if which == "s-assess":
+                scores = feed.session_command(
+                    bed,
+                    "assess",
+                    station,
+                    scores={
+                        "RASS": rass,
+                        "MOAA_S": moaas,
+                        "NAUSEA": nausea,
+                        "PAIN_NRS": pain,
+                        "CADSS6_ITEMS": cadss,
+                        "note": note,
+                    },
+                )
+                return f"Assessment saved: {scores}", "form-msg ok"
+            if which == "s-discharge":
+                feed.session_command(
+                    bed,
+                    "discharge",
+                    station,
+                    ticked=ticked or [],
+                    override_reason=discharge_override or "",
+                )
+                return "Discharged: close the record when the patient has left.", "form-msg ok"
+            if which == "s-close":
+                feed.session_command(bed, "close", station, reason=close_reason or "")
+                return "Session closed.", "form-msg ok"
+        except CommandError as err:
+            return str(err), "form-msg error"
+        return no_update, no_update
+
+
+def _num(value: Any, what: str) -> float:
+    if value is None or value == "":
+        raise CommandError(f"enter the {what}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise CommandError(f"the {what} must be a number") from None
