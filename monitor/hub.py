@@ -90,7 +90,8 @@ def validate_plan(plan: dict[str, Any]) -> dict[str, Any]:
     try:
         weight = float(plan.get("weight_kg") or "nan")
         rate = float(plan.get("planned_rate_mg_kg_h") or "nan")
-        conc = float(plan.get("concentration_mg_ml") or 10.0)
+        conc_raw = plan.get("concentration_mg_ml")
+        conc = 10.0 if conc_raw in (None, "") else float(conc_raw)
     except (TypeError, ValueError):
         raise CommandError("weight, rate and concentration must be numbers") from None
     lo, hi = WEIGHT_KG
