@@ -55,3 +55,23 @@ class ManualClock:
                     return True
                 self._cond.wait(0.05)
         return stop.is_set()
+
+
+class ScaledClock:
+    """Simulated time running `speed` times faster than the wall clock (training, tests).
+
+    It starts at the wall-clock time of its creation, so stored times stay plausible.
+    """
+
+    def __init__(self, speed: float) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        self.speed = speed
+        self._wall0 = time.time()
+        self._mono0 = time.monotonic()
+
+    def now(self) -> float:
+        return self._wall0 + (time.monotonic() - self._mono0) * self.speed
+
+    def sleep(self, seconds: float, stop: threading.Event) -> bool:
+        return stop.wait(max(0.0, seconds) / self.speed)

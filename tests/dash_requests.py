@@ -113,7 +113,7 @@ SESSION_FIELDS = (
     ("s-plan-rate", "value"),
     ("s-conc", "value"),
     ("s-override", "value"),
-    ("s-rate", "value"),
+    ("s-new-rate", "value"),
     ("s-bolus-dose", "value"),
     ("s-med-drug", "value"),
     ("s-med-dose", "value"),

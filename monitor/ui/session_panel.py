@@ -139,7 +139,7 @@ def panel(view: SessionView | None, checklist: list[Any]) -> html.Div:
                     dmc.Group(
                         [
                             dmc.NumberInput(
-                                id="s-rate",
+                                id="s-new-rate",
                                 label="New rate (mg/kg/h)",
                                 size="lg",
                                 w=190,
@@ -350,7 +350,7 @@ def register(app: Dash, feed: LiveFeed, station: str) -> None:
         State("s-plan-rate", "value"),
         State("s-conc", "value"),
         State("s-override", "value"),
-        State("s-rate", "value"),
+        State("s-new-rate", "value"),
         State("s-bolus-dose", "value"),
         State("s-med-drug", "value"),
         State("s-med-dose", "value"),

@@ -81,7 +81,7 @@ def layout(feed: LiveFeed, bed_id: str) -> Any:
     fresh = live.freshness(snap, BED_TILES, per_bed=False) | {"size": "big"}
     sim = snap.bed.source == "simulated"
     view = feed.session_view(bed_id)
-    checklist = feed.checklist(bed_id) if view else []
+    checklist = feed.checklist(bed_id)  # its manual items are always in the form
     cursor["sview"] = session_panel.view_signature(view, snap.now, checklist)
     cursor["session"] = session_text(snap.session, view)
     return html.Div(
