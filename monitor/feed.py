@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from monitor.model import ActiveAlarm, Reading, SessionInfo, Source
-from monitor.session import ChecklistItem, SessionView
+from monitor.session import ChecklistItem, SessionEvent, SessionView
 
 
 class CommandError(Exception):
@@ -81,6 +81,8 @@ class LiveFeed(Protocol):
     def limits(self, bed: str) -> dict[str, str]: ...
 
     def session_view(self, bed: str) -> SessionView | None: ...
+
+    def session_events(self, bed: str) -> list[SessionEvent]: ...
 
     def checklist(self, bed: str, ticked: list[str] | None = None) -> list[ChecklistItem]: ...
 

@@ -652,6 +652,10 @@ class BedHub:
         """Stop the infusion and close the record straight away."""
         return self.close_session(user, reason="stopped and closed from the bed page")
 
+    def session_events(self) -> list[SessionEvent]:
+        with self._lock:
+            return list(self._session_events)
+
     def _dose(self) -> float:
         return self._state.dose_mg(self.clock.now())
 
@@ -822,6 +826,9 @@ class Ward:
 
     def session_view(self, bed: str) -> SessionView | None:
         return self.hub(bed).session_view()
+
+    def session_events(self, bed: str) -> list[SessionEvent]:
+        return self.hub(bed).session_events()
 
     def session_command(self, bed: str, command: str, user: str, **args: Any) -> object:
         """One workflow step by name: create, baseline, start, rate, pause, resume, stop,

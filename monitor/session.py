@@ -329,3 +329,23 @@ class SessionView:
     ce_ng_ml: float | None
     last_scores: dict[str, int]
     assessments: int
+
+
+RATE_EVENTS = (
+    "infusion_start",
+    "rate_change",
+    "infusion_pause",
+    "infusion_resume",
+    "infusion_stop",
+)
+
+
+def rate_steps(events: Iterable[SessionEvent]) -> list[tuple[float, float, str]]:
+    """(t, running rate in mg/kg/h, event kind) after each step: 0 while paused or stopped."""
+    state = SessionState()
+    out = []
+    for ev in events:
+        state.apply(ev)
+        running = state.rate_mg_kg_h if state.phase is Phase.INFUSING else 0.0
+        out.append((ev.t, running, ev.kind))
+    return out

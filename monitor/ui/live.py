@@ -37,10 +37,21 @@ TRACES: tuple[Trace, ...] = (
     Trace("NIBP_DIA", "Dia", "#f2f2f2", 3, markers=True),
     Trace("RR", "RR", "#ffe14d", 4),
     Trace("ETCO2", "EtCO₂", "#ffb84d", 4),
+    Trace("RATE", "Rate mg/kg/h", "#b39ddb", 5),
+    Trace("EVENT", "Events", "#ffffff", 5, markers=True),
 )
 TRACE_INDEX = {tr.signal: i for i, tr in enumerate(TRACES)}
 # Normal span each panel always shows; the axis grows if values leave it.
-ROWS = {1: ("/min", (40, 140)), 2: ("%", (88, 100)), 3: ("mmHg", (50, 180)), 4: ("", (0, 50))}
+ROWS = {
+    1: ("/min", (40, 140)),
+    2: ("%", (88, 100)),
+    3: ("mmHg", (50, 180)),
+    4: ("", (0, 50)),
+    5: ("mg/kg/h", (0, 1)),
+}
+# Points per tick for the session rows: one rate point, and the odd event marker.
+SESSION_TRACE_POINTS = {"RATE": LIVE_WINDOW_S + 2, "EVENT": 100}
+Point = tuple[float, str, float]  # (t, trace code, value): session rows of the trend
 
 
 def stale_after_s(interval_s: float) -> float:
@@ -51,7 +62,9 @@ def stale_after_s(interval_s: float) -> float:
 def max_points(bed: BedInfo) -> list[int]:
     """Points per trace that cover the live window at the signal's expected rate."""
     return [
-        math.ceil(LIVE_WINDOW_S / bed.expected_interval_s.get(tr.signal, 1.0)) + 2 for tr in TRACES
+        SESSION_TRACE_POINTS.get(tr.signal)
+        or math.ceil(LIVE_WINDOW_S / bed.expected_interval_s.get(tr.signal, 1.0)) + 2
+        for tr in TRACES
     ]
 
 
@@ -59,15 +72,20 @@ def _ms(t: float) -> int:
     return int(round(t * 1000))
 
 
-def trend_figure(readings: list[Reading]) -> dict[str, Any]:
-    """The initial 15-minute trend figure: four stacked panels sharing one time axis."""
+def _points(readings: list[Reading], extra: list[Point]) -> list[Point]:
+    return [(r.t, r.signal, r.value) for r in readings] + extra
+
+
+def trend_figure(readings: list[Reading], extra: list[Point] | None = None) -> dict[str, Any]:
+    """The initial 15-minute trend figure: vitals in four stacked panels and the infusion rate
+    (a step line, with session events as markers) under them, sharing one time axis."""
     xs: list[list[int]] = [[] for _ in TRACES]
     ys: list[list[float]] = [[] for _ in TRACES]
-    for r in readings:
-        i = TRACE_INDEX.get(r.signal)
+    for t, code, value in _points(readings, extra or []):
+        i = TRACE_INDEX.get(code)
         if i is not None:
-            xs[i].append(_ms(r.t))
-            ys[i].append(r.value)
+            xs[i].append(_ms(t))
+            ys[i].append(value)
     n_rows = len(ROWS)
     gap = 0.04
     height = (1 - gap * (n_rows - 1)) / n_rows
@@ -77,7 +95,7 @@ def trend_figure(readings: list[Reading]) -> dict[str, Any]:
         "plot_bgcolor": "#050505",
         "font": {"color": "#cfd8dc", "size": 11},
         "margin": {"l": 48, "r": 12, "t": 8, "b": 28},
-        "height": 420,
+        "height": 500,
         "showlegend": True,
         "legend": {"orientation": "h", "y": 1.04, "x": 0, "font": {"size": 11}},
         "uirevision": "live",
@@ -109,13 +127,19 @@ def trend_figure(readings: list[Reading]) -> dict[str, Any]:
         data.append(
             {
                 "type": "scatter",
-                "mode": "lines+markers" if tr.markers else "lines",
+                "mode": "markers"
+                if tr.signal == "EVENT"
+                else ("lines+markers" if tr.markers else "lines"),
                 "name": tr.name,
                 "x": xs[i],
                 "y": ys[i],
                 "xaxis": f"x{suffix}",
                 "yaxis": f"y{suffix}",
-                "line": {"color": tr.color, "width": 1.5},
+                "line": {
+                    "color": tr.color,
+                    "width": 1.5,
+                    "shape": "hv" if tr.signal == "RATE" else "linear",
+                },
                 "marker": {"size": 6, "color": tr.color},
                 "hoverinfo": "skip",
             }
@@ -123,16 +147,18 @@ def trend_figure(readings: list[Reading]) -> dict[str, Any]:
     return {"data": data, "layout": layout}
 
 
-def extend_data(readings: list[Reading], bed: BedInfo) -> list[Any] | None:
+def extend_data(
+    readings: list[Reading], bed: BedInfo, extra: list[Point] | None = None
+) -> list[Any] | None:
     """`[update, trace_indices, maxPoints]` for dcc.Graph.extendData, or None if nothing new."""
     xs: dict[int, list[int]] = {}
     ys: dict[int, list[float]] = {}
-    for r in readings:
-        i = TRACE_INDEX.get(r.signal)
+    for t, code, value in _points(readings, extra or []):
+        i = TRACE_INDEX.get(code)
         if i is None:
             continue
-        xs.setdefault(i, []).append(_ms(r.t))
-        ys.setdefault(i, []).append(r.value)
+        xs.setdefault(i, []).append(_ms(t))
+        ys.setdefault(i, []).append(value)
     if not xs:
         return None
     indices = sorted(xs)
@@ -258,3 +284,20 @@ def alarm_rows(alarms: list[ActiveAlarm]) -> list[dict[str, str]]:
         }
         for a in alarms
     ]
+
+
+def session_points(
+    steps: list[tuple[float, float, str]],
+    since: float,
+    now: float | None,
+    current_rate: float | None = None,
+) -> list[Point]:
+    """Rate steps and event markers after `since`; with `now`, the current rate carried on to
+    now so the step line reaches the right edge."""
+    out: list[Point] = []
+    for t, rate, _kind in steps:
+        if t > since:
+            out += [(t, "RATE", rate), (t, "EVENT", rate)]
+    if now is not None and current_rate is not None:
+        out.append((now, "RATE", current_rate))
+    return out

@@ -5,6 +5,7 @@ One Interval drives one cursor-based server callback that returns only what is n
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -13,7 +14,7 @@ from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from monitor.feed import CommandError, LiveFeed
 from monitor.model import Reading, SessionInfo
-from monitor.session import Phase, SessionView
+from monitor.session import Phase, SessionView, rate_steps
 from monitor.ui import live, session_panel
 from monitor.ui.components import (
     alarm_controls,
@@ -82,6 +83,11 @@ def layout(feed: LiveFeed, bed_id: str) -> Any:
     sim = snap.bed.source == "simulated"
     view = feed.session_view(bed_id)
     checklist = feed.checklist(bed_id)  # its manual items are always in the form
+    events = feed.session_events(bed_id)
+    cursor["ev"] = len(events)
+    rate_points = live.session_points(
+        rate_steps(events), snap.now - live.LIVE_WINDOW_S, snap.now if view else None
+    )
     cursor["sview"] = session_panel.view_signature(view, snap.now, checklist)
     cursor["session"] = session_text(snap.session, view)
     return html.Div(
@@ -109,7 +115,7 @@ def layout(feed: LiveFeed, bed_id: str) -> Any:
             ),
             dcc.Graph(
                 id="bed-trend",
-                figure=live.trend_figure(readings),
+                figure=live.trend_figure(readings, rate_points),
                 config={"displayModeBar": False, "responsive": True, "staticPlot": True},
             ),
             html.Div(
@@ -169,9 +175,17 @@ def register(app: Dash, feed: LiveFeed, station: str) -> None:
         new_cursor = _cursor(bed_id, snap.bed.epoch, seq, readings, alarms_sig, header, subs)
         new_cursor["sview"] = sview
         session_changed = sview != cursor.get("sview")
+        events = feed.session_events(bed_id)
+        seen = int(cursor.get("ev", 0))
+        all_steps = rate_steps(events)
+        steps = all_steps[seen if seen <= len(events) else 0 :]
+        new_cursor["ev"] = len(events)
+        extra = live.session_points(
+            steps, -math.inf, snap.now if view else None, all_steps[-1][1] if all_steps else None
+        )
         if not readings:
             new_cursor["t"] = cursor.get("t", 0.0)
-        extend = live.extend_data(readings, snap.bed)
+        extend = live.extend_data(readings, snap.bed, extra)
         lines, banner_class = live.banner(snap.alarms)
         alarms_changed = alarms_sig != cursor.get("alarms")
         return (
