@@ -234,7 +234,7 @@ class BedHub:
             now = self.clock.now()
             silent = now - self._last_arrival
             self._log_alarms(
-                self._alarms.set_technical(
+                self._alarms.set_condition(
                     tech.NO_DATA,
                     silent > self._stale_after_s,
                     now,
@@ -243,7 +243,7 @@ class BedHub:
                 )
             )
             store_error = self.store.stats().last_error is not None
-            self._log_alarms(self._alarms.set_technical(tech.STORE_WRITE, store_error, now))
+            self._log_alarms(self._alarms.set_condition(tech.STORE_WRITE, store_error, now))
             self._check_assessments(now)
             self._log_alarms(self._alarms.tick(now))
 
@@ -285,7 +285,7 @@ class BedHub:
                     self._latest.pop(signal, None)  # the tile shows --- and the status
                 if signal in self._ever_valid:  # it was reading: a probe off, a lead off
                     self._log_alarms(
-                        self._alarms.set_technical(
+                        self._alarms.set_condition(
                             tech.sensor_alarm(signal),
                             status != "valid",
                             now,
@@ -300,7 +300,7 @@ class BedHub:
                 self._link = state
                 if state in ("lost", "connected"):
                     self._log_alarms(
-                        self._alarms.set_technical(tech.PORT_LOST, state == "lost", now)
+                        self._alarms.set_condition(tech.PORT_LOST, state == "lost", now)
                     )
             try:
                 self.store.add_event(
@@ -331,7 +331,7 @@ class BedHub:
             session_id = self._session.id if self._session else None
             now = self.clock.now()
             self._log_alarms(
-                self._alarms.set_technical(
+                self._alarms.set_condition(
                     tech.NO_DATA, False, now, round(now - self._last_arrival, 1)
                 )
             )

@@ -312,19 +312,6 @@ class BedAlarms:
             self.paused_until = 0.0
         return self._breakthrough(out)
 
-    def set_technical(
-        self,
-        name: str,
-        present: bool,
-        t: float,
-        value: float | None = None,
-        priority: Priority = Priority.MEDIUM,
-        limit: float | None = None,
-        escalate_after_s: float | None = None,
-    ) -> list[AlarmTransition]:
-        """Raise or clear a technical alarm (TECH_*) decided outside the rules."""
-        return self.set_condition(name, present, t, value, priority, limit, escalate_after_s)
-
     def set_condition(
         self,
         name: str,

@@ -407,8 +407,10 @@ def register(app: Dash, feed: LiveFeed, station: str) -> None:
                 feed.session_command(bed, "start", station, override_reason=override or "")
                 return "Infusion started.", "form-msg ok"
             if which == "s-rate":
-                feed.session_command(bed, "rate", station, rate_mg_kg_h=_num(rate, "new rate"))
-                return f"Rate changed to {_num(rate, 'rate'):g} mg/kg/h.", "form-msg ok"
+                feed.session_command(
+                    bed, "rate", station, rate_mg_kg_h=form_number(rate, "new rate")
+                )
+                return f"Rate changed to {form_number(rate, 'rate'):g} mg/kg/h.", "form-msg ok"
             if which in ("s-pause", "s-resume", "s-stop"):
                 feed.session_command(bed, which[2:], station)
                 return {
@@ -417,7 +419,7 @@ def register(app: Dash, feed: LiveFeed, station: str) -> None:
                     "s-stop": "Infusion stopped: recovery.",
                 }[which], "form-msg ok"
             if which == "s-bolus":
-                feed.session_command(bed, "bolus", station, mg_per_kg=_num(bolus, "bolus"))
+                feed.session_command(bed, "bolus", station, mg_per_kg=form_number(bolus, "bolus"))
                 return "Bolus recorded.", "form-msg ok"
             if which == "s-med":
                 feed.session_command(
@@ -456,7 +458,8 @@ def register(app: Dash, feed: LiveFeed, station: str) -> None:
         return no_update, no_update
 
 
-def _num(value: Any, what: str) -> float:
+def form_number(value: Any, what: str) -> float:
+    """A number typed into a form field, or a CommandError naming the field."""
     if value is None or value == "":
         raise CommandError(f"enter the {what}")
     try:

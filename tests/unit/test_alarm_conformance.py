@@ -182,10 +182,10 @@ def test_stale_feed_raises_a_technical_alarm() -> None:
     (tr,) = [t for t in engine.tick(T0 + 20) if t.state is AlarmPhase.ACTIVE]
     assert tr.name == "RR_NO_BREATH"
     # the hub's feed watchdog: technical, MEDIUM, never latches, clears on recovery
-    raised = engine.set_technical("TECH_NO_DATA", True, T0 + 30, 12.0, limit=10)
+    raised = engine.set_condition("TECH_NO_DATA", True, T0 + 30, 12.0, limit=10)
     (tech,) = [t for t in raised if t.state is AlarmPhase.ACTIVE]
     assert (tech.state, tech.technical, tech.priority) == (AlarmPhase.ACTIVE, True, Priority.MEDIUM)
-    (gone,) = engine.set_technical("TECH_NO_DATA", False, T0 + 31)
+    (gone,) = engine.set_condition("TECH_NO_DATA", False, T0 + 31)
     assert gone.state is AlarmPhase.CLEARED  # never LATCHED
     assert "TECH_NO_DATA" not in {a.name for a in engine.active()}
 

@@ -12,15 +12,23 @@ from monitor.pk import CLEMENTS, DOMINO, Bolus, Infusion, PkSimulator, dose_mg
 from tests.helpers import REPO
 
 
+def exponents(
+    amount: float, v1: float, k10: float, k12: float, k21: float
+) -> tuple[float, float, float, float]:
+    """Two-compartment macro constants (A, alpha, B, beta) for `amount` in V1."""
+    s = k10 + k12 + k21
+    root = math.sqrt(s * s - 4 * k10 * k21)
+    alpha, beta = (s + root) / 2, (s - root) / 2
+    a = amount / v1 * (alpha - k21) / (alpha - beta)
+    b = amount / v1 * (k21 - beta) / (alpha - beta)
+    return a, alpha, b, beta
+
+
 def closed_form_bolus_cp(
     dose_mg_total: float, v1: float, k10: float, k12: float, k21: float, t: float
 ) -> float:
     """Two-compartment bolus: Cp = A e^-at + B e^-bt (mg/L)."""
-    s = k10 + k12 + k21
-    root = math.sqrt(s * s - 4 * k10 * k21)
-    alpha, beta = (s + root) / 2, (s - root) / 2
-    a = dose_mg_total / v1 * (alpha - k21) / (alpha - beta)
-    b = dose_mg_total / v1 * (k21 - beta) / (alpha - beta)
+    a, alpha, b, beta = exponents(dose_mg_total, v1, k10, k12, k21)
     return a * math.exp(-alpha * t) + b * math.exp(-beta * t)
 
 
@@ -28,11 +36,7 @@ def closed_form_infusion_cp(
     rate_mg_min: float, v1: float, k10: float, k12: float, k21: float, t: float
 ) -> float:
     """The same model under a constant infusion from 0: the integral of the bolus response."""
-    s = k10 + k12 + k21
-    root = math.sqrt(s * s - 4 * k10 * k21)
-    alpha, beta = (s + root) / 2, (s - root) / 2
-    a = rate_mg_min / v1 * (alpha - k21) / (alpha - beta)
-    b = rate_mg_min / v1 * (k21 - beta) / (alpha - beta)
+    a, alpha, b, beta = exponents(rate_mg_min, v1, k10, k12, k21)
     return a / alpha * (1 - math.exp(-alpha * t)) + b / beta * (1 - math.exp(-beta * t))
 
 

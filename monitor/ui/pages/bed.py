@@ -24,6 +24,7 @@ from monitor.ui.components import (
     numeric_tiles,
     simulation_banner,
 )
+from monitor.ui.session_panel import form_number
 from monitor.ui.tiles import BED_TILES
 
 TICK_MS = 1000
@@ -245,7 +246,7 @@ def register(app: Dash, feed: LiveFeed, station: str) -> None:
         try:
             if not name:
                 raise CommandError("choose an alarm")
-            limit = _number(value, "new limit")
+            limit = form_number(value, "new limit")
             old = feed.change_limit(cursor["bed"], name, limit, station, reason or "")
             return f"{name}: {old:g} → {limit:g}, logged.", "form-msg ok"
         except CommandError as err:
@@ -280,12 +281,3 @@ def register(app: Dash, feed: LiveFeed, station: str) -> None:
         Input("bed-fresh", "data"),
         State({"type": "bed-tile", "tile": ALL}, "id"),
     )
-
-
-def _number(value: Any, what: str) -> float:
-    if value is None or value == "":
-        raise CommandError(f"enter the {what}")
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise CommandError(f"the {what} must be a number") from None
