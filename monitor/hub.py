@@ -332,7 +332,11 @@ class BedHub:
             now = self.clock.now()
             self._log_alarms(
                 self._alarms.set_condition(
-                    tech.NO_DATA, False, now, round(now - self._last_arrival, 1)
+                    tech.NO_DATA,
+                    False,
+                    now,
+                    round(now - self._last_arrival, 1),
+                    limit=self._stale_after_s,
                 )
             )
             self._last_arrival = now
@@ -433,6 +437,11 @@ class BedHub:
         ]
         self._state = fold(self._session_events)
         self._alarms.set_baseline(self._state.baseline)
+        for e in self.store.events(session.id):  # limit changes last for the session
+            if e.kind == "limit_change":
+                tracker = self._alarms.trackers().get(e.payload["alarm"])
+                if tracker is not None and tracker.condition is not None:
+                    tracker.condition.limit = float(e.payload["new"])
 
     def _record(self, kind: str, user: str, payload: dict[str, Any] | None = None) -> None:
         """One step of the session: logged first, then applied to the derived state."""
@@ -448,7 +457,10 @@ class BedHub:
         before = self._state.phase
         self._state.apply(ev)
         if self._state.phase != before:
-            self.store.set_phase(self._session.id, str(self._state.phase))
+            try:  # the phase column is a cache of the events; the event is already logged
+                self.store.set_phase(self._session.id, str(self._state.phase))
+            except StoreError as err:
+                log.error("bed %s: %s", self.info.id, err)
 
     def _require(self, *phases: Phase) -> None:
         if self._session is None:
@@ -496,6 +508,10 @@ class BedHub:
             return values
 
     def holds(self) -> list[str]:
+        with self._lock:
+            return self._holds()
+
+    def _holds(self) -> list[str]:
         latest = {k: r.value for k, r in self._latest.items()}
         return hold_reasons(self.session_config.hold_start, latest, self._state)
 
@@ -503,7 +519,7 @@ class BedHub:
         """Start at the planned rate unless a hold-start criterion holds (or is overridden)."""
         with self._lock:
             self._require(Phase.PRE_INFUSION)
-            reasons = self.holds()
+            reasons = self._holds()
             if reasons and not override_reason.strip():
                 self._record("hold_start", user, {"reasons": reasons})
                 raise CommandError(
@@ -585,13 +601,17 @@ class BedHub:
             return scores
 
     def checklist(self, ticked: list[str] | None = None) -> list[ChecklistItem]:
+        with self._lock:
+            return self._checklist(ticked)
+
+    def _checklist(self, ticked: list[str] | None = None) -> list[ChecklistItem]:
         latest = {k: r.value for k, r in self._latest.items()}
         return discharge_checklist(self.session_config.discharge, latest, self._state, ticked or [])
 
     def discharge(self, ticked: list[str], user: str, override_reason: str = "") -> None:
         with self._lock:
             self._require(Phase.RECOVERY)
-            items = self.checklist(ticked)
+            items = self._checklist(ticked)
             missing = [i.label for i in items if not i.ok]
             if missing and not override_reason.strip():
                 raise CommandError("not yet: " + "; ".join(missing))
@@ -626,6 +646,7 @@ class BedHub:
                 )
             except StoreError as err:
                 raise CommandError(str(err)) from None
+            self._log_alarms(self._alarms.end_patient(self.clock.now(), SCALES))
             self._session = None
             self._state = SessionState()
             self._session_events = []
@@ -680,7 +701,7 @@ class BedHub:
                 round(self._dose(), 2),
                 round(st.dose_mg_kg(now), 3),
                 dict(st.baseline),
-                self.holds() if st.phase is Phase.PRE_INFUSION else [],
+                self._holds() if st.phase is Phase.PRE_INFUSION else [],
                 due,
                 cp,
                 ce,
@@ -854,7 +875,10 @@ class Ward:
         }
         if command not in actions:
             raise CommandError(f"unknown session command {command!r}")
-        return actions[command]()
+        try:
+            return actions[command]()
+        except StoreError as err:
+            raise CommandError(str(err)) from None
 
     def checklist(self, bed: str, ticked: list[str] | None = None) -> list[ChecklistItem]:
         return self.hub(bed).checklist(ticked)

@@ -133,8 +133,9 @@ class SessionState:
         return self.dose_mg(now) / self.weight_kg if self.weight_kg else 0.0
 
     def pk_inputs(self, now: float) -> tuple[float, list[Infusion], list[Bolus]]:
-        """(time origin, infusions, boluses) in minutes from the first start, for monitor.pk."""
-        origin = self.infusion_started_at or now
+        """(time origin, infusions, boluses) in minutes from the first drug given."""
+        given = [start for start, _, _ in self.infusions] + [t for t, _ in self.boluses]
+        origin = min(given) if given else now
         infs = [
             Infusion(rate, (start - origin) / 60, ((end or now) - origin) / 60)
             for start, end, rate in self.infusions

@@ -365,7 +365,10 @@ class SessionStore:
 
     def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self._lock:
-            return self._db.execute(sql, params).fetchall()
+            try:
+                return self._db.execute(sql, params).fetchall()
+            except sqlite3.Error as err:
+                raise StoreError(f"{self.path}: read failed: {err}") from None
 
     def session(self, session_id: int) -> SessionInfo:
         rows = self._query("SELECT * FROM sessions WHERE id = ?", (session_id,))

@@ -55,19 +55,29 @@ class VirtualDriMonitor:
 
     def open(self) -> Path:
         """Create the pty, point the link at it and start answering. Returns the link."""
+        if self.is_open:
+            self.close()
         master, slave = os.openpty()
-        tty.setraw(slave)
+        try:
+            tty.setraw(slave)
+            self.link.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.link.with_name(self.link.name + ".new")
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+            tmp.symlink_to(os.ttyname(slave))
+            tmp.replace(self.link)
+        except OSError:
+            os.close(master)
+            os.close(slave)
+            raise
         self._master, self._slave = master, slave
-        self.link.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.link.with_name(self.link.name + ".new")
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        tmp.symlink_to(os.ttyname(slave))
-        tmp.replace(self.link)
         self.request = None
         self._stop = threading.Event()
         self._thread = threading.Thread(
-            target=self._serve, daemon=True, name=f"virtual-dri-{self.link.name}"
+            target=self._serve,
+            args=(master, self._stop),
+            daemon=True,
+            name=f"virtual-dri-{self.link.name}",
         )
         self._thread.start()
         return self.link
@@ -101,11 +111,9 @@ class VirtualDriMonitor:
             label |= NIBP_LABEL_OLDER_THAN_60S
         return values, label
 
-    def _serve(self) -> None:
-        master = self._master
-        assert master is not None
+    def _serve(self, master: int, stop: threading.Event) -> None:
         deframer = Deframer()
-        while not self._stop.is_set():
+        while not stop.is_set():
             try:
                 ready, _, _ = select.select([master], [], [], POLL_S)
                 if ready:
@@ -130,4 +138,4 @@ class VirtualDriMonitor:
                     self._next_send = max(self._next_send + self.request.interval_s, now)
             except OSError as err:  # the host side went away; wait to be closed or reopened
                 log.debug("virtual DRI monitor: %s", err)
-                self.clock.sleep(POLL_S, self._stop)
+                self.clock.sleep(POLL_S, stop)

@@ -43,6 +43,7 @@ class Tracker:
         "state",
         "since",
         "clear_since",
+        "unacked_since",
         "onset_t",
         "onset_value",
         "worst",
@@ -79,7 +80,8 @@ class Tracker:
         self.technical, self.prompt, self.condition = technical, prompt, condition
         self.op = condition.op if condition is not None else op
         self.state = _INACTIVE
-        self.since = self.clear_since = self.onset_t = self.acked_at = 0.0
+        self.since = self.onset_t = self.acked_at = self.unacked_since = 0.0
+        self.clear_since: float | None = None
         self.onset_value: float | None = None
         self.worst: float | None = None
         self.last_value: float | None = None
@@ -140,7 +142,7 @@ class Tracker:
         out: list[AlarmTransition] = []
         st = self.state
         if present:
-            self.clear_since = 0.0
+            self.clear_since = None
             if st == _INACTIVE:
                 self.state, self.since = _PENDING, t
                 self.worst = value
@@ -151,14 +153,14 @@ class Tracker:
                     self.worst = value if self.worst is None else worse(self.worst, value, self.op)
                 if t - self.since >= self.delay_s:
                     out.append(self._raise(t, value))
-            elif st == _LATCHED:  # the cause is back before anyone reset it
-                self.state = _ACTIVE if self.acked_by is None else _ACKED
+            elif st == _LATCHED:  # the cause is back before anyone reset it: a new onset,
+                out.append(self._raise(t, value))  # never silenced by an old acknowledgement
         else:
             if st == _PENDING:
                 self.state = _INACTIVE
                 out.append(self._tr(t, AlarmPhase.CANCELLED))
             elif st in (_ACTIVE, _ACKED):
-                if not self.clear_since:
+                if self.clear_since is None:
                     self.clear_since = t
                 if t - self.clear_since >= self.clear_delay_s:
                     out.append(self._end(t))
@@ -170,10 +172,11 @@ class Tracker:
         self.onset_t, self.onset_value = t, value
         self.priority, self.escalated = self.base_priority, False
         self.acked_by, self.acked_at = None, 0.0
+        self.unacked_since = t
         return self._tr(t, AlarmPhase.ACTIVE)
 
     def _end(self, t: float) -> AlarmTransition:
-        self.clear_since = 0.0
+        self.clear_since = None
         if self.latching:
             self.state = _LATCHED
             return self._tr(t, AlarmPhase.LATCHED)
@@ -189,13 +192,14 @@ class Tracker:
             return [self._raise(t, self.last_value)]
         if st == _ACKED and t - self.acked_at >= self.reminder_s:
             self.state, self.acked_by = _ACTIVE, None
+            self.unacked_since = t  # escalation counts unacknowledged time from here
             return [self._tr(t, AlarmPhase.REMINDER)]
         if (
             st == _ACTIVE
             and not self.escalated
             and self.escalate_after_s is not None
             and self.priority < Priority.HIGH
-            and t - self.onset_t >= self.escalate_after_s
+            and t - self.unacked_since >= self.escalate_after_s
         ):
             self.escalated = True
             self.priority = Priority(self.priority + 1)
@@ -383,6 +387,21 @@ class BedAlarms:
 
     def trackers(self) -> dict[str, Tracker]:
         return dict(self._trackers)
+
+    def end_patient(self, t: float, signals: Iterable[str]) -> list[AlarmTransition]:
+        """A session closed: end the alarms that belong to its patient (assessment scores,
+        missing-assessment), forget the baseline and restore configured limits."""
+        codes = set(signals)
+        out: list[AlarmTransition] = []
+        for tracker in self._trackers.values():
+            if (tracker.signal in codes or tracker.signal == "ASSESSMENT") and tracker.state:
+                tracker.state = _INACTIVE
+                out.append(tracker._tr(t, AlarmPhase.CLEARED, "system"))
+            cond = tracker.condition
+            if cond is not None and cond.rule.relative is None and cond.rule.op:
+                cond.limit = cond.rule.limit
+        self.set_baseline({})
+        return out
 
     # -- what the screen shows -----------------------------------------------------------
 

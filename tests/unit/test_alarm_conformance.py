@@ -254,3 +254,22 @@ def test_shipped_config_has_the_default_table() -> None:
     assert rules["NIBP_SYS_HIGH"].confirm_repeat and rules["NIBP_SYS_HIGH"].delay_s == 0
     assert rules["NIBP_SYS_VERY_HIGH"].latches and not rules["SPO2_LOW"].latches
     assert config.alarms.audio_pause_s == 120
+
+
+def test_latched_alarm_whose_cause_returns_sounds_again() -> None:
+    engine = BedAlarms("b", SPO2_RULES[1:])
+    feed(engine, "SPO2", [80] * 6)
+    engine.acknowledge(T0 + 6, "nurse")
+    feed(engine, "SPO2", [97], start=7)  # latched, acknowledged, silent
+    got = feed(engine, "SPO2", [80], start=100)
+    assert states(got) == [(100, "active")]  # a new onset: the old ack does not cover it
+    assert engine.sounding(T0 + 100) is Priority.HIGH
+
+
+def test_escalation_counts_from_the_reminder() -> None:
+    engine = BedAlarms("b", [hr_high(reminder_s=300, escalate_after_s=180)])
+    feed(engine, "HR", [130])
+    engine.acknowledge(T0 + 10, "nurse")
+    assert [t.state for t in engine.tick(T0 + 310)] == [AlarmPhase.REMINDER]
+    assert engine.tick(T0 + 311) == []  # not escalated 1 s after sounding again
+    assert [t.state for t in engine.tick(T0 + 490)] == [AlarmPhase.ESCALATED]

@@ -300,3 +300,29 @@ def test_assessment_due_and_overdue_in_simulated_time(hub: BedHub, clock: Manual
     assert "ASSESSMENT_OVERDUE" not in {a.name for a in hub.active_alarms()}
     # next: the expected peak at 40 min, then every 15 min
     assert hub.session_view().assessment_due == start + 30 * MIN  # type: ignore[union-attr]
+
+
+def test_bolus_before_the_infusion_is_in_the_estimate(hub: BedHub, clock: ManualClock) -> None:
+    hub.create_session(PLAN, "nurse")
+    hub.give("bolus", "dr", mg_per_kg=0.3)
+    clock.advance(1 * MIN)
+    early = hub.session_view().cp_ng_ml  # type: ignore[union-attr]
+    clock.advance(30 * MIN)
+    later = hub.session_view()
+    assert later is not None and later.cp_ng_ml < early  # redistributing, not frozen
+    assert later.ce_ng_ml > 0
+
+
+def test_closing_ends_the_patients_score_alarms_and_limit_changes(
+    hub: BedHub, clock: ManualClock
+) -> None:
+    hub.create_session(PLAN, "nurse")
+    hub.start_infusion("nurse")
+    hub.assess({"CADSS6_ITEMS": [2, 2, 2, 2, 2, 2]}, "nurse")
+    assert [a.name for a in hub.active_alarms()] == ["CADSS6_HIGH"]
+    hub.change_limit("CADSS6_HIGH", 16, "dr", "known high dissociator")
+    again = BedHub(hub.config, Pump(), hub.store, clock, RULES)  # restart keeps the change
+    assert again.limits()["CADSS6_HIGH"] == "CADSS6 >= 16"
+    hub.close_session("nurse", "cancelled")
+    assert hub.active_alarms() == []
+    assert hub.limits()["CADSS6_HIGH"] == "CADSS6 >= 12"  # the next patient gets the config
