@@ -8,6 +8,9 @@ from typing import Protocol
 
 
 class Clock(Protocol):
+    speed: float
+    """Simulated seconds per wall-clock second (1 for real time)."""
+
     def now(self) -> float:
         """Seconds since the Unix epoch, UTC."""
         ...
@@ -19,6 +22,8 @@ class Clock(Protocol):
 
 class SystemClock:
     """Wall-clock time."""
+
+    speed = 1.0
 
     def now(self) -> float:
         return time.time()
@@ -32,6 +37,8 @@ class ManualClock:
 
     `sleep` returns as soon as the clock has been advanced past the wake-up time.
     """
+
+    speed = 1.0
 
     def __init__(self, start: float = 1_767_225_600.0) -> None:  # 2026-01-01T00:00:00Z
         self._t = start

@@ -159,7 +159,11 @@ class BedHub:
             epoch=uuid.uuid4().hex[:12],
         )
         self._alarms = BedAlarms(bed.id, alarms.rules, alarms.audio_pause_s)
-        self._stale_after_s = tech.STALE_FACTOR * min(device.expected_interval_s.values())
+        # Twice the feed's interval; in accelerated time, plus a quarter second of wall-clock
+        # scheduling jitter, which a fast clock would otherwise turn into false alarms.
+        self._stale_after_s = tech.STALE_FACTOR * min(device.expected_interval_s.values()) + (
+            max(0.0, clock.speed - 1.0) * tech.JITTER_S
+        )
         self._ever_valid: set[str] = set()
         self._lock = threading.Lock()
         self._ring: deque[tuple[int, Reading]] = deque(maxlen=capacity)

@@ -12,6 +12,7 @@ NO_DATA = "TECH_NO_DATA"  # no valid reading for more than twice the feed's inte
 PORT_LOST = "TECH_PORT_LOST"  # the device's port vanished or cannot be opened
 STORE_WRITE = "TECH_STORE_WRITE"  # the session log cannot be written
 STALE_FACTOR = 2.0
+JITTER_S = 0.25  # wall-clock scheduling allowance per unit of simulated speed above 1
 # A sensor that was reading and stopped (probe off, leads off): LOW at first, MEDIUM after 30 s.
 SENSOR_PRIORITY = Priority.LOW
 SENSOR_ESCALATE_S = 30.0
