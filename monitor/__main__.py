@@ -17,8 +17,10 @@ import sys
 from pathlib import Path
 
 from monitor.config import DEFAULT_CONFIG, ConfigError, load_config
+from monitor.exports import FORMATS, ExportError, export_session, import_readings
 from monitor.pk import DEFAULT_KE0_PER_MIN, MODELS, Bolus, Infusion, PkSimulator
 from monitor.replay import ReplayInputError, read_readings, replay
+from monitor.store import SessionStore, StoreError
 
 
 def _infusion(text: str) -> Infusion:
@@ -66,6 +68,36 @@ def _weight(text: str) -> float:
     return w
 
 
+def store_command(args: argparse.Namespace) -> int:
+    """import / export against the config's session log; every failure is one line."""
+    try:
+        config = load_config(args.config)
+        store = SessionStore(config.store.path)
+    except (ConfigError, StoreError) as err:
+        print(err, file=sys.stderr)
+        return 2
+    try:
+        if args.command == "import":
+            if not args.readings.is_file():
+                raise ExportError(f"{args.readings}: file not found")
+            result = import_readings(
+                store, args.readings, args.bed, args.source, config.server.station
+            )
+            for reason, n in sorted(result.skipped.items()):
+                print(f"skipped {n} readings: {reason}", file=sys.stderr)
+            print(f"imported {result.readings} readings into session {result.session_id}")
+            print(result.session_id)
+        else:
+            for path in export_session(store, args.session, args.format, args.out):
+                print(path)
+    except (ExportError, ReplayInputError, StoreError) as err:
+        print(err, file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    return 0
+
+
 def pk_command(args: argparse.Namespace) -> int:
     sim = PkSimulator(MODELS[args.model], args.weight, args.ke0)
     print("minute,cp_ng_ml,ce_ng_ml")
@@ -88,9 +120,21 @@ def main(argv: list[str] | None = None) -> int:
     pk.add_argument("--bolus", type=_bolus, action="append", metavar="MG_PER_KG@MIN")
     pk.add_argument("--at", type=_minutes, required=True, metavar="M1,M2,...")
     pk.add_argument("--ke0", type=float, default=DEFAULT_KE0_PER_MIN, help="effect-site /min")
+    imp = sub.add_parser("import", help="store a readings CSV as a session")
+    imp.add_argument("readings", type=Path, metavar="READINGS.csv")
+    imp.add_argument("--bed", required=True)
+    imp.add_argument("--source", choices=("live", "simulated"), default="live")
+    imp.add_argument("--config", default=str(DEFAULT_CONFIG))
+    exp = sub.add_parser("export", help="write a stored session")
+    exp.add_argument("session", type=int, metavar="SESSION")
+    exp.add_argument("--format", choices=FORMATS, required=True)
+    exp.add_argument("--out", type=Path, required=True)
+    exp.add_argument("--config", default=str(DEFAULT_CONFIG))
     args = parser.parse_args(argv)
     if args.command == "pk":
         return pk_command(args)
+    if args.command in ("import", "export"):
+        return store_command(args)
 
     try:
         config = load_config(args.config)

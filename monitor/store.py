@@ -344,6 +344,22 @@ class SessionStore:
             self.add_event(session_id, bed, t, "session_created", user, dict(plan, source=source))
             return self.session(session_id)
 
+    def append_many(self, session_id: int, rows: list[tuple[float, str, float]]) -> None:
+        """Write many (t, signal, value) readings at once, in one transaction (imports)."""
+        with self._lock:
+            try:
+                self._db.execute("BEGIN")
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO readings (session_id, t, signal, value)"
+                    " VALUES (?, ?, ?, ?)",
+                    [(session_id, t, s, v) for t, s, v in rows],
+                )
+                self._db.execute("COMMIT")
+            except sqlite3.Error as err:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise StoreError(f"{self.path}: import failed: {err}") from None
+
     def set_phase(self, session_id: int, phase: str) -> None:
         self._execute("UPDATE sessions SET state = ? WHERE id = ?", (phase, session_id))
 
@@ -373,7 +389,7 @@ class SessionStore:
     def session(self, session_id: int) -> SessionInfo:
         rows = self._query("SELECT * FROM sessions WHERE id = ?", (session_id,))
         if not rows:
-            raise StoreError(f"no session {session_id}")
+            raise StoreError(f"{self.path}: no session {session_id}")
         return _session_from_row(rows[0])
 
     def open_session_for(self, bed: str) -> SessionInfo | None:

@@ -1,0 +1,172 @@
+"""Getting sessions in and out of the session log: CSV import, and CSV, Parquet, VitalDB
+`.vital` and HL7 v2.6 ORU^R01 exports.
+
+Formats and codes: ../shared/design/protocols.md §4 (.vital) and simulator-and-scale.md §3
+(ORU^R01 in IHE PCD-01 style, MDC codes and units from the signal registry).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import vitaldb
+
+from monitor.model import Source
+from monitor.replay import read_readings
+from monitor.signals import REGISTRY
+from monitor.store import SessionStore
+
+FORMATS = ("csv", "parquet", "vital", "hl7")
+# UCUM units for HL7 OBX-6 (simulator-and-scale.md §3.1)
+UCUM = {"/min": "/min", "%": "%", "mmHg": "mm[Hg]", "°C": "Cel"}
+VITAL_DEVICE = "Monitor"
+
+
+class ExportError(Exception):
+    """An export or import that cannot be done; one line for the operator."""
+
+
+@dataclass
+class ImportResult:
+    session_id: int
+    readings: int
+    skipped: Counter[str] = field(default_factory=Counter)
+
+
+def import_readings(
+    store: SessionStore, path: Path, bed: str, source: Source, user: str
+) -> ImportResult:
+    """Store a `time,signal,value,unit` CSV as a new, closed session of `bed`."""
+    rows: list[tuple[float, str, float]] = []
+    skipped: Counter[str] = Counter()
+    with path.open(encoding="utf-8", newline="") as f:
+        for t, signal, value, unit in read_readings(f, str(path)):
+            sig = REGISTRY.get(signal)
+            if sig is None or sig.unit != unit:
+                skipped["unknown signal or unit"] += 1
+            elif not (sig.low <= value <= sig.high and math.isfinite(t)):
+                skipped["outside plausible range"] += 1
+            else:
+                rows.append((t, signal, value))
+    if not rows:
+        raise ExportError(f"{path}: no valid readings to import")
+    start, end = min(r[0] for r in rows), max(r[0] for r in rows)
+    plan = {
+        "weight_kg": 0.0,
+        "planned_rate_mg_kg_h": 0.0,
+        "regimen": f"imported from {path.name}",
+        "patient_ref": "",
+        "indication": "",
+        "concentration_mg_ml": 10.0,
+    }
+    session = store.create_session(bed, source, start, plan, user)
+    store.append_many(session.id, rows)
+    store.close_session(session.id, end, user, {"imported": path.name, "skipped": dict(skipped)})
+    return ImportResult(session.id, len(rows), skipped)
+
+
+def _readings(store: SessionStore, session_id: int) -> pd.DataFrame:
+    rows = store.readings(session_id)
+    frame = pd.DataFrame(rows, columns=["time", "signal", "value"])
+    frame["unit"] = [REGISTRY[s].unit for s in frame["signal"]]
+    return frame
+
+
+def export_session(store: SessionStore, session_id: int, fmt: str, out: Path) -> list[Path]:
+    """Write one session in `fmt`; returns the files written."""
+    info = store.session(session_id)  # raises StoreError for an unknown session
+    if fmt not in FORMATS:
+        raise ExportError(f"format must be one of {', '.join(FORMATS)}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    frame = _readings(store, session_id)
+    if fmt == "csv":
+        frame.to_csv(
+            out, index=False, columns=["time", "signal", "value", "unit"], float_format="%.10g"
+        )
+        events = out.with_name(out.stem + "-events.csv")
+        with events.open("w", encoding="utf-8", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["time", "kind", "user", "payload"])
+            for e in store.events(session_id):
+                w.writerow([f"{e.t:.3f}", e.kind, e.user, json.dumps(e.payload, sort_keys=True)])
+        return [out, events]
+    if fmt == "parquet":
+        frame.to_parquet(out, index=False)
+        return [out]
+    if fmt == "vital":
+        _write_vital(store, session_id, frame, info.started_at, info.ended_at, out)
+        return [out]
+    out.write_text(oru_r01(store, session_id, frame), encoding="utf-8")
+    return [out]
+
+
+def _write_vital(
+    store: SessionStore,
+    session_id: int,
+    frame: pd.DataFrame,
+    start: float,
+    end: float | None,
+    out: Path,
+) -> None:
+    vf = vitaldb.VitalFile()
+    for signal, group in frame.groupby("signal"):
+        sig = REGISTRY[str(signal)]
+        recs = [
+            {"dt": float(t), "val": float(v)}
+            for t, v in zip(group["time"], group["value"], strict=True)
+        ]
+        vf.add_track(
+            f"{VITAL_DEVICE}/{sig.vitaldb_track}",
+            recs,
+            unit=sig.unit,
+            mindisp=sig.low,
+            maxdisp=sig.high,
+        )
+    events = [
+        {
+            "dt": float(e.t),
+            "val": e.kind + (f" {e.payload['alarm']}" if "alarm" in e.payload else ""),
+        }
+        for e in store.events(session_id)
+        if e.kind not in ("device_link",)
+    ]
+    if events:
+        vf.add_track("EVENT", events)
+    times = list(frame["time"]) + [e["dt"] for e in events]
+    vf.dtstart = min([start, *times])
+    vf.dtend = max([end or start, *times]) + 1  # the last 1 Hz sample covers its second
+    vf.to_vital(str(out))
+
+
+def _hl7_time(t: float) -> str:
+    return time.strftime("%Y%m%d%H%M%S", time.gmtime(t)) + "+0000"
+
+
+def oru_r01(store: SessionStore, session_id: int, frame: pd.DataFrame) -> str:
+    """HL7 v2.6 ORU^R01 in IHE PCD-01 style: one OBX per numeric, with MDC codes and UCUM."""
+    info = store.session(session_id)
+    now = time.time()
+    segments = [
+        f"MSH|^~\\&|KETAMINE-MONITOR|{info.bed}|RECEIVER|CLINIC|{_hl7_time(now)}||ORU^R01^ORU_R01"
+        f"|S{session_id}-{int(now)}|P|2.6|||NE|AL||UNICODE UTF-8|||IHE_PCD_001^IHE PCD^"
+        "1.3.6.1.4.1.19376.1.6.1.1.1^ISO",
+        f"PID|||{info.patient_ref or f'SESSION-{session_id}'}^^^CLINIC^PI",
+        f"PV1||O|{info.bed}",
+        f"OBR|1|S{session_id}^KETAMINE-MONITOR||KETAMINE-SESSION^Ketamine infusion session^L|||"
+        f"{_hl7_time(info.started_at)}|{_hl7_time(info.ended_at or now)}",
+    ]
+    for n, row in enumerate(frame.itertuples(index=False), start=1):
+        sig = REGISTRY[row.signal]
+        unit = UCUM.get(sig.unit, sig.unit)
+        segments.append(
+            f"OBX|{n}|NM|{sig.mdc_code}^{sig.mdc_name}^MDC|1.0.0.{n}|{row.value:.10g}|"
+            f"{unit}^{unit}^UCUM|||||R|||{_hl7_time(row.time)}"
+        )
+    return "\r".join(segments) + "\r"

@@ -1,0 +1,149 @@
+"""Import and export round trips: capture -> import -> CSV -> replay; .vital; HL7 ORU^R01."""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import hl7
+import pandas as pd
+import pytest
+import vitaldb
+import yaml
+
+from monitor.config import parse_config
+from monitor.exports import ExportError, export_session, import_readings
+from monitor.replay import read_readings, replay
+from monitor.signals import REGISTRY
+from monitor.store import SessionStore
+from tests.helpers import REPO, capture
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
+    """db00.raw decoded by the CLI and imported by the CLI into a fresh session log."""
+    tmp = tmp_path_factory.mktemp("imported")
+    decoded = _cli("devices", "decode", "--protocol", "datex-s5", str(capture("db00.raw")))
+    readings = tmp / "db00.csv"
+    readings.write_text(decoded.stdout)
+    config = tmp / "config.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "beds": [{"id": "a", "name": "A", "device": {"kind": "simulator"}}],
+                "store": {"path": str(tmp / "sessions.db")},
+            }
+        )
+    )
+    result = _cli("monitor", "import", str(readings), "--bed", "chair-9", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    return config, readings, result.stdout.strip().splitlines()[-1]
+
+
+def test_capture_import_export_csv_replay(imported: tuple[Path, Path, str], tmp_path: Path) -> None:
+    config, readings, session = imported
+    assert session == "1"
+    out = tmp_path / "s1.csv"
+    result = _cli(
+        "monitor", "export", session, "--format", "csv", "--out", str(out), "--config", str(config)
+    )
+    assert result.returncode == 0, result.stderr
+    original = list(csv.reader(readings.open()))
+    exported = list(csv.reader(out.open()))
+    assert exported[0] == original[0] == ["time", "signal", "value", "unit"]
+    key = sorted  # the store orders by time, then signal
+    assert key(tuple(r) for r in exported[1:]) == key(tuple(r) for r in original[1:])
+    rules = parse_config(yaml.safe_load((REPO / "config.yaml").read_text())).alarms
+    a, b = io.StringIO(), io.StringIO()
+    replay(read_readings(readings.open(), "in"), rules, "x", a)
+    replay(read_readings(out.open(), "out"), rules, "x", b)
+    # the same transitions (within one second the store orders readings by signal)
+    assert sorted(a.getvalue().splitlines()) == sorted(b.getvalue().splitlines())
+    assert len(a.getvalue().splitlines()) > 5
+    events = list(csv.DictReader(out.with_name("s1-events.csv").open()))
+    assert [e["kind"] for e in events] == ["session_created", "session_closed"]
+
+
+def test_vital_reads_back_with_vitaldb(imported: tuple[Path, Path, str], tmp_path: Path) -> None:
+    config, readings, session = imported
+    store = SessionStore(yaml.safe_load(config.read_text())["store"]["path"])
+    out = tmp_path / "s1.vital"
+    export_session(store, int(session), "vital", out)
+    vf = vitaldb.VitalFile(str(out))
+    names = vf.get_track_names()
+    assert "Monitor/HR" in names and "Monitor/PLETH_SPO2" in names and "EVENT" in names
+    info = store.session(int(session))
+    assert vf.dtstart == pytest.approx(info.started_at) and vf.dtend >= info.ended_at
+    frame = vf.to_pandas(["Monitor/HR", "Monitor/PLETH_SPO2"], 1, return_timestamp=True)
+    source = pd.read_csv(readings)
+    hr = source[source.signal == "HR"]
+    got = frame.dropna(subset=["Monitor/HR"])
+    assert len(got) == len(hr)
+    assert sorted(got["Monitor/HR"]) == sorted(hr["value"])
+    store.close()
+
+
+def test_hl7_parses_with_codes_and_values(imported: tuple[Path, Path, str], tmp_path: Path) -> None:
+    config, readings, session = imported
+    store = SessionStore(yaml.safe_load(config.read_text())["store"]["path"])
+    out = tmp_path / "s1.hl7"
+    export_session(store, int(session), "hl7", out)
+    message = hl7.parse(out.read_bytes().decode())  # segments end in CR: no newline translation
+    assert str(message.segment("MSH")[9]) == "ORU^R01^ORU_R01"
+    assert str(message.segment("MSH")[12]) == "2.6"
+    obx = message.segments("OBX")
+    source = pd.read_csv(readings)
+    assert len(obx) == len(source)
+    by_code = {s.mdc_code: s for s in REGISTRY.values()}
+    first = obx[0]
+    sig = by_code[int(str(first[3][0][0]))]
+    assert str(first[3][0][2]) == "MDC" and str(first[2]) == "NM"
+    row = source.sort_values(["time", "signal"]).iloc[0]
+    assert (sig.code, float(str(first[5]))) == (row.signal, row.value)
+    units = {str(o[6][0][0]) for o in obx}
+    assert units <= {"/min", "%", "mm[Hg]", "Cel"}
+    store.close()
+
+
+def test_bad_requests_are_one_line(tmp_path: Path) -> None:
+    store = SessionStore(tmp_path / "s.db")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("time,signal,value,unit\n1,GLUCOSE,5,mmol/L\n")
+    with pytest.raises(ExportError, match="no valid readings to import"):
+        import_readings(store, empty, "b", "live", "x")
+    store.close()
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "beds": [{"id": "a", "name": "A", "device": {"kind": "simulator"}}],
+                "store": {"path": str(tmp_path / "s.db")},
+            }
+        )
+    )
+    result = _cli(
+        "monitor",
+        "export",
+        "42",
+        "--format",
+        "csv",
+        "--out",
+        str(tmp_path / "x.csv"),
+        "--config",
+        str(config),
+    )
+    assert (result.returncode, result.stderr.strip()) == (2, f"{tmp_path}/s.db: no session 42")
