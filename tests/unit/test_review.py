@@ -1,0 +1,106 @@
+"""Review: downsampling that never loses extremes, and a summary computed by hand."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from monitor.clock import ManualClock
+from monitor.config import AlarmRule, AlarmsConfig, BedConfig, SimulatorDevice
+from monitor.hub import BedHub
+from monitor.model import Reading
+from monitor.review import downsample, summarize, window
+from monitor.store import SessionStore
+
+
+def test_downsampling_keeps_every_windows_extremes() -> None:
+    rng = np.random.default_rng(7)
+    t = np.arange(12 * 3600, dtype=np.float64)  # 12 h at 1 Hz
+    v = 97 + np.cumsum(rng.normal(0, 0.05, t.size))
+    v[rng.integers(0, t.size, 40)] -= rng.uniform(5, 20, 40)  # brief desaturations
+    for start, length in ((0, t.size), (3600, 3600), (40_000, 300), (100, 50_000)):
+        tw, vw = t[start : start + length], v[start : start + length]
+        ts, vs = downsample(tw, vw, 2000)
+        assert len(ts) <= 2000
+        assert vs.min() == vw.min() and vs.max() == vw.max()
+        assert np.all(np.diff(ts) > 0)
+
+
+class Quiet:
+    source = "live"
+    expected_interval_s = {"SPO2": 1.0, "NIBP_SYS": 180.0}
+
+    def run(self, sink, stop: threading.Event) -> None:  # type: ignore[no-untyped-def]
+        stop.wait()
+
+    def infusion_changed(self, rate: float) -> None:
+        pass
+
+
+def test_summary_of_a_hand_made_session(tmp_path: Path) -> None:
+    clock = ManualClock()
+    store = SessionStore(tmp_path / "s.db")
+    rules = [
+        AlarmRule(name="SPO2_LOW", signal="SPO2", op="<", limit=92, priority="MEDIUM"),
+        AlarmRule(name="NIBP_SYS_HIGH", signal="NIBP_SYS", op=">=", limit=160, priority="HIGH"),
+    ]
+    bed = BedConfig(id="b", name="B", device=SimulatorDevice(kind="simulator"))
+    hub = BedHub(bed, Quiet(), store, clock, AlarmsConfig(rules=rules))
+
+    def at(signal: str, value: float, unit: str) -> None:
+        hub.ingest(Reading("b", clock.now(), signal, value, unit))
+
+    s = hub.create_session({"weight_kg": 80, "planned_rate_mg_kg_h": 0.75}, "nurse")
+    for sbp in (120, 124):
+        at("NIBP_SYS", sbp, "mmHg")
+        clock.advance(180)
+    hub.confirm_baseline("nurse")  # SBP 122
+    hub.start_infusion("nurse")
+    hub.assess({"CADSS6": 14, "RASS": 1}, "nurse")
+    # SpO2 each second for 100 s: 97, except 20 s at 90 (one alarm) and 5 s at 91 (a blip)
+    spo2 = [97.0] * 30 + [90.0] * 20 + [97.0] * 20 + [91.0] * 5 + [97.0] * 25
+    for i, v in enumerate(spo2):
+        at("SPO2", v, "%")
+        if i == 35:
+            hub.acknowledge("nurse")  # 5 s after the first onset
+        clock.advance(1)
+    at("NIBP_SYS", 170, "mmHg")  # peak: +48 from baseline, 1 HIGH alarm (never acknowledged)
+    clock.advance(20 * 60 - 100)
+    hub.pause_infusion("nurse")
+    clock.advance(10 * 60)
+    hub.resume_infusion("nurse")
+    hub.assess({"CADSS6": 3, "RASS": -2}, "nurse")
+    clock.advance(10 * 60)
+    hub.stop_infusion("nurse")
+    store.flush()
+
+    summary = summarize(store, s.id, rules)
+    assert summary.baseline["NIBP_SYS"] == 122
+    assert summary.peak_delta_sbp == 48
+    assert summary.infusion_minutes == 30
+    assert summary.dose_mg == pytest.approx(30.0)  # 0.75 mg/kg/h x 80 kg x 0.5 h
+    assert summary.dose_mg_kg == pytest.approx(0.375)
+    assert (summary.peak_cadss6, summary.worst_rass) == (14, -2)
+    spo2_summary = summary.signals["SPO2"]
+    assert (spo2_summary.minimum, spo2_summary.maximum) == (90, 97)
+    assert spo2_summary.seconds_outside_limits == 25
+    assert summary.signals["NIBP_SYS"].seconds_outside_limits > 0
+    assert summary.alarms_by_priority == {"HIGH": 1, "MEDIUM": 2, "LOW": 0}
+    assert (summary.ack_median_s, summary.ack_max_s) == (5, 5)
+    assert summary.nuisance_alarms == 1  # the 5 s blip
+    store.close()
+
+
+def test_window_is_stateless_and_reports_resolution(tmp_path: Path) -> None:
+    store = SessionStore(tmp_path / "s.db")
+    s = store.create_session("b", "live", 0, {"weight_kg": 70, "planned_rate_mg_kg_h": 0.5}, "x")
+    store.append_many(s.id, [(float(i), "HR", 60 + (i % 50)) for i in range(43_200)])
+    whole = window(store, s.id, "HR", n_out=1000)
+    assert whole.raw_points == 43_200 and len(whole.t) <= 1000
+    assert whole.resolution_s > 40
+    zoom = window(store, s.id, "HR", start=1000, end=1299, n_out=1000)
+    assert zoom.raw_points == 300 and len(zoom.t) == 300 and zoom.resolution_s == 1
+    store.close()
