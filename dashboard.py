@@ -53,7 +53,7 @@ def build_station(config: Config, clock: Clock | None = None) -> Station:
         for bed, dev in zip(config.beds, devices, strict=True)
     ]
     ward = Ward(hubs, clock)
-    app = create_app(ward, config.server.station)
+    app = create_app(ward, config.server.station, store, config.alarms.rules)
     return Station(config, clock, store, ward, app)
 
 

@@ -9,11 +9,14 @@ from typing import Any
 import dash_mantine_components as dmc
 from dash import Dash, Input, Output, dcc, html
 
+from monitor.config import AlarmRule
 from monitor.feed import LiveFeed
-from monitor.ui.pages import bed, overview
+from monitor.store import SessionStore, StoreError
+from monitor.ui.pages import bed, overview, review
 
 ASSETS = Path(__file__).with_name("assets")
 BED_PATH = re.compile(r"^/bed/([a-z0-9][a-z0-9_-]{0,31})$")
+REVIEW_PATH = re.compile(r"^/review/([0-9]{1,9})$")
 
 
 def not_found(path: str) -> html.Div:
@@ -27,8 +30,14 @@ def not_found(path: str) -> html.Div:
     )
 
 
-def create_app(feed: LiveFeed, station: str) -> Dash:
-    """Build the dashboard. `station` is the acting user recorded for commands until logins."""
+def create_app(
+    feed: LiveFeed,
+    station: str,
+    store: SessionStore | None = None,
+    rules: list[AlarmRule] | None = None,
+) -> Dash:
+    """Build the dashboard. `station` is the acting user recorded for commands until logins.
+    With a `store`, the physician review pages (/sessions, /review/<id>) are served too."""
     app = Dash(
         __name__,
         assets_folder=str(ASSETS),
@@ -47,7 +56,7 @@ def create_app(feed: LiveFeed, station: str) -> Dash:
                     [
                         dcc.Link("Ketamine infusion monitor", href="/", className="brand"),
                         html.Nav(
-                            [dcc.Link("Ward", href="/")]
+                            [dcc.Link("Ward", href="/"), dcc.Link("Sessions", href="/sessions")]
                             + [dcc.Link(b.name, href=f"/bed/{b.id}") for b in feed.beds()],
                             className="nav",
                         ),
@@ -83,8 +92,18 @@ def create_app(feed: LiveFeed, station: str) -> Dash:
         m = BED_PATH.match(path)
         if m and m.group(1) in bed_ids:
             return bed.layout(feed, m.group(1))
+        if store is not None and path == "/sessions":
+            return review.sessions_layout(store)
+        m = REVIEW_PATH.match(path)
+        if store is not None and m:
+            try:
+                return review.review_layout(store, int(m.group(1)), rules or [])
+            except StoreError:
+                return not_found(path)
         return not_found(path)
 
     overview.register(app, feed)
     bed.register(app, feed, station)
+    if store is not None:
+        review.register(app, store)
     return app

@@ -1,0 +1,329 @@
+"""Physician review: the session list and one session's full record.
+
+Zoom and pan re-query and re-downsample on the server (stateless: any worker can answer), and
+return a Patch of the trace data only.
+"""
+
+from __future__ import annotations
+
+import calendar
+import io
+import time
+from typing import Any
+
+import dash_mantine_components as dmc
+from dash import Dash, Input, Output, Patch, State, dcc, html, no_update
+
+from monitor.config import AlarmRule
+from monitor.review import DEFAULT_POINTS, SessionSummary, summarize, window
+from monitor.signals import REGISTRY
+from monitor.store import SessionStore
+from monitor.ui.live import TRACES
+
+SIGNAL_TRACES = [tr for tr in TRACES if tr.signal not in ("RATE", "EVENT")]
+ROW_UNITS = {1: "/min", 2: "%", 3: "mmHg", 4: ""}
+
+
+def _when(t: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(t)) if t else ""
+
+
+def sessions_layout(store: SessionStore) -> Any:
+    beds = sorted({s.bed for s in store.sessions()})
+    return html.Div(
+        [
+            html.H2("Sessions"),
+            dmc.Group(
+                [
+                    dmc.Select(id="sl-bed", label="Bed", data=beds, clearable=True, w=180),
+                    dmc.TextInput(id="sl-patient", label="Patient", w=180),
+                    dmc.Select(
+                        id="sl-source",
+                        label="Source",
+                        data=["live", "simulated"],
+                        clearable=True,
+                        w=160,
+                    ),
+                    dmc.Checkbox(id="sl-high", label="Has HIGH alarms", mt="lg"),
+                    dmc.Select(
+                        id="sl-sort",
+                        label="Sort",
+                        value="newest",
+                        w=180,
+                        data=[
+                            {"value": "newest", "label": "Newest first"},
+                            {"value": "oldest", "label": "Oldest first"},
+                            {"value": "longest", "label": "Longest first"},
+                        ],
+                    ),
+                ],
+                align="flex-end",
+            ),
+            html.Div(id="sl-table", className="session-list"),
+        ],
+        className="sessions-page",
+    )
+
+
+def _summary_block(summary: SessionSummary) -> html.Div:
+    items = [
+        ("Dose", f"{summary.dose_mg:g} mg ({summary.dose_mg_kg:g} mg/kg)"),
+        ("Infusion", f"{summary.infusion_minutes:g} min"),
+        (
+            "Baseline",
+            ", ".join(f"{k} {v:g}" for k, v in sorted(summary.baseline.items())) or "not confirmed",
+        ),
+        (
+            "Peak ΔSBP",
+            "" if summary.peak_delta_sbp is None else f"{summary.peak_delta_sbp:+g} mmHg",
+        ),
+        ("Peak CADSS-6", "" if summary.peak_cadss6 is None else str(summary.peak_cadss6)),
+        ("Worst RASS", "" if summary.worst_rass is None else f"{summary.worst_rass:+d}"),
+        (
+            "Alarms",
+            ", ".join(f"{k} {v}" for k, v in summary.alarms_by_priority.items())
+            + f" ({summary.alarms_per_hour:g}/h)",
+        ),
+        (
+            "Time to acknowledge",
+            "none acknowledged"
+            if summary.ack_median_s is None
+            else f"median {summary.ack_median_s:.0f} s, max {summary.ack_max_s:.0f} s",
+        ),
+        ("Shorter than 10 s", f"{summary.nuisance_alarms} (likely nuisance)"),
+    ]
+    rows = [html.Tr([html.Th(k), html.Td(v)]) for k, v in items]
+    rows += [
+        html.Tr(
+            [
+                html.Th(s),
+                html.Td(
+                    f"min {x.minimum:g}, max {x.maximum:g}, "
+                    f"{x.seconds_outside_limits:.0f} s outside limits"
+                ),
+            ]
+        )
+        for s, x in summary.signals.items()
+    ]
+    return html.Table(rows, className="summary-table")
+
+
+def review_figure(
+    store: SessionStore, session_id: int, start: float | None = None, end: float | None = None
+) -> tuple[dict[str, Any], str]:
+    data, resolution = [], []
+    for tr in SIGNAL_TRACES:
+        w = window(store, session_id, tr.signal, start, end, DEFAULT_POINTS)
+        suffix = "" if tr.row == 1 else str(tr.row)
+        data.append(
+            {
+                "type": "scattergl",
+                "mode": "lines+markers" if tr.markers else "lines",
+                "name": tr.name,
+                "x": (w.t * 1000).astype(int).tolist(),
+                "y": w.v.tolist(),
+                "xaxis": f"x{suffix}",
+                "yaxis": f"y{suffix}",
+                "line": {"color": tr.color, "width": 1},
+                "marker": {"size": 4},
+            }
+        )
+        if w.raw_points:
+            resolution.append(f"{tr.name} {len(w.t)}/{w.raw_points} pts")
+    layout: dict[str, Any] = {
+        "template": "plotly_dark",
+        "height": 560,
+        "hovermode": "x",
+        "margin": {"l": 48, "r": 12, "t": 8, "b": 28},
+        "paper_bgcolor": "#000",
+        "plot_bgcolor": "#050505",
+    }
+    for row, unit in ROW_UNITS.items():
+        top = 1 - (row - 1) * 0.25
+        layout["yaxis" if row == 1 else f"yaxis{row}"] = {
+            "domain": [top - 0.22, top],
+            "title": {"text": unit},
+        }
+        x = {"type": "date", "anchor": "y" if row == 1 else f"y{row}", "showticklabels": row == 4}
+        if row > 1:
+            x["matches"] = "x"
+        layout["xaxis" if row == 1 else f"xaxis{row}"] = x
+    return {"data": data, "layout": layout}, "Resolution: " + "; ".join(resolution)
+
+
+def review_layout(store: SessionStore, session_id: int, rules: list[AlarmRule]) -> Any:
+    info = store.session(session_id)
+    figure, resolution = review_figure(store, session_id)
+    alarms = [r for r in store.alarms(info.bed) if r["session_id"] == session_id]
+    events = store.events(session_id)
+    alarm_rows = [
+        html.Tr(
+            [
+                html.Td(_when(r["onset_t"])),
+                html.Td(r["name"]),
+                html.Td(r["priority"]),
+                html.Td(r["onset_value"]),
+                html.Td(r["worst_value"]),
+                html.Td(f"{r['op']} {r['limit_value']}"),
+                html.Td(r["acked_by"] or ""),
+                html.Td(_when(r["acked_at"])),
+                html.Td(_when(r["end_t"])),
+            ]
+        )
+        for r in alarms
+    ]
+    audit = [
+        html.Tr(
+            [html.Td(_when(e.t)), html.Td(e.kind), html.Td(e.user), html.Td(str(dict(e.payload)))]
+        )
+        for e in events
+        if e.kind in ("limit_change", "audio_pause", "override", "hold_start")
+        or e.kind.startswith("alarm_acknowledged")
+        or e.kind == "alarm_reset"
+    ]
+    return html.Div(
+        [
+            html.H2(
+                f"Session {session_id} · {info.bed} · {info.source} · {_when(info.started_at)}"
+                f" – {_when(info.ended_at)}"
+            ),
+            html.Div(_summary_block(summarize(store, session_id, rules)), className="summary"),
+            html.Div(resolution, id="rv-resolution", className="resolution"),
+            dcc.Graph(id="rv-trend", figure=figure, config={"displaylogo": False}),
+            html.H3("Alarm history"),
+            html.Table(
+                [
+                    html.Tr(
+                        [
+                            html.Th(h)
+                            for h in (
+                                "onset",
+                                "alarm",
+                                "priority",
+                                "value",
+                                "worst",
+                                "limit",
+                                "acknowledged by",
+                                "acknowledged at",
+                                "ended",
+                            )
+                        ]
+                    )
+                ]
+                + alarm_rows,
+                id="rv-alarms",
+                className="alarm-list",
+            ),
+            html.H3("Inactivations and limit changes"),
+            html.Table(
+                [html.Tr([html.Th(h) for h in ("time", "what", "who", "detail")])] + audit,
+                className="alarm-list",
+            ),
+            dmc.Button("Download CSV", id="rv-csv", mt="md"),
+            dcc.Download(id="rv-download"),
+            dcc.Store(id="rv-session", data=session_id),
+        ],
+        className="review-page",
+    )
+
+
+def register(app: Dash, store: SessionStore) -> None:
+    @app.callback(
+        Output("sl-table", "children"),
+        Input("sl-bed", "value"),
+        Input("sl-patient", "value"),
+        Input("sl-source", "value"),
+        Input("sl-high", "checked"),
+        Input("sl-sort", "value"),
+    )
+    def session_list(
+        bed: str | None,
+        patient: str | None,
+        source: str | None,
+        high: bool | None,
+        sort: str | None,
+    ) -> Any:
+        rows = store.sessions(bed)
+        if patient:
+            rows = [s for s in rows if patient.lower() in s.patient_ref.lower()]
+        if source:
+            rows = [s for s in rows if s.source == source]
+        if high:
+            with_high = {r["session_id"] for r in store.alarms() if r["priority"] == "HIGH"}
+            rows = [s for s in rows if s.id in with_high]
+        now = time.time()
+        key = {
+            "oldest": lambda s: s.started_at,
+            "longest": lambda s: -((s.ended_at or now) - s.started_at),
+        }.get(sort or "newest", lambda s: -s.started_at)
+        rows.sort(key=key)
+        head = html.Tr(
+            [html.Th(h) for h in ("session", "bed", "patient", "source", "start", "end", "state")]
+        )
+        return html.Table(
+            [head]
+            + [
+                html.Tr(
+                    [
+                        html.Td(dcc.Link(f"Session {s.id}", href=f"/review/{s.id}")),
+                        html.Td(s.bed),
+                        html.Td(s.patient_ref),
+                        html.Td(s.source),
+                        html.Td(_when(s.started_at)),
+                        html.Td(_when(s.ended_at)),
+                        html.Td(s.state),
+                    ]
+                )
+                for s in rows
+            ],
+            className="alarm-list",
+        )
+
+    @app.callback(
+        Output("rv-trend", "figure"),
+        Output("rv-resolution", "children"),
+        Input("rv-trend", "relayoutData"),
+        State("rv-session", "data"),
+        prevent_initial_call=True,
+    )
+    def zoom(relayout: dict[str, Any] | None, session_id: int) -> tuple[Any, Any]:
+        if not relayout:
+            return no_update, no_update
+        start = relayout.get("xaxis.range[0]") or (relayout.get("xaxis.range") or [None])[0]
+        end = relayout.get("xaxis.range[1]") or (relayout.get("xaxis.range") or [None, None])[1]
+        if relayout.get("xaxis.autorange"):
+            start = end = None
+        elif start is None or end is None:
+            return no_update, no_update
+        t0 = None if start is None else _parse_time(start)
+        t1 = None if end is None else _parse_time(end)
+        figure, resolution = review_figure(store, session_id, t0, t1)
+        patch = Patch()
+        for i, trace in enumerate(figure["data"]):
+            patch["data"][i]["x"] = trace["x"]
+            patch["data"][i]["y"] = trace["y"]
+        return patch, resolution
+
+    @app.callback(
+        Output("rv-download", "data"),
+        Input("rv-csv", "n_clicks"),
+        State("rv-session", "data"),
+        prevent_initial_call=True,
+    )
+    def download(_n: int, session_id: int) -> dict[str, Any]:
+        buf = io.StringIO()
+        buf.write("time,signal,value,unit\n")
+        for t, s, v in store.readings(session_id):
+            buf.write(f"{t:.3f},{s},{v:.10g},{REGISTRY[s].unit}\n")
+        return dcc.send_string(buf.getvalue(), f"session-{session_id}.csv")
+
+
+def _parse_time(value: Any) -> float:
+    """Plotly sends date-axis ranges as 'YYYY-MM-DD HH:MM:SS.fff' strings, in UTC for
+    epoch-millisecond data."""
+    if isinstance(value, (int, float)):
+        return float(value) / 1000
+    text = str(value).replace("T", " ")
+    base, _, frac = text.partition(".")
+    fmt = "%Y-%m-%d %H:%M:%S" if base.count(":") == 2 else "%Y-%m-%d %H:%M"
+    return calendar.timegm(time.strptime(base, fmt)) + (float("0." + frac) if frac else 0.0)
