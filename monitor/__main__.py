@@ -88,7 +88,9 @@ def store_command(args: argparse.Namespace) -> int:
             print(f"imported {result.readings} readings into session {result.session_id}")
             print(result.session_id)
         else:
-            for path in export_session(store, args.session, args.format, args.out):
+            for path in export_session(
+                store, args.session, args.format, args.out, config.alarms.rules
+            ):
                 print(path)
     except (ExportError, ReplayInputError, StoreError) as err:
         print(err, file=sys.stderr)

@@ -18,12 +18,14 @@ from pathlib import Path
 import pandas as pd
 import vitaldb
 
+from monitor.config import AlarmRule
 from monitor.model import Source
 from monitor.replay import read_readings
+from monitor.report import ReportError, write_pdf
 from monitor.signals import REGISTRY
 from monitor.store import SessionStore
 
-FORMATS = ("csv", "parquet", "vital", "hl7")
+FORMATS = ("csv", "parquet", "vital", "hl7", "pdf")
 # UCUM units for HL7 OBX-6 (simulator-and-scale.md §3.1)
 UCUM = {"/min": "/min", "%": "%", "mmHg": "mm[Hg]", "°C": "Cel"}
 VITAL_DEVICE = "Monitor"
@@ -79,8 +81,10 @@ def _readings(store: SessionStore, session_id: int) -> pd.DataFrame:
     return frame
 
 
-def export_session(store: SessionStore, session_id: int, fmt: str, out: Path) -> list[Path]:
-    """Write one session in `fmt`; returns the files written."""
+def export_session(
+    store: SessionStore, session_id: int, fmt: str, out: Path, rules: list[AlarmRule] | None = None
+) -> list[Path]:
+    """Write one session in `fmt`; returns the files written. `rules` feed the PDF summary."""
     info = store.session(session_id)  # raises StoreError for an unknown session
     if fmt not in FORMATS:
         raise ExportError(f"format must be one of {', '.join(FORMATS)}")
@@ -97,6 +101,11 @@ def export_session(store: SessionStore, session_id: int, fmt: str, out: Path) ->
             for e in store.events(session_id):
                 w.writerow([f"{e.t:.3f}", e.kind, e.user, json.dumps(e.payload, sort_keys=True)])
         return [out, events]
+    if fmt == "pdf":
+        try:
+            return [write_pdf(store, session_id, rules or [], out)]
+        except ReportError as err:
+            raise ExportError(str(err)) from None
     if fmt == "parquet":
         frame.to_parquet(out, index=False)
         return [out]

@@ -147,3 +147,20 @@ def test_bad_requests_are_one_line(tmp_path: Path) -> None:
         str(config),
     )
     assert (result.returncode, result.stderr.strip()) == (2, f"{tmp_path}/s.db: no session 42")
+
+
+def test_pdf_record_has_pages_and_the_session(
+    imported: tuple[Path, Path, str], tmp_path: Path
+) -> None:
+    from pypdf import PdfReader
+
+    config, _, session = imported
+    out = tmp_path / "record.pdf"
+    result = _cli(
+        "monitor", "export", session, "--format", "pdf", "--out", str(out), "--config", str(config)
+    )
+    assert result.returncode == 0, result.stderr
+    reader = PdfReader(str(out))
+    text = "".join(page.extract_text() for page in reader.pages)
+    assert len(reader.pages) >= 2
+    assert f"Session {session} record" in text and "Alarms" in text
