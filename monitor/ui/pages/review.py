@@ -15,13 +15,21 @@ import dash_mantine_components as dmc
 from dash import Dash, Input, Output, Patch, State, dcc, html, no_update
 
 from monitor.config import AlarmRule
+from monitor.hub import SESSION_EVENTS
+from monitor.pk import ANALGESIC_BAND, CLEMENTS, DISSOCIATIVE_BAND, PkSimulator
 from monitor.review import DEFAULT_POINTS, SessionSummary, summarize, window
+from monitor.session import SessionEvent, fold, rate_steps
 from monitor.signals import REGISTRY
 from monitor.store import SessionStore
 from monitor.ui.live import TRACES
 
 SIGNAL_TRACES = [tr for tr in TRACES if tr.signal not in ("RATE", "EVENT")]
-ROW_UNITS = {1: "/min", 2: "%", 3: "mmHg", 4: ""}
+ROW_UNITS = {1: "/min", 2: "%", 3: "mmHg", 4: "", 5: "mg/kg/h", 6: "ng/mL"}
+BAND_COLOURS = {
+    "HIGH": "rgba(255,23,68,0.18)",
+    "MEDIUM": "rgba(255,214,0,0.15)",
+    "LOW": "rgba(0,229,255,0.12)",
+}
 
 
 def _when(t: float | None) -> str:
@@ -44,6 +52,8 @@ def sessions_layout(store: SessionStore) -> Any:
                         clearable=True,
                         w=160,
                     ),
+                    dmc.TextInput(id="sl-from", label="From (YYYY-MM-DD)", w=160),
+                    dmc.TextInput(id="sl-to", label="To (YYYY-MM-DD)", w=160),
                     dmc.Checkbox(id="sl-high", label="Has HIGH alarms", mt="lg"),
                     dmc.Select(
                         id="sl-sort",
@@ -130,25 +140,137 @@ def review_figure(
         )
         if w.raw_points:
             resolution.append(f"{tr.name} {len(w.t)}/{w.raw_points} pts")
+    data += _session_traces(store, session_id)
     layout: dict[str, Any] = {
         "template": "plotly_dark",
-        "height": 560,
-        "hovermode": "x",
-        "margin": {"l": 48, "r": 12, "t": 8, "b": 28},
+        "height": 760,
+        "hovermode": "closest",
+        "margin": {"l": 52, "r": 12, "t": 8, "b": 28},
         "paper_bgcolor": "#000",
         "plot_bgcolor": "#050505",
+        "shapes": _alarm_bands(store, session_id) + _reference_bands(),
     }
+    n = len(ROW_UNITS)
     for row, unit in ROW_UNITS.items():
-        top = 1 - (row - 1) * 0.25
+        top = 1 - (row - 1) / n
         layout["yaxis" if row == 1 else f"yaxis{row}"] = {
-            "domain": [top - 0.22, top],
+            "domain": [top - 0.8 / n, top],
             "title": {"text": unit},
         }
-        x = {"type": "date", "anchor": "y" if row == 1 else f"y{row}", "showticklabels": row == 4}
+        x = {"type": "date", "anchor": "y" if row == 1 else f"y{row}", "showticklabels": row == n}
         if row > 1:
             x["matches"] = "x"
         layout["xaxis" if row == 1 else f"xaxis{row}"] = x
     return {"data": data, "layout": layout}, "Resolution: " + "; ".join(resolution)
+
+
+def _session_traces(store: SessionStore, session_id: int) -> list[dict[str, Any]]:
+    """Infusion rate (step line) with event markers, and the Cp/Ce model estimate."""
+    info = store.session(session_id)
+    events = [
+        SessionEvent(e.t, e.kind, e.user, e.payload)
+        for e in store.events(session_id)
+        if e.kind in SESSION_EVENTS
+    ]
+    steps = rate_steps(events)
+    if not steps:
+        return []
+    end = info.ended_at or steps[-1][0]
+    xs = [t * 1000 for t, _, _ in steps] + [end * 1000]
+    ys = [r for _, r, _ in steps] + [steps[-1][1]]
+    traces: list[dict[str, Any]] = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "Rate",
+            "x": xs,
+            "y": ys,
+            "line": {"shape": "hv", "color": "#b39ddb"},
+            "xaxis": "x5",
+            "yaxis": "y5",
+        },
+        {
+            "type": "scatter",
+            "mode": "markers",
+            "name": "Events",
+            "x": xs[:-1],
+            "y": ys[:-1],
+            "text": [k for _, _, k in steps],
+            "marker": {"size": 8, "color": "#fff"},
+            "xaxis": "x5",
+            "yaxis": "y5",
+        },
+    ]
+    state = fold(events)
+    if info.weight_kg > 0 and (state.infusions or state.boluses):
+        origin, infs, bols = state.pk_inputs(end)
+        minutes = [m for m in range(0, int((end - origin) / 60) + 60)]
+        sim = PkSimulator(CLEMENTS, info.weight_kg)
+        pred = sim.predict(infs, minutes, bols)
+        px = [(origin + p.minute * 60) * 1000 for p in pred]
+        for name, ys_, colour in (
+            ("Cp (model)", [p.cp_ng_ml for p in pred], "#ce93d8"),
+            ("Ce (model)", [p.ce_ng_ml for p in pred], "#80cbc4"),
+        ):
+            traces.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines",
+                    "name": name,
+                    "x": px,
+                    "y": ys_,
+                    "line": {"color": colour},
+                    "xaxis": "x6",
+                    "yaxis": "y6",
+                }
+            )
+    return traces
+
+
+def _alarm_bands(store: SessionStore, session_id: int) -> list[dict[str, Any]]:
+    info = store.session(session_id)
+    bands = []
+    for r in store.alarms(info.bed):
+        if r["session_id"] != session_id:
+            continue
+        end = r["end_t"] or info.ended_at or r["onset_t"] + 1
+        bands.append(
+            {
+                "type": "rect",
+                "xref": "x",
+                "yref": "paper",
+                "x0": r["onset_t"] * 1000,
+                "x1": end * 1000,
+                "y0": 0,
+                "y1": 1,
+                "line": {"width": 0},
+                "fillcolor": BAND_COLOURS.get(r["priority"], BAND_COLOURS["LOW"]),
+                "layer": "below",
+            }
+        )
+    return bands
+
+
+def _reference_bands() -> list[dict[str, Any]]:
+    """The analgesic and dissociative concentration ranges behind Cp/Ce (clinical.md §5.2)."""
+    return [
+        {
+            "type": "rect",
+            "xref": "x6 domain",
+            "yref": "y6",
+            "x0": 0,
+            "x1": 1,
+            "y0": lo,
+            "y1": hi,
+            "fillcolor": colour,
+            "line": {"width": 0},
+            "layer": "below",
+        }
+        for (lo, hi), colour in (
+            (ANALGESIC_BAND, "rgba(129,199,132,0.12)"),
+            (DISSOCIATIVE_BAND, "rgba(186,104,200,0.12)"),
+        )
+    ]
 
 
 def review_layout(store: SessionStore, session_id: int, rules: list[AlarmRule]) -> Any:
@@ -235,6 +357,8 @@ def register(app: Dash, store: SessionStore) -> None:
         Input("sl-source", "value"),
         Input("sl-high", "checked"),
         Input("sl-sort", "value"),
+        Input("sl-from", "value"),
+        Input("sl-to", "value"),
     )
     def session_list(
         bed: str | None,
@@ -242,8 +366,18 @@ def register(app: Dash, store: SessionStore) -> None:
         source: str | None,
         high: bool | None,
         sort: str | None,
+        day_from: str | None,
+        day_to: str | None,
     ) -> Any:
         rows = store.sessions(bed)
+        try:
+            lo, hi = _day(day_from), _day(day_to)
+        except ValueError:
+            return html.Div("Dates are YYYY-MM-DD, e.g. 2026-11-22.", className="form-msg error")
+        if lo is not None:
+            rows = [s for s in rows if s.started_at >= lo]
+        if hi is not None:
+            rows = [s for s in rows if s.started_at < hi + 86400]
         if patient:
             rows = [s for s in rows if patient.lower() in s.patient_ref.lower()]
         if source:
@@ -316,6 +450,13 @@ def register(app: Dash, store: SessionStore) -> None:
         for t, s, v in store.readings(session_id):
             buf.write(f"{t:.3f},{s},{v:.10g},{REGISTRY[s].unit}\n")
         return dcc.send_string(buf.getvalue(), f"session-{session_id}.csv")
+
+
+def _day(text: str | None) -> float | None:
+    """Local midnight of a YYYY-MM-DD date; raises ValueError for anything else."""
+    if not text:
+        return None
+    return time.mktime(time.strptime(text.strip(), "%Y-%m-%d"))
 
 
 def _parse_time(value: Any) -> float:
