@@ -81,6 +81,17 @@ def _readings(store: SessionStore, session_id: int) -> pd.DataFrame:
     return frame
 
 
+def readings_csv(store: SessionStore, session_id: int, frame: pd.DataFrame | None = None) -> str:
+    """The session's readings as `time,signal,value,unit` CSV text (export and download)."""
+    frame = _readings(store, session_id) if frame is None else frame
+    return frame.to_csv(
+        index=False,
+        columns=["time", "signal", "value", "unit"],
+        float_format="%.13g",  # keeps milliseconds of epoch times
+        lineterminator="\n",
+    )
+
+
 def export_session(
     store: SessionStore, session_id: int, fmt: str, out: Path, rules: list[AlarmRule] | None = None
 ) -> list[Path]:
@@ -91,9 +102,7 @@ def export_session(
     out.parent.mkdir(parents=True, exist_ok=True)
     frame = _readings(store, session_id)
     if fmt == "csv":
-        frame.to_csv(
-            out, index=False, columns=["time", "signal", "value", "unit"], float_format="%.10g"
-        )
+        out.write_text(readings_csv(store, session_id, frame), encoding="utf-8")
         events = out.with_name(out.stem + "-events.csv")
         with events.open("w", encoding="utf-8", newline="") as f:
             w = csv.writer(f)

@@ -31,7 +31,9 @@ from monitor.model import (
 )
 from monitor.pk import MODELS, PkSimulator
 from monitor.session import (
+    INDICATIONS,
     SCALES,
+    SESSION_EVENTS,
     ChecklistItem,
     Phase,
     SessionError,
@@ -61,22 +63,6 @@ BASELINE_WINDOW_S = 10 * 60
 BASELINE_SIGNALS = ("NIBP_SYS", "NIBP_DIA", "NIBP_MEAN", "HR", "SPO2", "RR", "ETCO2")
 MAX_BOLUS_MG_KG = 0.5
 ASSESSMENT_OVERDUE = "ASSESSMENT_OVERDUE"
-INDICATIONS = ("depression", "CRPS", "fibromyalgia", "other chronic pain", "other")
-SESSION_EVENTS = {
-    "session_created",
-    "baseline_confirmed",
-    "hold_start",
-    "override",
-    "infusion_start",
-    "infusion_pause",
-    "infusion_resume",
-    "rate_change",
-    "infusion_stop",
-    "bolus",
-    "medication",
-    "assessment",
-    "discharged",
-}
 
 
 def _check_rate(rate: float) -> None:

@@ -23,6 +23,23 @@ SCALES: dict[str, tuple[int, int]] = {
     "NAUSEA": (0, 3),
     "PAIN_NRS": (0, 10),
 }
+INDICATIONS = ("depression", "CRPS", "fibromyalgia", "other chronic pain", "other")
+# The kinds of logged event that make up the session's own story (its state is their fold).
+SESSION_EVENTS = {
+    "session_created",
+    "baseline_confirmed",
+    "hold_start",
+    "override",
+    "infusion_start",
+    "infusion_pause",
+    "infusion_resume",
+    "rate_change",
+    "infusion_stop",
+    "bolus",
+    "medication",
+    "assessment",
+    "discharged",
+}
 CADSS6_ITEMS = 6  # items 1, 2, 6, 7, 15 and 22 of the full CADSS, each 0-4
 MAX_NOTE_CHARS = 2000
 

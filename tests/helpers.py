@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from waitress import create_server
 
 from dashboard import Station, build_station
@@ -109,8 +110,6 @@ CAPTURES = REPO.parent / "shared" / "data" / "datex-carescape"
 
 def capture(name: str) -> Path:
     """A real monitor capture from ../shared; CI must have them, elsewhere the test skips."""
-    import pytest
-
     path = CAPTURES / name
     if not path.exists():
         if os.environ.get("CI"):

@@ -14,14 +14,13 @@ import dash_mantine_components as dmc
 from dash import Dash, Input, Output, State, ctx, html, no_update
 
 from monitor.feed import CommandError, LiveFeed
-from monitor.session import Phase, SessionView
+from monitor.session import INDICATIONS, Phase, SessionView
 
 REGIMENS = {
     "depression": ("0.5 mg/kg over 40 min", 0.75),
     "crps": ("0.35 mg/kg/h for 4 h", 0.35),
     "pain-2h": ("about 80 mg over 2 h (0.57 mg/kg/h at 70 kg)", 0.57),
 }
-INDICATIONS = ("depression", "CRPS", "fibromyalgia", "other chronic pain", "other")
 MEDICATIONS = ("ondansetron", "midazolam", "labetalol", "clonidine", "other")
 SCALE_OPTIONS = {
     "RASS": [str(v) for v in range(4, -6, -1)],

@@ -7,7 +7,6 @@ return a Patch of the trace data only.
 from __future__ import annotations
 
 import calendar
-import io
 import time
 from typing import Any
 
@@ -15,11 +14,10 @@ import dash_mantine_components as dmc
 from dash import Dash, Input, Output, Patch, State, dcc, html, no_update
 
 from monitor.config import AlarmRule
-from monitor.hub import SESSION_EVENTS
+from monitor.exports import readings_csv
 from monitor.pk import ANALGESIC_BAND, CLEMENTS, DISSOCIATIVE_BAND, PkSimulator
 from monitor.review import DEFAULT_POINTS, SessionSummary, summarize, window
-from monitor.session import SessionEvent, fold, rate_steps
-from monitor.signals import REGISTRY
+from monitor.session import SESSION_EVENTS, SessionEvent, fold, rate_steps
 from monitor.store import SessionStore
 from monitor.ui.live import TRACES
 
@@ -445,11 +443,7 @@ def register(app: Dash, store: SessionStore) -> None:
         prevent_initial_call=True,
     )
     def download(_n: int, session_id: int) -> dict[str, Any]:
-        buf = io.StringIO()
-        buf.write("time,signal,value,unit\n")
-        for t, s, v in store.readings(session_id):
-            buf.write(f"{t:.3f},{s},{v:.10g},{REGISTRY[s].unit}\n")
-        return dcc.send_string(buf.getvalue(), f"session-{session_id}.csv")
+        return dcc.send_string(readings_csv(store, session_id), f"session-{session_id}.csv")
 
 
 def _day(text: str | None) -> float | None:
