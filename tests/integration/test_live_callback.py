@@ -11,7 +11,13 @@ import pytest
 from dashboard import Station, build_station
 from devices.simulator.inprocess import SimulatedMonitor
 from monitor.clock import ManualClock
-from tests.dash_requests import UPDATE_URL, bed_tick_body, find_component, route_body
+from tests.dash_requests import (
+    UPDATE_URL,
+    alarm_command_body,
+    bed_tick_body,
+    find_component,
+    route_body,
+)
 from tests.helpers import make_config, pump
 
 MAX_TICK_BYTES = 2048
@@ -103,3 +109,15 @@ def test_high_alarm_reaches_the_banner(station: Station) -> None:
     banner = body["response"]["bed-banner"]
     assert banner["className"] == "banner banner-high"
     assert "SPO2_DESAT" in json.dumps(banner["children"])
+
+
+def test_acknowledge_through_the_page_callback(station: Station) -> None:
+    clock, client = _clock_and_client(station)
+    device = station.ward.hub("chair-1").device
+    assert isinstance(device, SimulatedMonitor)
+    device.set_value("SPO2", 80)
+    pump(station, clock, 4)
+    assert station.ward.snapshot("chair-1").sounding == "HIGH"
+    _, body = _post(client, alarm_command_body(station.app, "chair-1", "bed-ack"))
+    assert body["response"]["bed-alarm-msg"]["children"] == "Acknowledged 1 alarm(s)."
+    assert station.ward.snapshot("chair-1").sounding is None
