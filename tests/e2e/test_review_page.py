@@ -20,6 +20,8 @@ def test_review_a_stored_session(browser: Any, tmp_path: Path) -> None:
     clock = ManualClock(start=time.time() - 3 * 3600)
     with served(make_config(tmp_path), clock) as (station, url):
         hub = station.ward.hub("chair-1")
+        hub.stop()  # only this test's readings: the simulator must not race them
+        clock.advance(1)  # past the simulator's first tick
         hub.create_session(
             {"weight_kg": 70, "planned_rate_mg_kg_h": 0.75, "patient_ref": "K-0042"}, "nurse"
         )
@@ -42,6 +44,9 @@ def test_review_a_stored_session(browser: Any, tmp_path: Path) -> None:
             page.goto(url + "/sessions")
             page.get_by_role("link", name=f"Session {session_id}").click()
             page.wait_for_selector("#rv-trend .js-plotly-plot")
+            page.wait_for_function(
+                "document.getElementById('rv-resolution').innerText.includes('/3600 pts')"
+            )
             resolution = page.locator("#rv-resolution")
             shown = re.search(r"HR (\d+)/3600 pts", resolution.inner_text())
             assert shown is not None and int(shown.group(1)) <= 2000  # downsampled
