@@ -8,20 +8,25 @@ from __future__ import annotations
 import logging
 import threading
 
+import numpy as np
+
 from devices.protocols.datex_s5 import (
     DRI_LEVELS_TO_TRY,
     DriDecoder,
     PhdbClass,
     WaveformBlock,
     display_request,
+    waveform_request,
 )
 from devices.simulator.dri_monitor import VirtualDriMonitor
 from devices.transport import LinkState, SerialLink, SerialSettings, Writer
 from monitor.clock import Clock
 from monitor.hub import DeviceSink
-from monitor.model import DeviceEvent, Reading, Source
+from monitor.model import DeviceEvent, Reading, Source, Waveform
 
 log = logging.getLogger(__name__)
+
+PLETH_WAVE = 8  # the plethysmogram, 100 Hz, kept for review
 
 BASIC_SIGNALS = (
     "HR",
@@ -83,6 +88,7 @@ class DriMonitor:
 
     def _request(self, writer: Writer, dri_level: int) -> None:
         writer.write(display_request(self.interval_s, (PhdbClass.BASIC,), dri_level=dri_level))
+        writer.write(waveform_request((PLETH_WAVE,), dri_level=dri_level))
 
     def connection_made(self, writer: Writer) -> None:
         self.decoder.deframer.reset()
@@ -98,7 +104,16 @@ class DriMonitor:
             if isinstance(item, (Reading, DeviceEvent)):
                 self._sink(item)
             elif isinstance(item, WaveformBlock):
-                self.waveform_blocks += 1  # decoded; no page shows waveforms yet
+                self.waveform_blocks += 1
+                self._sink(
+                    Waveform(
+                        item.bed,
+                        item.t,
+                        item.name,
+                        item.rate_hz,
+                        item.samples.astype(np.float32),
+                    )
+                )
 
     def connection_lost(self, error: Exception | None) -> None:
         self.decoder.deframer.reset()

@@ -16,6 +16,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from tqdm import tqdm
+
 from monitor.config import DEFAULT_CONFIG, ConfigError, load_config
 from monitor.exports import FORMATS, ExportError, export_session, import_readings
 from monitor.pk import DEFAULT_KE0_PER_MIN, MODELS, Bolus, Infusion, PkSimulator
@@ -68,6 +70,27 @@ def _weight(text: str) -> float:
     return w
 
 
+class ExportProgress:
+    """A progress bar on stderr, shown once the export has really started (a refused export
+    prints its one-line reason and nothing else)."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.bar: tqdm | None = None
+
+    def __call__(self, fraction: float) -> None:
+        if self.bar is None:
+            self.bar = tqdm(total=100, desc=self.label, unit="%", file=sys.stderr, leave=False)
+        self.bar.update(round(fraction * 100) - self.bar.n)
+
+    def __enter__(self) -> ExportProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def store_command(args: argparse.Namespace) -> int:
     """import / export against the config's session log; every failure is one line."""
     try:
@@ -88,9 +111,17 @@ def store_command(args: argparse.Namespace) -> int:
             print(f"imported {result.readings} readings into session {result.session_id}")
             print(result.session_id)
         else:
-            for path in export_session(
-                store, args.session, args.format, args.out, config.alarms.rules
-            ):
+            with ExportProgress(f"session {args.session} → {args.format}") as progress:
+                paths = export_session(
+                    store,
+                    args.session,
+                    args.format,
+                    args.out,
+                    config.alarms.rules,
+                    include_simulated=args.include_simulated,
+                    progress=progress,
+                )
+            for path in paths:
                 print(path)
     except (ExportError, ReplayInputError, StoreError) as err:
         print(err, file=sys.stderr)
@@ -132,6 +163,11 @@ def main(argv: list[str] | None = None) -> int:
     exp.add_argument("--format", choices=FORMATS, required=True)
     exp.add_argument("--out", type=Path, required=True)
     exp.add_argument("--config", default=str(DEFAULT_CONFIG))
+    exp.add_argument(
+        "--include-simulated",
+        action="store_true",
+        help="allow a simulated session into a clinical format (vital, hl7, pdf); it is marked",
+    )
     args = parser.parse_args(argv)
     if args.command == "pk":
         return pk_command(args)

@@ -12,20 +12,28 @@ import json
 import math
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import vitaldb
 
 from monitor.config import AlarmRule
 from monitor.model import Source
 from monitor.replay import read_readings
 from monitor.report import ReportError, write_pdf
-from monitor.signals import REGISTRY
+from monitor.signals import REGISTRY, WAVEFORMS
 from monitor.store import SessionStore
 
 FORMATS = ("csv", "parquet", "vital", "hl7", "pdf")
+# Exports that file a record or feed other clinical systems: a simulated session is refused
+# unless asked for, so training data cannot enter a patient's record by accident.
+CLINICAL_FORMATS = ("vital", "hl7", "pdf")
+SIMULATED_MARK = "SIMULATED SESSION: not a patient"
+Progress = Callable[[float], None]  # fraction done, 0-1
 # UCUM units for HL7 OBX-6 (simulator-and-scale.md §3.1)
 UCUM = {"/min": "/min", "%": "%", "mmHg": "mm[Hg]", "°C": "Cel"}
 VITAL_DEVICE = "Monitor"
@@ -93,14 +101,31 @@ def readings_csv(store: SessionStore, session_id: int, frame: pd.DataFrame | Non
 
 
 def export_session(
-    store: SessionStore, session_id: int, fmt: str, out: Path, rules: list[AlarmRule] | None = None
+    store: SessionStore,
+    session_id: int,
+    fmt: str,
+    out: Path,
+    rules: list[AlarmRule] | None = None,
+    include_simulated: bool = False,
+    progress: Progress | None = None,
 ) -> list[Path]:
-    """Write one session in `fmt`; returns the files written. `rules` feed the PDF summary."""
+    """Write one session in `fmt`; returns the files written. `rules` feed the PDF summary.
+    A simulated session goes into a clinical format only with `include_simulated`, and is
+    marked as simulated in every format."""
     info = store.session(session_id)  # raises StoreError for an unknown session
     if fmt not in FORMATS:
         raise ExportError(f"format must be one of {', '.join(FORMATS)}")
+    simulated = info.source == "simulated"
+    if simulated and fmt in CLINICAL_FORMATS and not include_simulated:
+        raise ExportError(
+            f"session {session_id} is simulated: it is left out of {fmt} exports unless"
+            " simulated sessions are included explicitly"
+        )
+    done = progress or (lambda _fraction: None)
     out.parent.mkdir(parents=True, exist_ok=True)
     frame = _readings(store, session_id)
+    done(0.3)
+    written = [out]
     if fmt == "csv":
         out.write_text(readings_csv(store, session_id, frame), encoding="utf-8")
         events = out.with_name(out.stem + "-events.csv")
@@ -109,20 +134,22 @@ def export_session(
             w.writerow(["time", "kind", "user", "payload"])
             for e in store.events(session_id):
                 w.writerow([f"{e.t:.3f}", e.kind, e.user, json.dumps(e.payload, sort_keys=True)])
-        return [out, events]
-    if fmt == "pdf":
+        written.append(events)
+    elif fmt == "pdf":
         try:
-            return [write_pdf(store, session_id, rules or [], out)]
+            write_pdf(store, session_id, rules or [], out)
         except ReportError as err:
             raise ExportError(str(err)) from None
-    if fmt == "parquet":
-        frame.to_parquet(out, index=False)
-        return [out]
-    if fmt == "vital":
-        _write_vital(store, session_id, frame, info.started_at, info.ended_at, out)
-        return [out]
-    out.write_text(oru_r01(store, session_id, frame), encoding="utf-8")
-    return [out]
+    elif fmt == "parquet":
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        marks = {b"session": str(session_id).encode(), b"source": info.source.encode()}
+        pq.write_table(table.replace_schema_metadata({**table.schema.metadata, **marks}), out)
+    elif fmt == "vital":
+        _write_vital(store, session_id, frame, info.started_at, info.ended_at, out, simulated)
+    else:
+        out.write_text(oru_r01(store, session_id, frame, done), encoding="utf-8")
+    done(1.0)
+    return written
 
 
 def _write_vital(
@@ -132,6 +159,7 @@ def _write_vital(
     start: float,
     end: float | None,
     out: Path,
+    simulated: bool,
 ) -> None:
     vf = vitaldb.VitalFile()
     for signal, group in frame.groupby("signal"):
@@ -147,6 +175,20 @@ def _write_vital(
             mindisp=sig.low,
             maxdisp=sig.high,
         )
+    for code in store.signals(session_id, wave=True):
+        wave = store.wave(session_id, code)
+        bounds = [*wave.block_start.tolist(), len(wave.v)]
+        vf.add_track(
+            f"{VITAL_DEVICE}/{WAVEFORMS[code].vitaldb_track}",
+            [
+                {"dt": float(t), "val": wave.v[a:b]}
+                for t, a, b in zip(wave.block_t, bounds, bounds[1:], strict=False)
+            ],
+            srate=wave.rate_hz,
+            unit=WAVEFORMS[code].unit,
+            mindisp=0,
+            maxdisp=100,
+        )
     events = [
         {
             "dt": float(e.t),
@@ -155,6 +197,8 @@ def _write_vital(
         for e in store.events(session_id)
         if e.kind not in ("device_link",)
     ]
+    if simulated:
+        events.insert(0, {"dt": float(start), "val": SIMULATED_MARK})
     if events:
         vf.add_track("EVENT", events)
     times = list(frame["time"]) + [e["dt"] for e in events]
@@ -167,20 +211,29 @@ def _hl7_time(t: float) -> str:
     return time.strftime("%Y%m%d%H%M%S", time.gmtime(t)) + "+0000"
 
 
-def oru_r01(store: SessionStore, session_id: int, frame: pd.DataFrame) -> str:
-    """HL7 v2.6 ORU^R01 in IHE PCD-01 style: one OBX per numeric, with MDC codes and UCUM."""
+def oru_r01(
+    store: SessionStore, session_id: int, frame: pd.DataFrame, progress: Progress | None = None
+) -> str:
+    """HL7 v2.6 ORU^R01 in IHE PCD-01 style: one OBX per numeric, with MDC codes and UCUM.
+    A simulated session is sent with processing ID T (training) and a note saying so."""
     info = store.session(session_id)
     now = time.time()
+    processing = "T" if info.source == "simulated" else "P"
     segments = [
         f"MSH|^~\\&|KETAMINE-MONITOR|{info.bed}|RECEIVER|CLINIC|{_hl7_time(now)}||ORU^R01^ORU_R01"
-        f"|S{session_id}-{int(now)}|P|2.6|||NE|AL||UNICODE UTF-8|||IHE_PCD_001^IHE PCD^"
+        f"|S{session_id}-{int(now)}|{processing}|2.6|||NE|AL||UNICODE UTF-8|||IHE_PCD_001^IHE PCD^"
         "1.3.6.1.4.1.19376.1.6.1.1.1^ISO",
         f"PID|||{info.patient_ref or f'SESSION-{session_id}'}^^^CLINIC^PI",
         f"PV1||O|{info.bed}",
         f"OBR|1|S{session_id}^KETAMINE-MONITOR||KETAMINE-SESSION^Ketamine infusion session^L|||"
         f"{_hl7_time(info.started_at)}|{_hl7_time(info.ended_at or now)}",
     ]
+    if info.source == "simulated":
+        segments.append(f"NTE|1||{SIMULATED_MARK}")
+    step = max(1, len(frame) // 50)
     for n, row in enumerate(frame.itertuples(index=False), start=1):
+        if progress is not None and n % step == 0:
+            progress(0.3 + 0.7 * n / len(frame))
         sig = REGISTRY[row.signal]
         unit = UCUM.get(sig.unit, sig.unit)
         segments.append(

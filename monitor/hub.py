@@ -28,6 +28,7 @@ from monitor.model import (
     Reading,
     SessionInfo,
     Source,
+    Waveform,
 )
 from monitor.pk import MODELS, PkSimulator
 from monitor.session import (
@@ -47,7 +48,7 @@ from monitor.session import (
     next_assessment_due,
     validate_assessment,
 )
-from monitor.signals import REGISTRY
+from monitor.signals import REGISTRY, WAVEFORMS
 from monitor.store import SessionStore, StoreError
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ def validate_plan(plan: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-DeviceSink = Callable[[Reading | DeviceEvent], object]
+DeviceSink = Callable[[Reading | DeviceEvent | Waveform], object]
 
 
 class Device(Protocol):
@@ -304,12 +305,21 @@ class BedHub:
             except StoreError as err:
                 log.error("bed %s: %s", self.info.id, err)
 
-    def receive(self, item: Reading | DeviceEvent) -> None:
-        """The device's sink: readings go down the pipeline, events update the bed's state."""
+    def receive(self, item: Reading | DeviceEvent | Waveform) -> None:
+        """The device's sink: readings go down the pipeline, waveforms to the session log,
+        events update the bed's state."""
         if isinstance(item, Reading):
             self.ingest(item)
+        elif isinstance(item, Waveform):
+            self.record_waveform(item)
         else:
             self.device_event(item)
+
+    def record_waveform(self, block: Waveform) -> None:
+        """Waveforms are kept for review while a session is open; they raise no alarms."""
+        with self._lock:
+            if self._session is not None and block.signal in WAVEFORMS:
+                self.store.append_waveform(self._session.id, block)
 
     def ingest(self, reading: Reading) -> bool:
         """Run one reading through the pipeline. Returns False when it was rejected."""

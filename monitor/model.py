@@ -6,6 +6,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
+
 Source = Literal["live", "simulated"]
 
 
@@ -27,6 +29,22 @@ class Reading:
     value: float
     unit: str
     quality: Quality = Quality.VALID
+
+
+@dataclass(frozen=True, slots=True)
+class Waveform:
+    """A block of evenly spaced samples of one waveform (see signals.WAVEFORMS): the first at
+    `t`, then `rate_hz` per second. NaN marks samples the device sent as invalid."""
+
+    bed: str
+    t: float
+    signal: str
+    rate_hz: float
+    samples: np.ndarray = field(repr=False)  # float32
+
+    @property
+    def end(self) -> float:
+        return self.t + len(self.samples) / self.rate_hz
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,9 +16,10 @@ from tsdownsample import MinMaxLTTBDownsampler
 from monitor.alarms.rules import breaches
 from monitor.config import AlarmRule
 from monitor.session import SessionEvent, fold
-from monitor.store import SessionStore
+from monitor.signals import WAVEFORMS
+from monitor.store import SessionStore, WaveTrack
 
-DEFAULT_POINTS = 2000
+DEFAULT_POINTS = 1000  # per trace: about one per pixel column of a wide screen
 NUISANCE_S = 10.0  # alarms shorter than this are counted as likely nuisance (Görges 2009)
 
 
@@ -59,15 +60,33 @@ def window(
     end: float | None = None,
     n_out: int = DEFAULT_POINTS,
 ) -> Window:
-    rows = [
-        (t, v)
-        for t, s, v in store.readings(session_id, since=start, signals=[signal])
-        if end is None or t <= end
-    ]
-    t = np.array([r[0] for r in rows], dtype=np.float64)
-    v = np.array([r[1] for r in rows], dtype=np.float64)
-    ts, vs = downsample(t, v, n_out)
-    return Window(signal, ts, vs, len(rows))
+    if signal in WAVEFORMS:
+        return _wave_window(store.wave(session_id, signal), signal, start, end, n_out)
+    t, v = store.track(session_id, signal)
+    lo = 0 if start is None else int(np.searchsorted(t, start, side="left"))
+    hi = len(t) if end is None else int(np.searchsorted(t, end, side="right"))
+    ts, vs = downsample(t[lo:hi], v[lo:hi], n_out)
+    return Window(signal, ts, vs, hi - lo)
+
+
+def _wave_window(
+    wave: WaveTrack, signal: str, start: float | None, end: float | None, n_out: int
+) -> Window:
+    """Downsample by sample index, then look up the chosen samples' times: a waveform's
+    per-sample times are never built."""
+    lo = 0 if start is None else wave.index(start)
+    hi = len(wave.v) if end is None else wave.index(end, after=True)
+    v = wave.v[lo:hi]
+    idx = np.arange(len(v)) if len(v) <= n_out else _downsample_index(v, n_out)
+    keep = idx[~np.isnan(v[idx])]  # samples the device marked invalid are not drawn
+    return Window(signal, wave.times(keep + lo), v[keep].astype(np.float64), hi - lo)
+
+
+def _downsample_index(v: np.ndarray, n_out: int) -> np.ndarray:
+    finite = np.nan_to_num(v, nan=float(np.nanmedian(v))) if np.isnan(v).any() else v
+    idx = MinMaxLTTBDownsampler().downsample(finite, n_out=n_out - 2)
+    extremes = np.array([np.argmin(finite), np.argmax(finite)], dtype=idx.dtype)
+    return np.union1d(idx, extremes)
 
 
 @dataclass
@@ -96,18 +115,18 @@ class SessionSummary:
     notes: list[str] = field(default_factory=list)
 
 
-def _seconds_outside(t: list[float], v: list[float], rules: list[AlarmRule]) -> float:
+def _seconds_outside(t: np.ndarray, v: np.ndarray, rules: list[AlarmRule]) -> float:
     """Time during which any absolute limit of the signal was breached: each reading holds
     until the next one (the last one for the median interval)."""
-    if not t:
+    if len(t) == 0:
         return 0.0
-    gaps = [b - a for a, b in zip(t, t[1:], strict=False)]
-    last = statistics.median(gaps) if gaps else 0.0
-    total = 0.0
-    for i, value in enumerate(v):
-        if any(breaches(value, r.op, r.limit) for r in rules if r.op and r.limit is not None):
-            total += gaps[i] if i < len(gaps) else last
-    return total
+    gaps = np.diff(t)
+    held = np.append(gaps, np.median(gaps) if len(gaps) else 0.0)
+    outside = np.zeros(len(v), dtype=bool)
+    for r in rules:
+        if r.op and r.limit is not None:
+            outside |= breaches(v, r.op, r.limit)  # operator.lt etc. work elementwise
+    return float(held[outside].sum())
 
 
 def summarize(store: SessionStore, session_id: int, rules: list[AlarmRule]) -> SessionSummary:
@@ -115,22 +134,19 @@ def summarize(store: SessionStore, session_id: int, rules: list[AlarmRule]) -> S
     events = store.events(session_id)
     state = fold(SessionEvent(e.t, e.kind, e.user, e.payload) for e in events)
     end = info.ended_at or max((e.t for e in events), default=info.started_at)
-    readings = store.readings(session_id)
-    by_signal: dict[str, tuple[list[float], list[float]]] = {}
-    for t, s, v in readings:
-        ts, vs = by_signal.setdefault(s, ([], []))
-        ts.append(t)
-        vs.append(v)
+    by_signal = {s: store.track(session_id, s) for s in store.signals(session_id)}
     absolute = [r for r in rules if r.op and r.relative is None and r.limit is not None]
     signals = {
         s: SignalSummary(
-            min(vs), max(vs), _seconds_outside(ts, vs, [r for r in absolute if r.signal == s])
+            float(vs.min()),
+            float(vs.max()),
+            _seconds_outside(ts, vs, [r for r in absolute if r.signal == s]),
         )
         for s, (ts, vs) in sorted(by_signal.items())
     }
     base_sbp = state.baseline.get("NIBP_SYS")
-    sbp = by_signal.get("NIBP_SYS", ([], []))[1]
-    peak_delta = max(v - base_sbp for v in sbp) if base_sbp is not None and sbp else None
+    sbp = by_signal.get("NIBP_SYS", (np.empty(0), np.empty(0)))[1]
+    peak_delta = float(sbp.max() - base_sbp) if base_sbp is not None and len(sbp) else None
     infusion_s = sum(((e or end) - s) for s, e, _ in state.infusions)
     cadss = [a.scores["CADSS6"] for a in state.assessments if "CADSS6" in a.scores]
     rass = [a.scores["RASS"] for a in state.assessments if "RASS" in a.scores]

@@ -152,3 +152,19 @@ def signal(code: str) -> Signal:
 
 def is_known(code: str) -> bool:
     return code in REGISTRY
+
+
+@dataclass(frozen=True, slots=True)
+class WaveformSignal:
+    """A sampled waveform kept for review and export (not part of the numeric registry)."""
+
+    code: str
+    meaning: str
+    unit: str
+    vitaldb_track: str
+
+
+# The DRI sends the plethysmogram at 100 Hz in units of 0.01 % (protocols.md §1).
+WAVEFORMS: dict[str, WaveformSignal] = {
+    w.code: w for w in (WaveformSignal("PLETH", "plethysmogram", "%", "PLETH"),)
+}

@@ -1,8 +1,13 @@
 """The session log: an append-only SQLite database in WAL mode.
 
-Readings and alarm transitions are queued and written in one transaction per flush (at least
-once per second), so the acquisition threads never wait on the disk. Session and event writes
-are rare and important, so they are written at once.
+Readings, waveform blocks and alarm transitions are queued and written in one transaction per
+flush (at least once per second), so the acquisition threads never wait on the disk. Session and
+event writes are rare and important, so they are written at once.
+
+Readings land as rows (a journal that survives a crash at any moment). Every few minutes, and
+when a session closes, they are compacted into one columnar chunk per signal (float64 arrays in
+BLOBs), so a 12-hour review reads a few hundred blobs instead of half a million rows
+(dash.md §1.4: columnar session logs for review).
 """
 
 from __future__ import annotations
@@ -17,12 +22,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from monitor.model import AlarmPhase, AlarmTransition, Reading, SessionInfo, Source
+import numpy as np
+
+from monitor.model import AlarmPhase, AlarmTransition, Reading, SessionInfo, Source, Waveform
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+MIGRATES_FROM = 3  # version 4 only adds the waves and chunks tables
 MAX_PENDING = 500_000  # ~14 h of 10 numerics at 1 Hz; past that the oldest are dropped and counted
+COMPACT_AFTER = 6_000  # journal rows (10 min of 10 numerics at 1 Hz) before a session compacts
+TRACK_CACHE = 64  # closed sessions' tracks kept decoded in memory (they never change)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -80,6 +90,26 @@ CREATE TABLE IF NOT EXISTS alarms (
     ended_by TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS alarms_key ON alarms (bed, name, onset_t);
+CREATE TABLE IF NOT EXISTS waves (
+    session_id INTEGER NOT NULL REFERENCES sessions (id),
+    signal TEXT NOT NULL,
+    t0 REAL NOT NULL,
+    rate_hz REAL NOT NULL,
+    samples BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS waves_key ON waves (session_id, signal, t0);
+CREATE TABLE IF NOT EXISTS chunks (
+    session_id INTEGER NOT NULL REFERENCES sessions (id),
+    signal TEXT NOT NULL,
+    wave INTEGER NOT NULL,
+    rate_hz REAL NOT NULL DEFAULT 0,
+    t0 REAL NOT NULL,
+    t1 REAL NOT NULL,
+    n INTEGER NOT NULL,
+    t BLOB NOT NULL,
+    v BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_key ON chunks (session_id, signal, t0);
 """
 
 
@@ -104,6 +134,62 @@ class StoredEvent:
     kind: str
     user: str
     payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class WaveTrack:
+    """A waveform as stored: all samples in one float32 array, with the start time and first
+    sample index of every block; times within a block follow from the sampling rate."""
+
+    rate_hz: float
+    block_t: np.ndarray  # float64 epoch seconds of each block's first sample
+    block_start: np.ndarray  # int64 index into `v` of each block's first sample
+    v: np.ndarray  # float32, NaN where the device marked a sample invalid
+
+    @classmethod
+    def from_blocks(cls, rate_hz: float, blocks: list[tuple[float, np.ndarray]]) -> WaveTrack:
+        counts = np.array([len(v) for _, v in blocks], dtype=np.int64)
+        return cls(
+            rate_hz,
+            np.array([t for t, _ in blocks], dtype=np.float64),
+            np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64),
+            np.concatenate([v for _, v in blocks]) if blocks else np.empty(0, np.float32),
+        )
+
+    @classmethod
+    def from_chunk(cls, rate_hz: float, blocks: np.ndarray, v: np.ndarray) -> WaveTrack:
+        """A compacted chunk: `blocks` is (start time, sample count) pairs."""
+        pairs = blocks.reshape(-1, 2)
+        counts = pairs[:, 1].astype(np.int64)
+        return cls(rate_hz, pairs[:, 0], np.concatenate([[0], np.cumsum(counts)[:-1]]), v)
+
+    @classmethod
+    def join(cls, parts: list[WaveTrack]) -> WaveTrack:
+        parts = [p for p in parts if len(p.v)]
+        if not parts:
+            return cls(0.0, np.empty(0), np.empty(0, np.int64), np.empty(0, np.float32))
+        offsets = np.cumsum([0] + [len(p.v) for p in parts[:-1]])
+        return cls(
+            parts[0].rate_hz,
+            np.concatenate([p.block_t for p in parts]),
+            np.concatenate([p.block_start + o for p, o in zip(parts, offsets, strict=True)]),
+            np.concatenate([p.v for p in parts]),
+        )
+
+    def times(self, idx: np.ndarray) -> np.ndarray:
+        """Epoch seconds of the samples at `idx`."""
+        block = np.searchsorted(self.block_start, idx, side="right") - 1
+        return self.block_t[block] + (idx - self.block_start[block]) / self.rate_hz
+
+    def index(self, t: float, after: bool = False) -> int:
+        """The index of the first sample at or after `t` (with `after`: strictly after)."""
+        if not len(self.v):
+            return 0
+        block = max(0, int(np.searchsorted(self.block_t, t, side="right")) - 1)
+        end = self.block_start[block + 1] if block + 1 < len(self.block_t) else len(self.v)
+        position = round((t - self.block_t[block]) * self.rate_hz, 6)  # in samples
+        offset = int(np.floor(position)) + 1 if after else int(np.ceil(position))
+        return int(min(self.block_start[block] + max(offset, 0), end))
 
 
 def _session_from_row(row: sqlite3.Row) -> SessionInfo:
@@ -139,7 +225,7 @@ class SessionStore:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA busy_timeout=5000")
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
-            if 0 < version < SCHEMA_VERSION:
+            if 0 < version < MIGRATES_FROM:
                 raise StoreError(
                     f"{self.path}: session log schema {version} is older than {SCHEMA_VERSION};"
                     " move it aside (it stays readable) and start a new one"
@@ -156,6 +242,8 @@ class SessionStore:
         self._failed = 0
         self._dropped = 0
         self._last_error: str | None = None
+        self._journal: dict[int, int] = {}  # session -> rows written since its last compaction
+        self._tracks: dict[tuple[int, str], Any] = {}  # closed sessions' decoded tracks
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -192,6 +280,24 @@ class SessionStore:
             "VALUES (?, ?, ?, ?, ?)",
             (session_id, reading.t, reading.signal, reading.value, str(reading.quality)),
         )
+        self._count_journal(session_id, 1)
+
+    def append_waveform(self, session_id: int, block: Waveform) -> None:
+        self._enqueue(
+            "INSERT INTO waves (session_id, signal, t0, rate_hz, samples) VALUES (?, ?, ?, ?, ?)",
+            (
+                session_id,
+                block.signal,
+                block.t,
+                block.rate_hz,
+                np.asarray(block.samples, dtype=np.float32).tobytes(),
+            ),
+        )
+        self._count_journal(session_id, 10)  # a 1 s block weighs about as much as 10 rows
+
+    def _count_journal(self, session_id: int, rows: int) -> None:
+        with self._lock:
+            self._journal[session_id] = self._journal.get(session_id, 0) + rows
 
     def record_transition(self, session_id: int | None, tr: AlarmTransition) -> None:
         """Log every alarm transition as an event, and keep one summary row per alarm."""
@@ -285,7 +391,100 @@ class SessionStore:
                 self._pending.popleft()
             self._written += sum(1 for sql, _ in batch if "INTO readings" in sql)
             self._last_error = None
+            for session_id, rows in list(self._journal.items()):
+                if rows >= COMPACT_AFTER:
+                    self.compact(session_id)
             return len(batch)
+
+    # -- compaction -----------------------------------------------------------------------
+
+    def compact(self, session_id: int) -> int:
+        """Move a session's journal rows and waveform blocks into one columnar chunk per
+        signal, in one transaction. Returns the number of samples moved."""
+        with self._lock:
+            try:
+                self._db.execute("BEGIN")
+                moved = self._compact_readings(session_id) + self._compact_waves(session_id)
+                self._db.execute("COMMIT")
+            except sqlite3.Error as err:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                log.error("session %d: compaction failed (rows kept): %s", session_id, err)
+                return 0
+            self._journal.pop(session_id, None)
+            return moved
+
+    def _compact_readings(self, session_id: int) -> int:
+        rows = self._db.execute(
+            "SELECT signal, t, value FROM readings WHERE session_id = ? ORDER BY signal, t",
+            (session_id,),
+        ).fetchall()
+        by_signal: dict[str, list[tuple[float, float]]] = {}
+        for signal, t, v in rows:
+            by_signal.setdefault(signal, []).append((t, v))
+        for signal, pairs in by_signal.items():
+            tv = np.array(pairs, dtype=np.float64)
+            self._insert_chunk(session_id, signal, tv[:, 0], tv[:, 1])
+        self._db.execute("DELETE FROM readings WHERE session_id = ?", (session_id,))
+        return len(rows)
+
+    def _compact_waves(self, session_id: int) -> int:
+        moved = 0
+        signals = [
+            r[0]
+            for r in self._db.execute(
+                "SELECT DISTINCT signal FROM waves WHERE session_id = ?", (session_id,)
+            )
+        ]
+        for signal in signals:
+            wave = self._wave_journal(session_id, signal)
+            counts = np.diff(wave.block_start, append=len(wave.v))
+            blocks = np.column_stack([wave.block_t, counts]).astype(np.float64)
+            if len(wave.v):
+                self._db.execute(
+                    "INSERT INTO chunks (session_id, signal, wave, rate_hz, t0, t1, n, t, v)"
+                    " VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?)",
+                    (
+                        session_id,
+                        signal,
+                        wave.rate_hz,
+                        float(wave.block_t[0]),
+                        float(wave.times(np.array([len(wave.v) - 1]))[0]),
+                        len(wave.v),
+                        blocks.tobytes(),
+                        wave.v.tobytes(),
+                    ),
+                )
+            moved += len(wave.v)
+        self._db.execute("DELETE FROM waves WHERE session_id = ?", (session_id,))
+        return moved
+
+    def _insert_chunk(self, session_id: int, signal: str, t: np.ndarray, v: np.ndarray) -> None:
+        if len(t) == 0:
+            return
+        self._db.execute(
+            "INSERT INTO chunks (session_id, signal, wave, t0, t1, n, t, v)"
+            " VALUES (?, ?, 0, ?, ?, ?, ?, ?)",
+            (
+                session_id,
+                signal,
+                float(t[0]),
+                float(t[-1]),
+                len(t),
+                t.astype(np.float64).tobytes(),
+                v.astype(np.float64).tobytes(),
+            ),
+        )
+
+    def _wave_journal(self, session_id: int, signal: str) -> WaveTrack:
+        """The journal's waveform blocks of one signal, not yet compacted."""
+        rows = self._db.execute(
+            "SELECT t0, rate_hz, samples FROM waves WHERE session_id = ? AND signal = ?"
+            " ORDER BY t0",
+            (session_id, signal),
+        ).fetchall()
+        blocks = [(t0, np.frombuffer(blob, dtype=np.float32)) for t0, _, blob in rows]
+        return WaveTrack.from_blocks(rows[0][1] if rows else 0.0, blocks)
 
     def stats(self) -> StoreStats:
         with self._lock:
@@ -374,6 +573,7 @@ class SessionStore:
             self._execute(
                 "UPDATE sessions SET ended_at = ?, state = 'closed' WHERE id = ?", (t, session_id)
             )
+            self.compact(session_id)
             self.add_event(session_id, info.bed, t, "session_closed", user, payload or {})
             return self.session(session_id)
 
@@ -409,18 +609,113 @@ class SessionStore:
     def readings(
         self, session_id: int, since: float | None = None, signals: Iterable[str] | None = None
     ) -> list[tuple[float, str, float]]:
-        """(t, signal, value) rows of a session in time order."""
-        sql = "SELECT t, signal, value FROM readings WHERE session_id = ?"
+        """(t, signal, value) numeric readings of a session in time order, compacted or not."""
+        codes = None if signals is None else list(signals)
+        where = " WHERE session_id = ?"
         params: list[Any] = [session_id]
-        if since is not None:
-            sql += " AND t >= ?"
-            params.append(since)
-        if signals is not None:
-            codes = list(signals)
-            sql += f" AND signal IN ({','.join('?' * len(codes))})"
+        if codes is not None:
+            where += f" AND signal IN ({','.join('?' * len(codes))})"
             params.extend(codes)
-        sql += " ORDER BY t, signal"
-        return [(r[0], r[1], r[2]) for r in self._query(sql, tuple(params))]
+        out: list[tuple[float, str, float]] = []
+        for row in self._query(
+            "SELECT signal, t, v FROM chunks" + where + " AND wave = 0 ORDER BY t0", tuple(params)
+        ):
+            t = np.frombuffer(row[1], dtype=np.float64)
+            v = np.frombuffer(row[2], dtype=np.float64)
+            if since is not None:
+                keep = t >= since
+                t, v = t[keep], v[keep]
+            out.extend(zip(t.tolist(), [row[0]] * len(t), v.tolist(), strict=True))
+        if since is not None:
+            where += " AND t >= ?"
+            params.append(since)
+        out.extend(
+            (r[0], r[1], r[2])
+            for r in self._query("SELECT t, signal, value FROM readings" + where, tuple(params))
+        )
+        out.sort(key=lambda r: (r[0], r[1]))
+        return out
+
+    def track(self, session_id: int, signal: str) -> tuple[np.ndarray, np.ndarray]:
+        """One numeric signal's whole session as (epoch seconds, values) float64 arrays in
+        time order: compacted chunks plus the journal. Closed sessions are cached."""
+        with self._lock:
+            cached = self._tracks.get((session_id, signal))
+            if isinstance(cached, tuple):
+                return cached
+            try:
+                chunks = self._db.execute(
+                    "SELECT t, v FROM chunks WHERE session_id = ? AND signal = ? AND wave = 0"
+                    " ORDER BY t0",
+                    (session_id, signal),
+                ).fetchall()
+                rows = self._db.execute(
+                    "SELECT t, value FROM readings WHERE session_id = ? AND signal = ? ORDER BY t",
+                    (session_id, signal),
+                ).fetchall()
+            except sqlite3.Error as err:
+                raise StoreError(f"{self.path}: read failed: {err}") from None
+            ts = [np.frombuffer(t, dtype=np.float64) for t, _ in chunks]
+            vs = [np.frombuffer(v, dtype=np.float64) for _, v in chunks]
+            if rows:
+                tv = np.array(rows, dtype=np.float64)
+                ts.append(tv[:, 0])
+                vs.append(tv[:, 1])
+            if not ts:
+                return np.empty(0), np.empty(0)
+            t_all, v_all = np.concatenate(ts), np.concatenate(vs)
+            # each part is in time order; only overlapping parts (rare) need a sort
+            edges = [(p[0], p[-1]) for p in ts if len(p)]
+            if any(b[0] < a[1] for a, b in zip(edges, edges[1:], strict=False)):
+                order = np.argsort(t_all, kind="stable")
+                t_all, v_all = t_all[order], v_all[order]
+            self._remember(session_id, signal, (t_all, v_all))
+            return t_all, v_all
+
+    def wave(self, session_id: int, signal: str) -> WaveTrack:
+        """One waveform's whole session, compacted chunks plus the journal. Sample times are
+        kept per block, not per sample: a 12-hour 100 Hz track is 4.3 M values to read, not
+        twice that."""
+        with self._lock:
+            cached = self._tracks.get((session_id, signal))
+            if isinstance(cached, WaveTrack):
+                return cached
+            try:
+                chunks = self._db.execute(
+                    "SELECT rate_hz, t, v FROM chunks WHERE session_id = ? AND signal = ?"
+                    " AND wave = 1 ORDER BY t0",
+                    (session_id, signal),
+                ).fetchall()
+                journal = self._wave_journal(session_id, signal)
+            except sqlite3.Error as err:
+                raise StoreError(f"{self.path}: read failed: {err}") from None
+            parts = [
+                WaveTrack.from_chunk(rate, np.frombuffer(t), np.frombuffer(v, dtype=np.float32))
+                for rate, t, v in chunks
+            ]
+            track = WaveTrack.join([*parts, journal])
+            self._remember(session_id, signal, track)
+            return track
+
+    def _remember(self, session_id: int, signal: str, track: Any) -> None:
+        """Cache a closed session's track: closed sessions never change."""
+        closed = self._db.execute(
+            "SELECT ended_at IS NOT NULL FROM sessions WHERE id = ?", (session_id,)
+        ).fetchone()
+        if closed and closed[0]:
+            if len(self._tracks) >= TRACK_CACHE:
+                self._tracks.pop(next(iter(self._tracks)))
+            self._tracks[(session_id, signal)] = track
+
+    def signals(self, session_id: int, wave: bool = False) -> list[str]:
+        """The numeric signals (or, with `wave`, the waveforms) a session has data for."""
+        journal = "waves" if wave else "readings"
+        rows = self._query(
+            "SELECT DISTINCT signal FROM chunks WHERE session_id = ? AND wave = ?"
+            f" UNION SELECT DISTINCT signal FROM {journal} WHERE session_id = ?",
+            (session_id, int(wave), session_id),
+        )
+        return sorted(r[0] for r in rows)
 
     def events(self, session_id: int) -> list[StoredEvent]:
         rows = self._query("SELECT * FROM events WHERE session_id = ? ORDER BY id", (session_id,))

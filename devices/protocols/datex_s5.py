@@ -549,6 +549,39 @@ def display_request(
     return frame(bytes(record))
 
 
+WAVE_REQUEST_BODY = 32
+WAVE_REQUEST_IDS = 8  # id slots, the list terminated by 0xFF
+MAX_WAVE_RATE = 600  # samples/s a monitor sends in total (protocols.md §1.9)
+
+
+def waveform_request(wave_ids: Iterable[int], dri_level: int = 0, start: bool = True) -> bytes:
+    """The host's framed request to start (or stop) continuous waveforms (protocols.md §1.9)."""
+    ids = list(wave_ids)
+    if len(ids) >= WAVE_REQUEST_IDS:
+        raise ValueError(f"at most {WAVE_REQUEST_IDS - 1} waveforms per request")
+    if sum(WAVES[i].rate_hz for i in ids) > MAX_WAVE_RATE:
+        raise ValueError(f"waveforms exceed {MAX_WAVE_RATE} samples/s")
+    record = _header(HEADER_LEN + WAVE_REQUEST_BODY, MainType.WAVE, [(0, 0)], dri_level=dri_level)
+    types = (bytes(ids) + b"\xff").ljust(WAVE_REQUEST_IDS, b"\0")
+    record += struct.pack("<hh", 0 if start else 1, 0) + types + bytes(20)
+    return frame(bytes(record))
+
+
+def parse_waveform_request(record: bytes) -> tuple[int, ...] | None:
+    """The waveform ids a host asks for (empty to stop), or None for another record."""
+    if len(record) < HEADER_LEN + WAVE_REQUEST_BODY:
+        return None
+    head = parse_header(record)
+    if head.maintype != MainType.WAVE or not head.subrecords or head.subrecords[0][1] != 0:
+        return None
+    base = HEADER_LEN + head.subrecords[0][0]
+    req_type = _I16.unpack_from(record, base)[0]
+    if req_type == 1:
+        return ()
+    ids = record[base + 4 : base + 4 + WAVE_REQUEST_IDS].split(b"\xff")[0]
+    return tuple(i for i in ids if i in WAVES)
+
+
 def stop_request(dri_level: int = 0) -> bytes:
     """Stop periodic transmission: the same request with interval 0 and no classes."""
     record = _header(HEADER_LEN + 9, MainType.PHDB, [(0, 0)], dri_level=dri_level)

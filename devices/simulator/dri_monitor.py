@@ -16,12 +16,17 @@ import threading
 import tty
 from pathlib import Path
 
+import numpy as np
+
 from devices.protocols.datex_s5 import (
     NIBP_LABEL_OLDER_THAN_60S,
+    WAVES,
     Deframer,
     DisplayRequest,
     parse_request,
+    parse_waveform_request,
     phdb_record,
+    waveform_record,
 )
 from devices.simulator.inprocess import SimulatedMonitor
 from monitor.clock import Clock
@@ -32,6 +37,18 @@ log = logging.getLogger(__name__)
 DRI_LEVEL = 10  # as in the CARESCAPE captures
 NIBP_LABEL_ADULT_AUTO = 0x0B
 POLL_S = 0.05
+PLETH = 8
+
+
+def pleth_wave(phase: np.ndarray) -> np.ndarray:
+    """A plethysmogram beat shape over cardiac phase 0-1: the systolic upstroke and peak,
+    then a smaller dicrotic wave, in the monitor's % units."""
+    frac = phase % 1.0
+    return (
+        5.0
+        + 60.0 * np.exp(-(((frac - 0.18) / 0.09) ** 2))
+        + 22.0 * np.exp(-(((frac - 0.5) / 0.12) ** 2))
+    )
 
 
 class VirtualDriMonitor:
@@ -41,6 +58,11 @@ class VirtualDriMonitor:
         self.link = link
         self.records_sent = 0
         self.request: DisplayRequest | None = None
+        self.waves: tuple[int, ...] = ()  # waveform ids the host asked for
+        self.wave_records_sent = 0
+        self._pulse_phase = 0.0
+        self._pulse_rate = 75.0
+        self._next_wave = 0.0
         self._master: int | None = None
         self._slave: int | None = None
         self._stop = threading.Event()
@@ -72,6 +94,7 @@ class VirtualDriMonitor:
             raise
         self._master, self._slave = master, slave
         self.request = None
+        self.waves = ()
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._serve,
@@ -102,6 +125,7 @@ class VirtualDriMonitor:
         self.simulator.tick(got.append)
         now = self.clock.now()
         values = {r.signal: r.value for r in got}
+        self._pulse_rate = values.get("PR", self._pulse_rate)
         if "NIBP_SYS" in values:
             self._cuff = {k: values[k] for k in ("NIBP_SYS", "NIBP_DIA", "NIBP_MEAN")}
             self._cuff_t = now
@@ -110,6 +134,15 @@ class VirtualDriMonitor:
         if self._cuff and now - self._cuff_t > 60:
             label |= NIBP_LABEL_OLDER_THAN_60S
         return values, label
+
+    def _pleth_record(self, now: float) -> bytes:
+        """One second of plethysmogram at the last pulse rate, continuous across records."""
+        n = WAVES[PLETH].rate_hz
+        phase = self._pulse_phase + np.arange(n) * (self._pulse_rate / 60.0) / n
+        self._pulse_phase = float(phase[-1] + (self._pulse_rate / 60.0) / n) % 1.0
+        record = waveform_record(PLETH, pleth_wave(phase), int(now), self.wave_records_sent)
+        self.wave_records_sent += 1
+        return record
 
     def _serve(self, master: int, stop: threading.Event) -> None:
         deframer = Deframer()
@@ -122,7 +155,14 @@ class VirtualDriMonitor:
                         if request is not None:
                             self.request = None if request.is_stop else request
                             self._next_send = max(self._next_send, self.clock.now())
+                        waves = parse_waveform_request(record)
+                        if waves is not None:
+                            self.waves = waves
+                            self._next_wave = self.clock.now()
                 now = self.clock.now()
+                if PLETH in self.waves and now >= self._next_wave:
+                    os.write(master, self._pleth_record(now))
+                    self._next_wave = max(self._next_wave + 1.0, now)
                 if self.request is not None and now >= self._next_send:
                     values, label = self._values()
                     frame = phdb_record(

@@ -105,5 +105,5 @@ def create_app(
     overview.register(app, feed)
     bed.register(app, feed, station)
     if store is not None:
-        review.register(app, store)
+        review.register(app, store, rules or [])
     return app

@@ -70,12 +70,26 @@ def test_review_a_stored_session(browser: Any, tmp_path: Path) -> None:
             assert min(spo2_y) == 80  # the nadir is in the zoomed view
 
             with page.expect_download() as download:
-                page.get_by_role("button", name="Download CSV").click()
+                page.get_by_role("button", name="Export").click()  # CSV is the default
             path = download.value.path()
             lines = Path(path).read_text().splitlines()
             assert lines[0] == "time,signal,value,unit"
             assert sum(1 for line in lines if ",SPO2," in line) == 3600
             assert "80,%" in "\n".join(lines)  # the desaturation is in the download
+            assert download.value.suggested_filename == f"session-{session_id}-SIMULATED.csv"
+
+            # a simulated session stays out of a clinical export until included explicitly
+            page.get_by_role("textbox", name="Format").click()
+            page.get_by_role("option", name="HL7 v2.6 ORU^R01").click()
+            page.get_by_role("button", name="Export").click()
+            page.wait_for_function(
+                "document.getElementById('rv-export-status').innerText.includes('is simulated')"
+            )
+            page.get_by_label("Include this simulated session").check()
+            with page.expect_download() as download:
+                page.get_by_role("button", name="Export").click()
+            message = Path(download.value.path()).read_text()
+            assert message.startswith("MSH|") and "|T|2.6|" in message
             assert errors == []
         finally:
             page.close()

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from dashboard import build_station
@@ -46,6 +47,13 @@ def test_unplug_and_replug_the_virtual_monitor(tmp_path: Path) -> None:
         latest = hub.snapshot().latest
         assert {"HR", "PR", "SPO2", "RR", "ETCO2", "TEMP"} <= set(latest)
         assert hub.snapshot().alarms == []
+        # the plethysmogram the host asked for reaches the session log at 100 Hz
+        wait_until(lambda: device.waveform_blocks >= 2, 5, "plethysmogram records")
+        station.store.flush()
+        wave = station.store.wave(hub.session.id, "PLETH")  # type: ignore[union-attr]
+        t, pleth = wave.times(np.arange(len(wave.v))), wave.v
+        assert len(t) >= 200 and abs(float(np.median(np.diff(t))) - 0.01) < 1e-6
+        assert 0 < float(pleth.min()) < 10 < 50 < float(pleth.max()) < 90  # pulse shape
 
         device.virtual.close()  # the cable is pulled
         took = wait_until(

@@ -9,13 +9,16 @@ import sys
 from pathlib import Path
 
 import hl7
+import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 import vitaldb
 import yaml
 
 from monitor.config import parse_config
 from monitor.exports import ExportError, export_session, import_readings
+from monitor.model import Waveform
 from monitor.replay import read_readings, replay
 from monitor.signals import REGISTRY
 from monitor.store import SessionStore
@@ -164,3 +167,57 @@ def test_pdf_record_has_pages_and_the_session(
     text = "".join(page.extract_text() for page in reader.pages)
     assert len(reader.pages) >= 2
     assert f"Session {session} record" in text and "Alarms" in text
+
+
+def test_vital_carries_the_plethysmogram(tmp_path: Path) -> None:
+    store = SessionStore(tmp_path / "s.db")
+    t0 = 1_767_225_600.0
+    plan = {"weight_kg": 70, "planned_rate_mg_kg_h": 0.5}
+    session = store.create_session("chair-1", "live", t0, plan, "nurse")
+    pleth = (50 + 40 * np.sin(np.arange(300) / 8)).astype(np.float32)
+    for k in range(3):
+        block = pleth[k * 100 : (k + 1) * 100]
+        store.append_waveform(session.id, Waveform("chair-1", t0 + k, "PLETH", 100.0, block))
+    store.append_many(session.id, [(t0, "HR", 70.0), (t0 + 1, "HR", 71.0)])
+    store.close_session(session.id, t0 + 3, "nurse")
+    out = tmp_path / "s.vital"
+    export_session(store, session.id, "vital", out)
+    vf = vitaldb.VitalFile(str(out))
+    assert "Monitor/PLETH" in vf.get_track_names()
+    back = vf.to_numpy(["Monitor/PLETH"], 1 / 100).ravel()
+    back = back[~np.isnan(back)]
+    assert len(back) == 300 and np.allclose(back, pleth, atol=0.01)
+    store.close()
+
+
+def test_simulated_sessions_stay_out_of_clinical_exports_unless_asked(
+    imported: tuple[Path, Path, str], tmp_path: Path
+) -> None:
+    config, readings, _ = imported
+    result = _cli(
+        "monitor", "import", str(readings), "--bed", "sim-1", "--source", "simulated",
+        "--config", str(config),
+    )  # fmt: skip
+    session = result.stdout.strip().splitlines()[-1]
+    out = tmp_path / "sim.hl7"
+    export = ("monitor", "export", session, "--format", "hl7", "--out", str(out))
+    refused = _cli(*export, "--config", str(config))
+    assert refused.returncode == 2 and not out.exists()
+    assert refused.stderr.strip() == (
+        f"session {session} is simulated: it is left out of hl7 exports unless simulated"
+        " sessions are included explicitly"
+    )
+    allowed = _cli(*export, "--config", str(config), "--include-simulated")
+    assert allowed.returncode == 0, allowed.stderr
+    assert "%|" in allowed.stderr  # the progress bar
+    message = hl7.parse(out.read_bytes().decode())
+    assert str(message.segment("MSH")[11]) == "T"  # processing ID: training
+    assert "SIMULATED" in str(message.segment("NTE"))
+    # data exports need no flag, and still say where the data came from
+    parquet = tmp_path / "sim.parquet"
+    result = _cli(
+        "monitor", "export", session, "--format", "parquet", "--out", str(parquet),
+        "--config", str(config),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert pq.read_schema(parquet).metadata[b"source"] == b"simulated"

@@ -37,6 +37,21 @@ def test_request_test_vector() -> None:
     assert dri.display_request(10, dri.ALL_CLASSES) == expected
 
 
+def test_waveform_request_vector() -> None:
+    """protocols.md §1.9: "start ECG1 + PLETH", level 0, is 72 bytes with checksum 0x50."""
+    frame = dri.waveform_request([1, 8])
+    record = dri.Deframer().feed(frame)[0]
+    assert frame[:3] == bytes.fromhex("7E 48 00") and frame[-2:] == bytes.fromhex("50 7E")
+    assert len(record) == 72 and record[14] == 1 and record[21] == 0xFF
+    assert record[40:47] == bytes.fromhex("00 00 00 00 01 08 FF")
+    assert dri.parse_waveform_request(record) == (1, 8)
+    stop = dri.Deframer().feed(dri.waveform_request([8], start=False))[0]
+    assert dri.parse_waveform_request(stop) == ()
+    assert dri.parse_waveform_request(dri.Deframer().feed(dri.stop_request())[0]) is None
+    with pytest.raises(ValueError, match="600 samples/s"):
+        dri.waveform_request([1, 2, 3])  # three ECG leads at 300 Hz
+
+
 def test_stop_request_and_request_parsing() -> None:
     record = dri.Deframer().feed(dri.stop_request())[0]
     req = dri.parse_request(record)

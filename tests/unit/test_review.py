@@ -11,7 +11,7 @@ import pytest
 from monitor.clock import ManualClock
 from monitor.config import AlarmRule, AlarmsConfig, BedConfig, SimulatorDevice
 from monitor.hub import BedHub
-from monitor.model import Reading
+from monitor.model import Reading, Waveform
 from monitor.review import downsample, summarize, window
 from monitor.store import SessionStore
 
@@ -104,3 +104,31 @@ def test_window_is_stateless_and_reports_resolution(tmp_path: Path) -> None:
     zoom = window(store, s.id, "HR", start=1000, end=1299, n_out=1000)
     assert zoom.raw_points == 300 and len(zoom.t) == 300 and zoom.resolution_s == 1
     store.close()
+
+
+def test_waveform_windows_keep_extremes_and_true_times(tmp_path: Path) -> None:
+    store = SessionStore(tmp_path / "s.db")
+    t0 = 1_767_225_600.0
+    s = store.create_session("b", "live", t0, {"weight_kg": 70, "planned_rate_mg_kg_h": 0}, "n")
+    rng = np.random.default_rng(3)
+    blocks = []
+    for k in range(600):  # ten minutes of 100 Hz pleth in 1 s blocks, with a 30 s gap
+        samples = (50 + 30 * np.sin(np.arange(100) / 10) + rng.normal(0, 1, 100)).astype("f4")
+        if k == 450:
+            samples[17] = 150.0  # an artefact spike the view must keep
+        start = t0 + k + (30 if k >= 300 else 0)
+        blocks.append((start, samples))
+        store.append_waveform(s.id, Waveform("b", start, "PLETH", 100.0, samples))
+    store.flush()
+    all_t = np.concatenate([st + np.arange(100) / 100 for st, _ in blocks])
+    all_v = np.concatenate([v for _, v in blocks])
+    for start, end in ((None, None), (t0 + 200, t0 + 500), (t0 + 470, t0 + 490)):
+        w = window(store, s.id, "PLETH", start, end, 1000)
+        mask = np.ones(len(all_t), bool)
+        if start is not None:
+            mask = (all_t >= start) & (all_t <= end)
+        assert w.raw_points == mask.sum() and len(w.t) <= 1000
+        assert w.v.max() == all_v[mask].max() and w.v.min() == all_v[mask].min()
+        # every drawn point sits at its sample's true time, gap included
+        assert np.allclose(w.t, all_t[mask][np.searchsorted(all_t[mask], w.t - 1e-6)])
+    assert window(store, s.id, "PLETH", t0 + 301, t0 + 329).raw_points == 0  # in the gap

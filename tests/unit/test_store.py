@@ -5,9 +5,10 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from monitor.model import AlarmPhase, AlarmTransition, Priority, Reading
+from monitor.model import AlarmPhase, AlarmTransition, Priority, Reading, Waveform
 from monitor.store import SessionStore, StoreError
 
 T0 = 1_767_225_600.0
@@ -178,3 +179,100 @@ def test_unopenable_path_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(StoreError) as info:
         SessionStore(tmp_path / "file" / "s.db")
     assert "\n" not in str(info.value)
+
+
+def test_compaction_keeps_every_reading_and_is_columnar(tmp_path: Path) -> None:
+    store = SessionStore(tmp_path / "s.db")
+    s = store.create_session("chair-1", "simulated", T0, PLAN, "nurse")
+    for i in range(120):
+        store.append_reading(s.id, _reading(T0 + i, "HR", 60 + i % 40))
+        store.append_reading(s.id, Reading("chair-1", T0 + i + 0.5, "SPO2", 90 + i % 10, "%"))
+    store.flush()
+    before = store.readings(s.id)
+    assert store.compact(s.id) == 240
+    db = sqlite3.connect(tmp_path / "s.db")
+    assert db.execute("SELECT COUNT(*) FROM readings").fetchone()[0] == 0
+    assert db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0] == 2
+    # journal rows after a compaction are joined to the chunks, in time order
+    store.append_reading(s.id, _reading(T0 + 200, "HR", 99))
+    store.flush()
+    after = store.readings(s.id)
+    assert after == [*before, (T0 + 200, "HR", 99.0)]
+    assert store.readings(s.id, since=T0 + 119, signals=["HR"]) == [
+        (T0 + 119, "HR", 60.0 + 119 % 40),
+        (T0 + 200, "HR", 99.0),
+    ]
+    t, v = store.track(s.id, "HR")
+    assert t.tolist() == [T0 + i for i in range(120)] + [T0 + 200]
+    assert v[-1] == 99 and v.dtype == "float64"
+    assert store.signals(s.id) == ["HR", "SPO2"]
+    store.close_session(s.id, T0 + 300, "nurse")  # closing compacts the rest
+    assert db.execute("SELECT COUNT(*) FROM readings").fetchone()[0] == 0
+    assert store.readings(s.id) == after
+    store.close()
+
+
+def test_waveform_blocks_are_stored_and_read_back_as_one_track(tmp_path: Path) -> None:
+    store = SessionStore(tmp_path / "s.db")
+    s = store.create_session("chair-1", "live", T0, PLAN, "nurse")
+    for k in range(3):
+        samples = np.arange(100, dtype=np.float32) + 100 * k
+        samples[5] = np.nan  # an invalid sample stays marked
+        store.append_waveform(s.id, Waveform("chair-1", T0 + k, "PLETH", 100.0, samples))
+    store.append_waveform(s.id, Waveform("chair-1", T0 + 10, "PLETH", 100.0, samples[:50]))
+    store.flush()
+    wave = store.wave(s.id, "PLETH")
+    t = wave.times(np.arange(len(wave.v)))
+    assert len(t) == 350 and t[0] == T0 and t[150] == pytest.approx(T0 + 1.5)
+    assert t[300] == T0 + 10 and t[349] == pytest.approx(T0 + 10.49)  # after a gap
+    assert wave.v.dtype == np.float32 and wave.v[299] == 299 and np.isnan(wave.v[105])
+    assert wave.index(T0 + 1.5) == 150 and wave.index(T0 + 5) == 300  # in the gap
+    assert wave.index(T0 - 1) == 0 and wave.index(T0 + 11) == 350
+    store.compact(s.id)
+    store.append_waveform(s.id, Waveform("chair-1", T0 + 11, "PLETH", 100.0, samples[:10]))
+    store.close_session(s.id, T0 + 12, "nurse")
+    joined = store.wave(s.id, "PLETH")
+    t2 = joined.times(np.arange(len(joined.v)))
+    assert np.array_equal(t, t2[:350]) and t2[-1] == pytest.approx(T0 + 11.09)
+    assert np.array_equal(wave.v, joined.v[:350], equal_nan=True)
+    assert store.signals(s.id, wave=True) == ["PLETH"] and store.signals(s.id) == []
+    assert store.readings(s.id) == []  # waveforms are not numeric readings
+    store.close()
+
+
+def test_version_3_log_gains_the_new_tables(tmp_path: Path) -> None:
+    store = SessionStore(tmp_path / "s.db")
+    s = store.create_session("chair-1", "live", T0, PLAN, "nurse")
+    store.append_reading(s.id, _reading(T0))
+    store.close()
+    db = sqlite3.connect(tmp_path / "s.db")
+    db.executescript("DROP TABLE chunks; DROP TABLE waves; PRAGMA user_version=3;")
+    db.close()
+    reopened = SessionStore(tmp_path / "s.db")
+    assert reopened.readings(s.id) == [(T0, "HR", 72.0)]
+    assert reopened.wave(s.id, "PLETH").v.size == 0
+    reopened.close()
+    db = sqlite3.connect(tmp_path / "s.db")
+    db.execute("PRAGMA user_version=2")
+    db.commit()
+    with pytest.raises(StoreError, match="schema 2 is older"):
+        SessionStore(tmp_path / "s.db")
+
+
+def test_an_open_session_compacts_itself_as_it_grows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("monitor.store.COMPACT_AFTER", 100)
+    store = SessionStore(tmp_path / "s.db")
+    s = store.create_session("chair-1", "live", T0, PLAN, "nurse")
+    for i in range(150):
+        store.append_reading(s.id, _reading(T0 + i))
+    store.flush()
+    db = sqlite3.connect(tmp_path / "s.db")
+    assert db.execute("SELECT COUNT(*) FROM readings").fetchone()[0] == 0
+    assert db.execute("SELECT n FROM chunks").fetchall() == [(150,)]
+    store.append_reading(s.id, _reading(T0 + 150))
+    store.flush()  # below the threshold again: stays in the journal
+    assert db.execute("SELECT COUNT(*) FROM readings").fetchone()[0] == 1
+    assert [t for t, _, _ in store.readings(s.id)] == [T0 + i for i in range(151)]
+    store.close()

@@ -7,14 +7,17 @@ return a Patch of the trace data only.
 from __future__ import annotations
 
 import calendar
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import dash_mantine_components as dmc
+import numpy as np
 from dash import Dash, Input, Output, Patch, State, dcc, html, no_update
 
 from monitor.config import AlarmRule
-from monitor.exports import readings_csv
+from monitor.exports import ExportError, export_session, readings_csv
 from monitor.pk import ANALGESIC_BAND, CLEMENTS, DISSOCIATIVE_BAND, PkSimulator
 from monitor.review import DEFAULT_POINTS, SessionSummary, summarize, window
 from monitor.session import SESSION_EVENTS, SessionEvent, fold, rate_steps
@@ -23,6 +26,14 @@ from monitor.ui.live import TRACES
 
 SIGNAL_TRACES = [tr for tr in TRACES if tr.signal not in ("RATE", "EVENT")]
 ROW_UNITS = {1: "/min", 2: "%", 3: "mmHg", 4: "", 5: "mg/kg/h", 6: "ng/mL"}
+WAVE_ROW, WAVE_UNIT = 7, "pleth %"
+EXPORT_LABELS = {
+    "csv": "CSV readings",
+    "parquet": "Parquet readings",
+    "vital": "VitalDB .vital",
+    "hl7": "HL7 v2.6 ORU^R01",
+    "pdf": "PDF session record",
+}
 BAND_COLOURS = {
     "HIGH": "rgba(255,23,68,0.18)",
     "MEDIUM": "rgba(255,214,0,0.15)",
@@ -120,36 +131,42 @@ def review_figure(
     store: SessionStore, session_id: int, start: float | None = None, end: float | None = None
 ) -> tuple[dict[str, Any], str]:
     data, resolution = [], []
-    for tr in SIGNAL_TRACES:
-        w = window(store, session_id, tr.signal, start, end, DEFAULT_POINTS)
-        suffix = "" if tr.row == 1 else str(tr.row)
+    rows = dict(ROW_UNITS)
+    waves = store.signals(session_id, wave=True)
+    if waves:
+        rows[WAVE_ROW] = WAVE_UNIT
+    specs = [(tr.signal, tr.name, tr.row, tr.color, tr.markers) for tr in SIGNAL_TRACES]
+    specs += [(code, code.title(), WAVE_ROW, "#00e5ff", False) for code in waves]
+    for signal, name, row, colour, markers in specs:
+        w = window(store, session_id, signal, start, end, DEFAULT_POINTS)
+        suffix = "" if row == 1 else str(row)
         data.append(
             {
                 "type": "scattergl",
-                "mode": "lines+markers" if tr.markers else "lines",
-                "name": tr.name,
-                "x": (w.t * 1000).astype(int).tolist(),
-                "y": w.v.tolist(),
+                "mode": "lines+markers" if markers else "lines",
+                "name": name,
+                "x": (w.t * 1000).astype(np.int64).tolist(),
+                "y": np.round(w.v.astype(np.float64), 2).tolist(),
                 "xaxis": f"x{suffix}",
                 "yaxis": f"y{suffix}",
-                "line": {"color": tr.color, "width": 1},
+                "line": {"color": colour, "width": 1},
                 "marker": {"size": 4},
             }
         )
         if w.raw_points:
-            resolution.append(f"{tr.name} {len(w.t)}/{w.raw_points} pts")
+            resolution.append(f"{name} {len(w.t)}/{w.raw_points} pts")
     data += _session_traces(store, session_id)
     layout: dict[str, Any] = {
         "template": "plotly_dark",
-        "height": 760,
+        "height": 120 * len(rows) + 40,
         "hovermode": "closest",
         "margin": {"l": 52, "r": 12, "t": 8, "b": 28},
         "paper_bgcolor": "#000",
         "plot_bgcolor": "#050505",
         "shapes": _alarm_bands(store, session_id) + _reference_bands(),
     }
-    n = len(ROW_UNITS)
-    for row, unit in ROW_UNITS.items():
+    n = len(rows)
+    for row, unit in rows.items():
         top = 1 - (row - 1) / n
         layout["yaxis" if row == 1 else f"yaxis{row}"] = {
             "domain": [top - 0.8 / n, top],
@@ -339,7 +356,32 @@ def review_layout(store: SessionStore, session_id: int, rules: list[AlarmRule]) 
                 [html.Tr([html.Th(h) for h in ("time", "what", "who", "detail")])] + audit,
                 className="alarm-list",
             ),
-            dmc.Button("Download CSV", id="rv-csv", mt="md"),
+            html.H3("Export"),
+            dmc.Group(
+                [
+                    dmc.Select(
+                        id="rv-format",
+                        label="Format",
+                        value="csv",
+                        w=240,
+                        allowDeselect=False,
+                        data=[{"value": f, "label": label} for f, label in EXPORT_LABELS.items()],
+                    ),
+                    dmc.Checkbox(
+                        id="rv-include-sim",
+                        label="Include this simulated session in a clinical export",
+                        display="flex" if info.source == "simulated" else "none",
+                        mb=8,
+                    ),
+                    dmc.Button("Export", id="rv-export"),
+                ],
+                align="flex-end",
+            ),
+            dcc.Loading(
+                html.Div(id="rv-export-status", className="form-status"),
+                type="dot",
+                color="#00e5ff",
+            ),
             dcc.Download(id="rv-download"),
             dcc.Store(id="rv-session", data=session_id),
         ],
@@ -347,7 +389,7 @@ def review_layout(store: SessionStore, session_id: int, rules: list[AlarmRule]) 
     )
 
 
-def register(app: Dash, store: SessionStore) -> None:
+def register(app: Dash, store: SessionStore, rules: list[AlarmRule]) -> None:
     @app.callback(
         Output("sl-table", "children"),
         Input("sl-bed", "value"),
@@ -419,31 +461,55 @@ def register(app: Dash, store: SessionStore) -> None:
         prevent_initial_call=True,
     )
     def zoom(relayout: dict[str, Any] | None, session_id: int) -> tuple[Any, Any]:
-        if not relayout:
-            return no_update, no_update
-        start = relayout.get("xaxis.range[0]") or (relayout.get("xaxis.range") or [None])[0]
-        end = relayout.get("xaxis.range[1]") or (relayout.get("xaxis.range") or [None, None])[1]
-        if relayout.get("xaxis.autorange"):
-            start = end = None
-        elif start is None or end is None:
-            return no_update, no_update
-        t0 = None if start is None else _parse_time(start)
-        t1 = None if end is None else _parse_time(end)
-        figure, resolution = review_figure(store, session_id, t0, t1)
-        patch = Patch()
-        for i, trace in enumerate(figure["data"]):
-            patch["data"][i]["x"] = trace["x"]
-            patch["data"][i]["y"] = trace["y"]
-        return patch, resolution
+        return zoom_patch(store, session_id, relayout)
 
     @app.callback(
         Output("rv-download", "data"),
-        Input("rv-csv", "n_clicks"),
+        Output("rv-export-status", "children"),
+        Input("rv-export", "n_clicks"),
+        State("rv-format", "value"),
+        State("rv-include-sim", "checked"),
         State("rv-session", "data"),
         prevent_initial_call=True,
     )
-    def download(_n: int, session_id: int) -> dict[str, Any]:
-        return dcc.send_string(readings_csv(store, session_id), f"session-{session_id}.csv")
+    def export(_n: int, fmt: str, include_sim: bool | None, session_id: int) -> tuple[Any, str]:
+        """The export runs in the request; dcc.Loading shows it is working meanwhile."""
+        info = store.session(session_id)
+        name = f"session-{session_id}{'-SIMULATED' if info.source == 'simulated' else ''}"
+        if fmt == "csv":  # the readings alone, straight from memory
+            text = readings_csv(store, session_id)
+            return dcc.send_string(text, f"{name}.csv"), f"Exported {name}.csv"
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / f"{name}.{fmt}"
+            try:
+                export_session(
+                    store, session_id, fmt, out, rules, include_simulated=bool(include_sim)
+                )
+            except ExportError as err:
+                return no_update, str(err)
+            return dcc.send_file(str(out)), f"Exported {out.name}"
+
+
+def zoom_patch(
+    store: SessionStore, session_id: int, relayout: dict[str, Any] | None
+) -> tuple[Any, Any]:
+    """The trace data for a zoomed or panned time range, re-downsampled from the store."""
+    if not relayout:
+        return no_update, no_update
+    start = relayout.get("xaxis.range[0]") or (relayout.get("xaxis.range") or [None])[0]
+    end = relayout.get("xaxis.range[1]") or (relayout.get("xaxis.range") or [None, None])[1]
+    if relayout.get("xaxis.autorange"):
+        start = end = None
+    elif start is None or end is None:
+        return no_update, no_update
+    t0 = None if start is None else _parse_time(start)
+    t1 = None if end is None else _parse_time(end)
+    figure, resolution = review_figure(store, session_id, t0, t1)
+    patch = Patch()
+    for i, trace in enumerate(figure["data"]):
+        patch["data"][i]["x"] = trace["x"]
+        patch["data"][i]["y"] = trace["y"]
+    return patch, resolution
 
 
 def _day(text: str | None) -> float | None:
