@@ -5,7 +5,8 @@ path: 10 numerics at 1 Hz (432,000 readings) and a 100 Hz plethysmogram (4.32 M 
 blocks, as the DRI sends them), plus a 2-hour infusion. Then, server side:
 
 - first view: the review page's content (summary, alarm history, figure of every track) from a
-  freshly opened store, so nothing is cached; its size is the JSON Dash sends;
+  freshly opened store, so nothing is cached; its size is the JSON Dash sends, and the time
+  to serialize it is printed last on the line (as for the comparison);
 - zoom 5 min, 1 hour, 12 hours: the zoom callback's Patch (median of 5; tracks cached, as a
   worker that has served the first view has them); its size as Dash serializes it.
 
@@ -21,7 +22,6 @@ plotly-resampler 0.11.x declares plotly<7 and cannot share the project's environ
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import subprocess
 import sys
@@ -99,8 +99,10 @@ def stamp(t: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1000):03d}"
 
 
-def line(label: str, ms: float, payload: str) -> str:
-    return f"ours       {label:<14}{ms:8.1f} ms {len(payload.encode()) / 1e3:7.0f} kB"
+def line(label: str, ms: float, serialize: Callable[[], str]) -> str:
+    json_ms, payload = timed(serialize)
+    size = len(payload.encode()) / 1e3
+    return f"ours       {label:<14}{ms:8.1f} ms {size:7.0f} kB   json {json_ms:6.1f} ms"
 
 
 def main() -> None:
@@ -124,14 +126,15 @@ def main() -> None:
 
         store = SessionStore(path)  # a worker that has not seen this session yet
         first_ms, content = timed(lambda: review_layout(store, session_id, rules))
-        print(line("first view", first_ms, json.dumps(content.to_plotly_json(), default=str)))
+        print(line("first view", first_ms, lambda: to_json_plotly(content)))
         mid = T0 + args.hours * 3600 / 2
         for label, span in WINDOWS:
             lo, hi = max(T0, mid - span / 2), min(T0 + args.hours * 3600, mid + span / 2)
             relayout = {"xaxis.range[0]": stamp(lo), "xaxis.range[1]": stamp(hi)}
             runs = [timed(lambda r=relayout: zoom_patch(store, session_id, r)) for _ in range(5)]
             patch = runs[-1][1][0]
-            print(line(label, statistics.median(ms for ms, _ in runs), to_json_plotly(patch)))
+            median = statistics.median(ms for ms, _ in runs)
+            print(line(label, median, lambda p=patch: to_json_plotly(p)))
         store.close()
 
         if not args.resampler:
