@@ -14,8 +14,8 @@ from types import FrameType
 
 from dash import Dash
 
-from devices.factory import build_device
-from monitor.clock import Clock, SystemClock
+from devices.factory import build_device, scenario_library
+from monitor.clock import Clock, ScaledClock, SystemClock
 from monitor.config import DEFAULT_CONFIG, Config, ConfigError, load_config, parse_config
 from monitor.hub import BedHub, Ward
 from monitor.store import SessionStore, StoreError
@@ -45,8 +45,10 @@ class Station:
 
 def build_station(config: Config, clock: Clock | None = None) -> Station:
     """Wire devices, hubs, the store and the web app. Raises ConfigError or StoreError."""
-    clock = clock or SystemClock()
-    devices = [build_device(bed, clock) for bed in config.beds]
+    if clock is None:
+        clock = ScaledClock(config.training.speed) if config.training.enabled else SystemClock()
+    library = scenario_library(config.training)
+    devices = [build_device(bed, clock, library) for bed in config.beds]
     store = SessionStore(config.store.path, config.store.flush_interval_s)
     hubs = [
         BedHub(bed, dev, store, clock, config.alarms, session=config.session)

@@ -5,6 +5,9 @@ python -m devices decode --protocol datex-s5 FILE...
     frame counts on stderr.
 python -m devices decode --protocol datex-s5 FILE --replay URL [--speed N]
     send the capture's frames to a serial URL at their recorded pace (or N times faster).
+python -m devices simulate --scenario FILE [--speed max|N] [--duration SECONDS] --out CSV
+    run a training scenario headless (its own infusion plan, no trainee) and write its
+    readings as time,signal,value,unit.
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ import threading
 from pathlib import Path
 
 from devices.protocols import datex_s5
+from devices.simulator.headless import simulate
+from devices.simulator.scenario import ScenarioError, load_scenario
 from devices.transport import ReplayError, replay
-from monitor.clock import SystemClock
+from monitor.clock import ManualClock, ScaledClock, SystemClock
 from monitor.model import Reading
 
 PROTOCOLS = ("datex-s5",)
@@ -57,6 +62,45 @@ def timed_frames(path: Path) -> list[tuple[float, bytes]]:
     return out
 
 
+def _speed(text: str) -> float | None:
+    if text == "max":
+        return None
+    try:
+        speed = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: max or a number") from None
+    if not 0 < speed <= 1000:
+        raise argparse.ArgumentTypeError(f"{text!r}: between 0 and 1000 times real time")
+    return speed
+
+
+def simulate_command(args: argparse.Namespace) -> int:
+    try:
+        scenario = load_scenario(args.scenario)
+    except ScenarioError as err:
+        print(err, file=sys.stderr)
+        return 2
+    duration = args.duration if args.duration is not None else scenario.duration_s
+    if duration <= 0:
+        print("--duration: must be more than 0 seconds", file=sys.stderr)
+        return 2
+    clock = ManualClock() if args.speed is None else ScaledClock(args.speed)
+    try:
+        with args.out.open("w", encoding="utf-8", newline="") as f:
+            writer = csv.writer(f, lineterminator="\n")
+            writer.writerow(["time", "signal", "value", "unit"])
+
+            def emit(r: Reading) -> None:
+                writer.writerow([f"{r.t:.3f}", r.signal, f"{r.value:.10g}", r.unit])
+
+            count = simulate(scenario, clock, duration, emit)
+    except OSError as err:
+        print(f"{args.out}: {err.strerror or err}", file=sys.stderr)
+        return 2
+    print(f"{scenario.id}: {count} readings over {duration:g} s -> {args.out}", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devices")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -65,7 +109,14 @@ def main(argv: list[str] | None = None) -> int:
     dec.add_argument("files", nargs="+", type=Path, metavar="FILE")
     dec.add_argument("--replay", metavar="URL", help="send the frames to this serial URL")
     dec.add_argument("--speed", type=float, default=1.0, help="replay N times faster")
+    sim = sub.add_parser("simulate", help="run a training scenario headless")
+    sim.add_argument("--scenario", type=Path, required=True, metavar="FILE")
+    sim.add_argument("--speed", type=_speed, default=None, help="max (default) or N x real time")
+    sim.add_argument("--duration", type=float, default=None, metavar="SECONDS")
+    sim.add_argument("--out", type=Path, required=True, metavar="CSV")
     args = parser.parse_args(argv)
+    if args.command == "simulate":
+        return simulate_command(args)
 
     for path in args.files:
         if not path.is_file():

@@ -19,10 +19,13 @@ from devices.protocols.datex_s5 import (
     waveform_request,
 )
 from devices.simulator.dri_monitor import VirtualDriMonitor
+from devices.simulator.inprocess import SimulatedMonitor
+from devices.simulator.scenario import Scenario
 from devices.transport import LinkState, SerialLink, SerialSettings, Writer
 from monitor.clock import Clock
 from monitor.hub import DeviceSink
 from monitor.model import DeviceEvent, Reading, Source, Waveform
+from monitor.training import Debrief, TimelineEntry, TrainingView
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +86,33 @@ class DriMonitor:
     def infusion_changed(self, rate_mg_kg_h: float) -> None:
         if self.virtual is not None:
             self.virtual.simulator.infusion_changed(rate_mg_kg_h)
+
+    # -- training: a virtual monitor's patient runs scenarios; its bytes stay a monitor's ---
+
+    @property
+    def library(self) -> dict[str, Scenario]:
+        return {} if self.virtual is None else self.virtual.simulator.library
+
+    def _simulator(self) -> SimulatedMonitor:
+        if self.virtual is None:
+            raise ValueError("a real monitor runs no scenarios")
+        return self.virtual.simulator
+
+    def start_scenario(self, scenario_id: str) -> None:
+        self._simulator().start_scenario(scenario_id)
+
+    def instructor(self, command: str, value: str, level: float | None = None) -> None:
+        self._simulator().instructor(command, value, level)
+
+    def trainee_action(self, action: str, detail: str = "") -> None:
+        if self.virtual is not None:
+            self.virtual.simulator.trainee_action(action, detail)
+
+    def training_view(self) -> TrainingView | None:
+        return None if self.virtual is None else self.virtual.simulator.training_view()
+
+    def debrief(self, alarms: list[TimelineEntry]) -> Debrief | None:
+        return None if self.virtual is None else self.virtual.simulator.debrief(alarms)
 
     # -- LinkProtocol --------------------------------------------------------------------
 

@@ -10,9 +10,10 @@ from devices.dri import DriMonitor
 from devices.simulator.dri_monitor import VirtualDriMonitor
 from devices.simulator.inprocess import SimulatedMonitor
 from devices.simulator.physiology import SimplePatient
+from devices.simulator.scenario import Scenario, ScenarioError, load_library
 from devices.transport import SerialSettings
 from monitor.clock import Clock
-from monitor.config import BedConfig, DatexS5Device, SimulatorDevice
+from monitor.config import BedConfig, ConfigError, DatexS5Device, SimulatorDevice, TrainingConfig
 from monitor.hub import Device
 
 
@@ -21,17 +22,31 @@ def virtual_port_path(bed_id: str) -> Path:
     return Path(tempfile.gettempdir()) / "ketamine-monitor" / f"{os.getpid()}-{bed_id}.tty"
 
 
-def build_device(bed: BedConfig, clock: Clock) -> Device:
+def scenario_library(training: TrainingConfig) -> dict[str, Scenario]:
+    """The training scenarios, if training is on; a broken file is a one-line ConfigError."""
+    if not training.enabled:
+        return {}
+    try:
+        return load_library(training.scenarios)
+    except ScenarioError as err:
+        raise ConfigError(str(err)) from None
+
+
+def build_device(
+    bed: BedConfig, clock: Clock, library: dict[str, Scenario] | None = None
+) -> Device:
     dev = bed.device
     if isinstance(dev, SimulatorDevice):
         patient = SimplePatient(dev.seed)
-        return SimulatedMonitor(bed.id, patient, clock, dev.interval_s, dev.nibp_interval_s)
+        return SimulatedMonitor(
+            bed.id, patient, clock, dev.interval_s, dev.nibp_interval_s, library
+        )
     assert isinstance(dev, DatexS5Device)
     virtual = None
     url = dev.port
     if dev.virtual:
         simulator = SimulatedMonitor(
-            bed.id, SimplePatient(dev.seed), clock, dev.interval_s, dev.nibp_interval_s
+            bed.id, SimplePatient(dev.seed), clock, dev.interval_s, dev.nibp_interval_s, library
         )
         link = virtual_port_path(bed.id)
         virtual = VirtualDriMonitor(simulator, clock, link)

@@ -20,6 +20,9 @@ class Clock(Protocol):
         ...
 
 
+POLL_S = 0.05  # how often a sleeping thread looks at a clock an instructor may change
+
+
 class SystemClock:
     """Wall-clock time."""
 
@@ -67,18 +70,55 @@ class ManualClock:
 class ScaledClock:
     """Simulated time running `speed` times faster than the wall clock (training, tests).
 
-    It starts at the wall-clock time of its creation, so stored times stay plausible.
+    It starts at the wall-clock time of its creation, so stored times stay plausible. An
+    instructor may change the speed or pause it; simulated time stays continuous.
     """
 
-    def __init__(self, speed: float) -> None:
+    def __init__(self, speed: float = 1.0) -> None:
         if speed <= 0:
             raise ValueError("speed must be positive")
         self.speed = speed
-        self._wall0 = time.time()
+        self.paused = False
+        self._lock = threading.Lock()
+        self._sim0 = time.time()
         self._mono0 = time.monotonic()
 
+    def _now(self) -> float:
+        if self.paused:
+            return self._sim0
+        return self._sim0 + (time.monotonic() - self._mono0) * self.speed
+
     def now(self) -> float:
-        return self._wall0 + (time.monotonic() - self._mono0) * self.speed
+        with self._lock:
+            return self._now()
+
+    def _rebase(self) -> None:
+        self._sim0, self._mono0 = self._now(), time.monotonic()
+
+    def set_speed(self, speed: float) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        with self._lock:
+            self._rebase()
+            self.speed = speed
+
+    def pause(self) -> None:
+        with self._lock:
+            self._rebase()
+            self.paused = True
+
+    def resume(self) -> None:
+        with self._lock:
+            self.paused = False
+            self._mono0 = time.monotonic()
 
     def sleep(self, seconds: float, stop: threading.Event) -> bool:
-        return stop.wait(max(0.0, seconds) / self.speed)
+        wake = self.now() + max(0.0, seconds)
+        while True:
+            with self._lock:
+                left = wake - self._now()
+                wall = POLL_S if self.paused else min(POLL_S, left / self.speed)
+            if left <= 0:
+                return stop.is_set()
+            if stop.wait(wall):
+                return True

@@ -264,8 +264,17 @@ class SessionConfig(_Strict):
     pk_model: Literal["clements", "domino"] = "clements"
 
 
+class TrainingConfig(_Strict):
+    """Training mode: simulated beds can run scenarios, and time can run faster."""
+
+    enabled: bool = False
+    scenarios: str = "devices/simulator/scenarios"  # relative to the config file
+    speed: float = Field(1.0, gt=0, le=60)
+
+
 class Config(_Strict):
     server: ServerConfig = Field(default_factory=ServerConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
     beds: list[BedConfig] = Field(min_length=1)
     alarms: AlarmsConfig = Field(default_factory=AlarmsConfig)
@@ -300,7 +309,8 @@ def _dotted(loc: tuple[int | str, ...]) -> str:
     return out
 
 
-def _one_line(err: ValidationError, source: str) -> str:
+def one_line(err: ValidationError, source: str) -> str:
+    """A validation error as one line: the source, the dotted key and the problem."""
     first = err.errors()[0]
     msg = first["msg"]
     msg = msg.removeprefix("Value error, ")
@@ -320,10 +330,15 @@ def parse_config(data: object, source: str = "config.yaml", base_dir: Path | Non
     try:
         config = Config.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(_one_line(err, source)) from None
+        raise ConfigError(one_line(err, source)) from None
     if base_dir is not None and not Path(config.store.path).is_absolute():
         store = config.store.model_copy(update={"path": str(base_dir / config.store.path)})
         config = config.model_copy(update={"store": store})
+    if base_dir is not None and not Path(config.training.scenarios).is_absolute():
+        folder = str(base_dir / config.training.scenarios)
+        config = config.model_copy(
+            update={"training": config.training.model_copy(update={"scenarios": folder})}
+        )
     return config
 
 

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from monitor.model import ActiveAlarm, Reading, SessionInfo, Source
 from monitor.session import ChecklistItem, SessionEvent, SessionView
+from monitor.training import Debrief, TrainingView
 
 
 class CommandError(Exception):
@@ -93,3 +94,21 @@ class LiveFeed(Protocol):
     def change_limit(self, bed: str, name: str, limit: float, user: str, reason: str) -> float:
         """Returns the old limit; raises CommandError (no reason, unknown alarm, ...)."""
         ...
+
+    # -- training (simulated beds of a training station) ----------------------------------
+
+    def scenarios(self, bed: str) -> list[tuple[str, str]]: ...
+
+    def training_view(self, bed: str) -> TrainingView | None: ...
+
+    def training_command(
+        self, bed: str, command: str, user: str, value: str = "", level: float | None = None
+    ) -> None:
+        """start SCENARIO, goto, trigger, event, artifact, set, ramp, release; CommandError."""
+        ...
+
+    def debrief(self, bed: str) -> Debrief | None: ...
+
+    def clock_control(self, command: str, speed: float | None = None) -> None: ...
+
+    def clock_state(self) -> tuple[float, bool] | None: ...

@@ -11,12 +11,12 @@ import math
 import threading
 import uuid
 from collections import Counter, deque
-from collections.abc import Callable
-from typing import Any, Protocol
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, runtime_checkable
 
 from monitor.alarms import BedAlarms
 from monitor.alarms import technical as tech
-from monitor.clock import Clock
+from monitor.clock import Clock, ScaledClock
 from monitor.config import AlarmsConfig, BedConfig, SessionConfig
 from monitor.feed import BedInfo, BedSnapshot, CommandError
 from monitor.model import (
@@ -50,6 +50,7 @@ from monitor.session import (
 )
 from monitor.signals import REGISTRY, WAVEFORMS
 from monitor.store import SessionStore, StoreError
+from monitor.training import SPEEDS, Debrief, TimelineEntry, TrainingView
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,21 @@ def validate_plan(plan: dict[str, Any]) -> dict[str, Any]:
 DeviceSink = Callable[[Reading | DeviceEvent | Waveform], object]
 
 
+@runtime_checkable
+class Trainable(Protocol):
+    """A simulated device that can run training scenarios (devices/simulator)."""
+
+    library: Mapping[str, Any]
+
+    def start_scenario(self, scenario_id: str) -> None: ...
+
+    def instructor(self, command: str, value: str, level: float | None = None) -> None: ...
+
+    def training_view(self) -> TrainingView | None: ...
+
+    def debrief(self, alarms: list[TimelineEntry]) -> Debrief | None: ...
+
+
 class Device(Protocol):
     """What the hub needs of a device: a blocking reader loop and its provenance."""
 
@@ -146,11 +162,7 @@ class BedHub:
             epoch=uuid.uuid4().hex[:12],
         )
         self._alarms = BedAlarms(bed.id, alarms.rules, alarms.audio_pause_s)
-        # Twice the feed's interval; in accelerated time, plus a quarter second of wall-clock
-        # scheduling jitter, which a fast clock would otherwise turn into false alarms.
-        self._stale_after_s = tech.STALE_FACTOR * min(device.expected_interval_s.values()) + (
-            max(0.0, clock.speed - 1.0) * tech.JITTER_S
-        )
+        self._feed_interval_s = min(device.expected_interval_s.values())
         self._ever_valid: set[str] = set()
         self._lock = threading.Lock()
         self._ring: deque[tuple[int, Reading]] = deque(maxlen=capacity)
@@ -188,6 +200,15 @@ class BedHub:
         if self._state.running:
             self.device.infusion_changed(self._state.rate_mg_kg_h)
         log.info("bed %s: resumed session %d", self.info.id, session.id)
+
+    @property
+    def _stale_after_s(self) -> float:
+        """Twice the feed's interval; in accelerated time, plus a quarter second of wall-clock
+        scheduling jitter, which a fast clock would otherwise turn into false alarms. Read at
+        each check: an instructor may change the speed."""
+        return tech.STALE_FACTOR * self._feed_interval_s + (
+            max(0.0, self.clock.speed - 1.0) * tech.JITTER_S
+        )
 
     def start(self) -> None:
         if self._threads:
@@ -532,21 +553,26 @@ class BedHub:
             self._record("infusion_start", user, {"rate_mg_kg_h": self._state.rate_mg_kg_h})
             rate = self._state.rate_mg_kg_h
         self.device.infusion_changed(rate)
+        self._trainee("resume_infusion", "start")
 
     def change_rate(self, rate_mg_kg_h: float, user: str) -> None:
         _check_rate(rate_mg_kg_h)
         with self._lock:
             self._require(Phase.INFUSING, Phase.PAUSED)
+            before = self._state.rate_mg_kg_h
             self._record("rate_change", user, {"rate_mg_kg_h": rate_mg_kg_h})
             running = self._state.phase is Phase.INFUSING
         if running:
             self.device.infusion_changed(rate_mg_kg_h)
+        detail = f"{before:g} → {rate_mg_kg_h:g} mg/kg/h"
+        self._trainee("rate_reduced" if rate_mg_kg_h < before else "rate_change", detail)
 
     def pause_infusion(self, user: str) -> None:
         with self._lock:
             self._require(Phase.INFUSING)
             self._record("infusion_pause", user)
         self.device.infusion_changed(0.0)
+        self._trainee("pause_infusion")
 
     def resume_infusion(self, user: str) -> None:
         with self._lock:
@@ -554,6 +580,7 @@ class BedHub:
             self._record("infusion_resume", user)
             rate = self._state.rate_mg_kg_h
         self.device.infusion_changed(rate)
+        self._trainee("resume_infusion")
 
     def stop_infusion(self, user: str) -> None:
         """Stop: the session goes into recovery."""
@@ -561,6 +588,7 @@ class BedHub:
             self._require(Phase.INFUSING, Phase.PAUSED)
             self._record("infusion_stop", user, {"dose_mg": round(self._dose(), 2)})
         self.device.infusion_changed(0.0)
+        self._trainee("stop_infusion")
 
     def give(
         self,
@@ -585,6 +613,10 @@ class BedHub:
                 if not drug or not dose or len(drug) > 60 or len(dose) > 60:
                     raise CommandError("name the drug and its dose (up to 60 characters each)")
                 self._record("medication", user, {"drug": drug, "dose": dose})
+        if kind == "bolus":
+            self._trainee("give:ketamine", f"{mg_per_kg:g} mg/kg")
+        else:
+            self._trainee(f"give:{drug.lower()}", dose)
 
     def assess(self, raw: dict[str, Any], user: str) -> dict[str, int]:
         """A nurse assessment; score-based alarms go through the alarm engine."""
@@ -598,7 +630,8 @@ class BedHub:
             now = self.clock.now()
             for code, value in scores.items():
                 self._log_alarms(self._alarms.evaluate_value(code, now, float(value)))
-            return scores
+        self._trainee("assessment", ", ".join(f"{k} {v}" for k, v in scores.items()))
+        return scores
 
     def checklist(self, ticked: list[str] | None = None) -> list[ChecklistItem]:
         with self._lock:
@@ -739,7 +772,9 @@ class BedHub:
         with self._lock:
             done = self._alarms.acknowledge(self.clock.now(), user)
             self._log_alarms(done)
-            return len(done)
+        if done:
+            self._trainee("acknowledge", ", ".join(tr.name for tr in done))
+        return len(done)
 
     def reset_alarms(self, user: str) -> int:
         """End latched alarms whose cause has gone. Returns how many."""
@@ -754,7 +789,8 @@ class BedHub:
             now = self.clock.now()
             until = self._alarms.pause_audio(now)
             self._command("audio_pause", user, {"until": until, "seconds": until - now})
-            return until - now
+        self._trainee("audio_pause")
+        return until - now
 
     def change_limit(self, name: str, limit: float, user: str, reason: str) -> float:
         """Change one alarm's limit for this bed; a reason is required. Returns the old one."""
@@ -776,7 +812,66 @@ class BedHub:
             self._command(
                 "limit_change", user, {"alarm": name, "old": old, "new": limit, "reason": reason}
             )
-            return float(old) if old is not None else math.nan
+        self._trainee("limit_change", f"{name} {old} → {limit:g}")
+        return float(old) if old is not None else math.nan
+
+    # -- training --------------------------------------------------------------------------
+
+    def _trainee(self, action: str, detail: str = "") -> None:
+        """Tell a training device what the trainee did (scenarios react to it and score it)."""
+        hook = getattr(self.device, "trainee_action", None)
+        if hook is not None:
+            hook(action, detail)
+
+    def _trainer(self) -> Trainable:
+        if not isinstance(self.device, Trainable) or not self.device.library:
+            raise CommandError(f"{self.info.name} has no training scenarios")
+        return self.device
+
+    def scenarios(self) -> list[tuple[str, str]]:
+        device = self.device
+        if not isinstance(device, Trainable):
+            return []
+        return [(sid, sc.title) for sid, sc in sorted(device.library.items())]
+
+    def training_view(self) -> TrainingView | None:
+        return self.device.training_view() if isinstance(self.device, Trainable) else None
+
+    def training_command(
+        self, command: str, user: str, value: str = "", level: float | None = None
+    ) -> None:
+        """start SCENARIO, or an instructor command for the running one (goto, trigger,
+        event, artifact, set, ramp, release). Simulated beds only."""
+        trainer = self._trainer()
+        try:
+            if command == "start":
+                trainer.start_scenario(value)
+            else:
+                trainer.instructor(command, value, level)
+        except ValueError as err:
+            raise CommandError(str(err)) from None
+        with self._lock:
+            self._command("instructor", user, {"command": command, "value": value, "level": level})
+
+    def debrief(self) -> Debrief | None:
+        """The running scenario's debrief, with this bed's alarms since it started."""
+        if not isinstance(self.device, Trainable):
+            return None
+        view = self.device.training_view()
+        if view is None:
+            return None
+        start = self.clock.now() - view.elapsed_s
+        alarms: list[TimelineEntry] = []
+        for row in self.store.alarms(self.info.id):
+            if row["onset_t"] < start - 1e-6:
+                continue
+            raised = f"{row['name']} {row['priority']}"
+            alarms.append(TimelineEntry(row["onset_t"], "alarm", raised))
+            if row["acked_at"] is not None:
+                took = row["acked_at"] - row["onset_t"]
+                text = f"{row['name']} acknowledged by {row['acked_by']} after {took:.0f} s"
+                alarms.append(TimelineEntry(row["acked_at"], "alarm", text))
+        return self.device.debrief(alarms)
 
     def limits(self) -> dict[str, str]:
         """Alarms with an absolute limit a physician may change, and their current condition."""
@@ -824,6 +919,42 @@ class Ward:
 
     def window(self, bed: str, seconds: float) -> tuple[list[Reading], int]:
         return self.hub(bed).window(seconds)
+
+    # -- training --------------------------------------------------------------------------
+
+    def scenarios(self, bed: str) -> list[tuple[str, str]]:
+        return self.hub(bed).scenarios()
+
+    def training_view(self, bed: str) -> TrainingView | None:
+        return self.hub(bed).training_view()
+
+    def training_command(
+        self, bed: str, command: str, user: str, value: str = "", level: float | None = None
+    ) -> None:
+        self.hub(bed).training_command(command, user, value, level)
+
+    def debrief(self, bed: str) -> Debrief | None:
+        return self.hub(bed).debrief()
+
+    def clock_control(self, command: str, speed: float | None = None) -> None:
+        """pause, resume or speed N for the whole station (training only: a live station's
+        clock is the wall clock)."""
+        clock = self.clock
+        if not isinstance(clock, ScaledClock):
+            raise CommandError("this station runs in real time")
+        if command == "pause":
+            clock.pause()
+        elif command == "resume":
+            clock.resume()
+        elif command == "speed" and speed in SPEEDS:
+            clock.set_speed(speed)
+        else:
+            raise CommandError(f"speed must be one of {', '.join(f'{x:g}x' for x in SPEEDS)}")
+
+    def clock_state(self) -> tuple[float, bool] | None:
+        """(speed, paused) of a training station's clock; None in real time."""
+        clock = self.clock
+        return (clock.speed, clock.paused) if isinstance(clock, ScaledClock) else None
 
     def start_session(
         self, bed: str, weight_kg: float, rate_mg_kg_h: float, user: str

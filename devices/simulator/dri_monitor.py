@@ -30,7 +30,7 @@ from devices.protocols.datex_s5 import (
 )
 from devices.simulator.inprocess import SimulatedMonitor
 from monitor.clock import Clock
-from monitor.model import Reading
+from monitor.model import DeviceEvent, Reading
 
 log = logging.getLogger(__name__)
 
@@ -121,10 +121,10 @@ class VirtualDriMonitor:
 
     def _values(self) -> tuple[dict[str, float], int]:
         """This tick's numerics, with the last cuff result repeated as a monitor does."""
-        got: list[Reading] = []
-        self.simulator.tick(got.append)
+        got: list[Reading | DeviceEvent] = []
+        self.simulator.tick(got.append)  # artifacts leave signals out: the record marks them
         now = self.clock.now()
-        values = {r.signal: r.value for r in got}
+        values = {r.signal: r.value for r in got if isinstance(r, Reading)}
         self._pulse_rate = values.get("PR", self._pulse_rate)
         if "NIBP_SYS" in values:
             self._cuff = {k: values[k] for k in ("NIBP_SYS", "NIBP_DIA", "NIBP_MEAN")}
@@ -163,7 +163,9 @@ class VirtualDriMonitor:
                 if PLETH in self.waves and now >= self._next_wave:
                     os.write(master, self._pleth_record(now))
                     self._next_wave = max(self._next_wave + 1.0, now)
-                if self.request is not None and now >= self._next_send:
+                if "disconnect" in self.simulator.artifacts:
+                    self._next_send = max(self._next_send, now)  # the cable is out
+                elif self.request is not None and now >= self._next_send:
                     values, label = self._values()
                     frame = phdb_record(
                         values,

@@ -1,20 +1,32 @@
-"""The simple simulated monitor: a SimplePatient presented as in-process readings.
+"""The simulated monitor: a patient presented as in-process readings, optionally running a
+training scenario.
 
-It implements the hub's Device protocol. The byte-exact DRI emitter drives the same patient
-through the wire protocol instead.
+It implements the hub's Device protocol. The byte-exact DRI emitter drives the same monitor
+through the wire protocol instead. Artifacts act where a real monitor's would: a probe off
+or a lead off removes the numeric and reports the sensor status, a failed cuff gives no
+pressure, motion makes the pulse rate erratic, and a disconnect sends nothing at all.
 """
 
 from __future__ import annotations
 
+import random
 import threading
 from collections.abc import Callable
 
 from devices.simulator.physiology import SimplePatient
+from devices.simulator.scenario import Scenario, ScenarioRun
 from monitor.clock import Clock
-from monitor.model import Reading
+from monitor.model import DeviceEvent, Reading
 from monitor.signals import REGISTRY
+from monitor.training import Debrief, TimelineEntry, TrainingView
 
 FIRST_CUFF_AFTER_S = 5.0
+# the numerics each sensor artifact removes, and the status the monitor reports for them
+SENSOR_ARTIFACTS = {
+    "probe_off": (("SPO2", "PR"), "sensor off"),
+    "lead_off": (("HR",), "lead off"),
+}
+Sink = Callable[[Reading | DeviceEvent], object]
 
 
 class SimulatedMonitor:
@@ -29,35 +41,106 @@ class SimulatedMonitor:
         clock: Clock,
         interval_s: float = 1.0,
         nibp_interval_s: float = 180.0,
+        library: dict[str, Scenario] | None = None,
     ) -> None:
         self.bed = bed
         self.patient = patient
         self.clock = clock
         self.interval_s = interval_s
         self.nibp_interval_s = nibp_interval_s
+        self.library = library or {}
+        self.run_: ScenarioRun | None = None
         self.expected_interval_s = {code: interval_s for code in patient.continuous()}
         self.expected_interval_s.update(dict.fromkeys(patient.cuff(), nibp_interval_s))
         self._lock = threading.Lock()  # the patient is shared with instructor/test commands
         self._last: float | None = None
         self._next_cuff = 0.0
+        self._status: dict[str, str] = {}  # signals a sensor artifact has taken off
+        self._cuff_failed = False
+        self._noise = random.Random(bed)
+
+    # -- hub hooks -------------------------------------------------------------------------
 
     def infusion_changed(self, rate_mg_kg_h: float) -> None:
         with self._lock:
             self.patient.rate_mg_kg_h = rate_mg_kg_h
 
     def set_value(self, signal: str, value: float | None) -> None:
-        """Force a signal to a value (None releases it): the training and test hook."""
+        """Force a signal to a value (None releases it): the test hook."""
         with self._lock:
             if value is None:
                 self.patient.overrides.pop(signal, None)
             else:
                 self.patient.overrides[signal] = value
 
-    def _emit(self, sink: Callable[[Reading], None], t: float, values: dict[str, float]) -> None:
+    def trainee_action(self, action: str, detail: str = "") -> None:
+        with self._lock:
+            if self.run_ is not None:
+                self.run_.trainee_action(self.clock.now(), action, detail)
+
+    # -- training --------------------------------------------------------------------------
+
+    def start_scenario(self, scenario_id: str) -> None:
+        """A new patient from the scenario (its seed, baseline and sensitivity), keeping the
+        infusion rate the bed is running."""
+        scenario = self.library.get(scenario_id)
+        if scenario is None:
+            raise ValueError(f"no scenario {scenario_id!r}")
+        with self._lock:
+            rate = self.patient.rate_mg_kg_h
+            self.patient = scenario.patient_model()
+            self.patient.rate_mg_kg_h = rate
+            self.run_ = ScenarioRun(scenario, self.patient, self.clock.now())
+
+    def instructor(self, command: str, value: str, level: float | None = None) -> None:
+        with self._lock:
+            if self.run_ is None:
+                raise ValueError("no scenario is running")
+            self.run_.instructor(self.clock.now(), command, value, level)
+
+    def training_view(self) -> TrainingView | None:
+        with self._lock:
+            return None if self.run_ is None else self.run_.view(self.clock.now())
+
+    def debrief(self, alarms: list[TimelineEntry]) -> Debrief | None:
+        with self._lock:
+            return None if self.run_ is None else self.run_.debrief(self.clock.now(), alarms)
+
+    @property
+    def artifacts(self) -> set[str]:
+        return set() if self.run_ is None else set(self.run_.artifacts)
+
+    # -- emitting --------------------------------------------------------------------------
+
+    def _emit(self, sink: Sink, t: float, values: dict[str, float]) -> None:
         for code, value in values.items():
             sink(Reading(self.bed, t, code, value, REGISTRY[code].unit))
 
-    def tick(self, sink: Callable[[Reading], None]) -> None:
+    def _apply_artifacts(self, sink: Sink, t: float, numerics: dict[str, float]) -> None:
+        artifacts = self.artifacts
+        off: dict[str, str] = {}
+        for name, (signals, status) in SENSOR_ARTIFACTS.items():
+            if name in artifacts:
+                off |= dict.fromkeys(signals, status)
+        for signal in sorted(set(off) | set(self._status)):
+            status = off.get(signal, "valid")
+            if self._status.get(signal, "valid") != status:
+                detail = {"signal": signal, "status": status}
+                sink(DeviceEvent(self.bed, t, "signal_status", detail))
+            if status == "valid":
+                self._status.pop(signal, None)
+            else:
+                self._status[signal] = status
+        for signal in off:
+            numerics.pop(signal, None)
+        if "motion" in artifacts:  # an erratic pulse rate and a wandering SpO2
+            if "PR" in numerics:
+                numerics["PR"] = float(max(30, round(numerics["PR"] + self._noise.gauss(0, 15))))
+            if "SPO2" in numerics:
+                dip = abs(self._noise.gauss(0, 2))
+                numerics["SPO2"] = float(min(100, round(numerics["SPO2"] - dip)))
+
+    def tick(self, sink: Sink) -> None:
         """Move the patient to the clock's now and emit this tick's readings."""
         now = self.clock.now()
         with self._lock:
@@ -71,11 +154,24 @@ class SimulatedMonitor:
                 self._next_cuff += self.nibp_interval_s
                 if self._next_cuff <= now:
                     self._next_cuff = now + self.nibp_interval_s
+            if self.run_ is not None:
+                self.run_.tick(now, numerics | (cuff or {}))
+            artifacts = self.artifacts
+        if "disconnect" in artifacts:
+            return  # nothing reaches the station: its watchdog raises the technical alarm
+        self._apply_artifacts(sink, now, numerics)
         self._emit(sink, now, numerics)
         if cuff is not None:
-            self._emit(sink, now, cuff)
+            failed = "cuff_failure" in artifacts
+            if failed != self._cuff_failed:
+                status = "measurement failed" if failed else "valid"
+                detail = {"signal": "NIBP_SYS", "status": status}
+                sink(DeviceEvent(self.bed, now, "signal_status", detail))
+                self._cuff_failed = failed
+            if not failed:
+                self._emit(sink, now, cuff)
 
-    def run(self, sink: Callable[[Reading], None], stop: threading.Event) -> None:
+    def run(self, sink: Sink, stop: threading.Event) -> None:
         next_tick = self.clock.now()
         while not stop.is_set():
             self.tick(sink)

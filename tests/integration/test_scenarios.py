@@ -1,0 +1,155 @@
+"""Training scenarios: every file validates, runs are reproducible, and each scenario raises
+the alarms it is designed to raise (and none it must not) on the real alarm engine."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from devices.simulator.headless import simulate
+from devices.simulator.scenario import ScenarioError, load_library, load_scenario, parse_scenario
+from monitor.clock import ManualClock
+from monitor.config import load_config
+from monitor.model import Reading
+from tests.helpers import REPO
+from tests.scenarios import LIBRARY, run_on_hub
+
+SCENARIOS = sorted(LIBRARY.glob("*.yaml"))
+
+
+def test_the_library_has_the_scenarios_the_clinic_trains_on() -> None:
+    library = load_library(LIBRARY)
+    assert len(library) >= 8
+    assert {
+        "uneventful", "hypertensive-surge", "tachycardia", "emergence-agitation",
+        "oversedation-desaturation", "vasovagal-bradycardia", "probe-off", "monitor-disconnect",
+        "nausea-vomiting",
+    } <= set(library)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d["patient"].pop("weight_kg"), "x.yaml: patient.weight_kg: field required"),
+        (lambda d: d["states"][1]["vitals"].update(BP=1), "states.1.vitals.BP"),
+        (
+            lambda d: d["transitions"][0].update(to="nowhere"),
+            "transitions[0]: unknown state 'nowhere'",
+        ),
+        (
+            lambda d: d["transitions"][0]["when"].update(instructor="Now"),
+            "give exactly one of after_s, condition, instructor, trainee_action",
+        ),
+        (lambda d: d["expected_actions"][0].update(action="dance"), "unknown trainee action"),
+        (lambda d: d["states"][0].update(artifacts={"smoke": True}), "states.0.artifacts.smoke"),
+    ],
+)
+def test_a_broken_scenario_is_one_line_naming_the_field(change, message) -> None:  # type: ignore[no-untyped-def]
+    data = yaml.safe_load((LIBRARY / "hypertensive-surge.yaml").read_text())
+    change(data)
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(data, "x.yaml")
+    text = str(info.value)
+    assert (
+        "\n" not in text
+        and text.startswith("x.yaml: ")
+        and message in text.replace("[", ".").replace("]", "")
+        or message in text
+    )
+
+
+def test_unreadable_files_are_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("id: [unclosed\n")
+    with pytest.raises(ScenarioError, match=r"bad.yaml: cannot read"):
+        load_scenario(bad)
+    with pytest.raises(ScenarioError, match="missing.yaml: file not found"):
+        load_scenario(tmp_path / "missing.yaml")
+
+
+def _readings(seed: int | None = None) -> list[tuple[float, str, float]]:
+    scenario = load_scenario(LIBRARY / "hypertensive-surge.yaml")
+    if seed is not None:
+        scenario = scenario.model_copy(update={"seed": seed})
+    out: list[tuple[float, str, float]] = []
+    simulate(scenario, ManualClock(), 900, lambda r: out.append((r.t, r.signal, r.value)))
+    return out
+
+
+def test_same_seed_same_readings_other_seed_other_readings() -> None:
+    first, again, other = _readings(), _readings(), _readings(seed=7)
+    assert len(first) > 5000 and first == again
+    assert [r[:2] for r in other] == [r[:2] for r in first] and other != first
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+def test_each_scenario_raises_the_alarms_it_is_designed_for(path: Path, tmp_path: Path) -> None:
+    scenario = load_scenario(path)
+    config = load_config(REPO / "config.yaml")
+    result = run_on_hub(scenario, config, tmp_path)
+    design = scenario.alarms
+    assert set(design.expected) <= result.raised, f"states {result.states}"
+    assert not set(design.never) & result.raised, f"states {result.states}"
+    assert len(result.states) > 1  # the script moved on
+
+
+def test_a_probe_off_is_technical_and_the_nurse_is_scored_for_not_treating(tmp_path: Path) -> None:
+    scenario = load_scenario(LIBRARY / "probe-off.yaml")
+    result = run_on_hub(scenario, load_config(REPO / "config.yaml"), tmp_path)
+    assert "TECH_SPO2_INVALID" in result.raised and "SPO2_DESAT" not in result.raised
+    debrief = result.hub.debrief()
+    assert debrief is not None
+    by_label = {c.label: c for c in debrief.checklist}
+    assert by_label["Acknowledge the technical alarm"].status == "missed"
+    assert by_label["Do not give a drug for an artefact"].status == "avoided"
+    assert debrief.score == 0 and debrief.max_score == 10
+    kinds = [e.kind for e in debrief.timeline]
+    assert "state" in kinds and "alarm" in kinds and "artifact" in kinds
+
+
+def test_trainee_actions_move_the_scenario_and_are_timed(tmp_path: Path) -> None:
+    scenario = load_scenario(LIBRARY / "hypertensive-surge.yaml")
+    scenario = scenario.model_copy(update={"duration_s": 1700.0})  # the surge began at 1500 s
+    result = run_on_hub(scenario, load_config(REPO / "config.yaml"), tmp_path)
+    assert result.states[-1] == "surge"
+    hub, clock = result.hub, result.hub.clock
+    hub.acknowledge("trainee")
+    clock.advance(30)  # type: ignore[attr-defined]
+    hub.change_rate(0.5, "trainee")
+    assert result.monitor.run_ is not None and result.monitor.run_.state.id == "settling"
+    debrief = hub.debrief()
+    assert debrief is not None
+    checks = {c.action: c for c in debrief.checklist}
+    assert checks["rate_reduced"].status == "done" and checks["rate_reduced"].points == 10
+    assert checks["acknowledge"].status == "done"
+    rate = checks["rate_reduced"].seconds_to_action
+    assert rate is not None and rate == pytest.approx(1700 - 1500 + 30, abs=2)
+    assert any(e.kind == "trainee" and e.text.startswith("rate_reduced") for e in debrief.timeline)
+
+
+def test_headless_cli_writes_readings(tmp_path: Path) -> None:
+    out = tmp_path / "r.csv"
+    result = subprocess.run(
+        [sys.executable, "-m", "devices", "simulate", "--scenario",
+         str(LIBRARY / "probe-off.yaml"), "--duration", "900", "--out", str(out)],
+        cwd=REPO, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.reader(out.open()))
+    assert rows[0] == ["time", "signal", "value", "unit"]
+    spo2 = [float(r[0]) for r in rows[1:] if r[1] == "SPO2"]
+    assert spo2 and max(spo2) - min(spo2) > 890  # 15 min of 1 Hz SpO2 ...
+    start = float(rows[1][0])
+    off = [t for t in spo2 if start + 601 <= t < start + 840]
+    assert off == []  # ... with none while the probe is off
+    bad = subprocess.run(
+        [sys.executable, "-m", "devices", "simulate", "--scenario", str(out), "--out", str(out)],
+        cwd=REPO, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+    assert isinstance(Reading, type)
