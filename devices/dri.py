@@ -104,6 +104,9 @@ class DriMonitor:
     def instructor(self, command: str, value: str, level: float | None = None) -> None:
         self._simulator().instructor(command, value, level)
 
+    def start_replay(self, title: str, rows: list[tuple[float, str, float]]) -> None:
+        self._simulator().start_replay(title, rows)
+
     def trainee_action(self, action: str, detail: str = "") -> None:
         if self.virtual is not None:
             self.virtual.simulator.trainee_action(action, detail)

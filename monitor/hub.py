@@ -121,6 +121,8 @@ class Trainable(Protocol):
 
     def debrief(self, alarms: list[TimelineEntry]) -> Debrief | None: ...
 
+    def start_replay(self, title: str, rows: list[tuple[float, str, float]]) -> None: ...
+
 
 class Device(Protocol):
     """What the hub needs of a device: a blocking reader loop and its provenance."""
@@ -846,6 +848,10 @@ class BedHub:
         try:
             if command == "start":
                 trainer.start_scenario(value)
+            elif command == "replay":
+                session_id = _session_number(value)
+                rows = self.store.readings(session_id)
+                trainer.start_replay(f"Replay of session {session_id}", rows)
             else:
                 trainer.instructor(command, value, level)
         except ValueError as err:
@@ -882,6 +888,16 @@ class BedHub:
                 if cond is not None and cond.rule.op and cond.rule.relative is None:
                     out[name] = f"{cond.rule.signal} {cond.op} {cond.limit:g}"
             return out
+
+
+def _session_number(text: str) -> int:
+    try:
+        number = int(str(text).strip())
+    except ValueError:
+        raise CommandError(f"session: {text!r} is not a session number") from None
+    if number <= 0:
+        raise CommandError("session: a positive session number")
+    return number
 
 
 class Ward:

@@ -137,7 +137,11 @@ def chromium() -> str:
 
 
 def write_pdf(store: SessionStore, session_id: int, rules: list[AlarmRule], out: Path) -> Path:
-    page = session_html(store, session_id, rules)
+    return print_pdf(session_html(store, session_id, rules), out)
+
+
+def print_pdf(page: str, out: Path) -> Path:
+    """Print an HTML page to `out` with headless Chromium (session records, debriefs)."""
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "record.html"
         source.write_text(page, encoding="utf-8")

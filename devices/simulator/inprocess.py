@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 
 from devices.simulator.physiology import SimplePatient
-from devices.simulator.scenario import Scenario, ScenarioRun
+from devices.simulator.scenario import Scenario, ScenarioRun, replay_scenario
 from monitor.clock import Clock
 from monitor.model import DeviceEvent, Reading
 from monitor.signals import REGISTRY
@@ -57,6 +57,8 @@ class SimulatedMonitor:
         self._next_cuff = 0.0
         self._status: dict[str, str] = {}  # signals a sensor artifact has taken off
         self._cuff_failed = False
+        self._replay: list[tuple[float, str, float]] | None = None
+        self._replay_next = 0
         self._noise = random.Random(bed)
 
     # -- hub hooks -------------------------------------------------------------------------
@@ -87,9 +89,23 @@ class SimulatedMonitor:
         if scenario is None:
             raise ValueError(f"no scenario {scenario_id!r}")
         with self._lock:
+            self._replay = None
             rate = self.patient.rate_mg_kg_h
             self.patient = scenario.patient_model()
             self.patient.rate_mg_kg_h = rate
+            self.run_ = ScenarioRun(scenario, self.patient, self.clock.now())
+
+    def start_replay(self, title: str, rows: list[tuple[float, str, float]]) -> None:
+        """Play recorded (t, signal, value) readings back as this monitor's output, at their
+        recorded pace from now on: a real case to teach with. Trainee actions are logged and
+        the debrief lists them with the alarms the recording raises."""
+        if not rows:
+            raise ValueError("the recording has no readings")
+        first = min(t for t, _, _ in rows)
+        scenario = replay_scenario(title, rows)
+        with self._lock:
+            self._replay = sorted(((t - first, s, v) for t, s, v in rows), key=lambda r: r[0])
+            self._replay_next = 0
             self.run_ = ScenarioRun(scenario, self.patient, self.clock.now())
 
     def instructor(self, command: str, value: str, level: float | None = None) -> None:
@@ -140,9 +156,23 @@ class SimulatedMonitor:
                 dip = abs(self._noise.gauss(0, 2))
                 numerics["SPO2"] = float(min(100, round(numerics["SPO2"] - dip)))
 
+    def _play(self, sink: Sink, now: float) -> None:
+        """Emit the recording's readings that are due, each at its recorded offset from the
+        start of the replay."""
+        assert self._replay is not None and self.run_ is not None
+        start = self.run_.started_at
+        rows = self._replay
+        while self._replay_next < len(rows) and start + rows[self._replay_next][0] <= now:
+            offset, signal, value = rows[self._replay_next]
+            sink(Reading(self.bed, start + offset, signal, value, REGISTRY[signal].unit))
+            self._replay_next += 1
+
     def tick(self, sink: Sink) -> None:
         """Move the patient to the clock's now and emit this tick's readings."""
         now = self.clock.now()
+        if self._replay is not None:
+            self._play(sink, now)
+            return
         with self._lock:
             if self._last is None:
                 self._last, self._next_cuff = now, now + FIRST_CUFF_AFTER_S

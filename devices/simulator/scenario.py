@@ -217,6 +217,25 @@ def load_library(folder: Path | str) -> dict[str, Scenario]:
     return library
 
 
+def replay_scenario(title: str, rows: list[tuple[float, str, float]]) -> Scenario:
+    """A one-state scenario around a recording, so a replay has a run, a log and a debrief."""
+    first: dict[str, float] = {}
+    for _, signal, value in sorted(rows):
+        first.setdefault(signal, value)
+    defaults = {"HR": 75, "SPO2": 98, "NIBP_SYS": 120, "NIBP_DIA": 75, "RR": 14, "ETCO2": 37}
+    baseline = {k: first.get(k, v) for k, v in (defaults | {"TEMP": 36.8}).items()}
+    span = max(t for t, _, _ in rows) - min(t for t, _, _ in rows) + 1
+    return Scenario(
+        id="replay",
+        title=title,
+        seed=0,
+        patient=PatientSpec(age=50, weight_kg=70, baseline=baseline),
+        infusion=InfusionPlan(rate_mg_kg_h=0.5, duration_s=span),
+        duration_s=min(span, 6 * 3600),
+        states=[StateSpec(id="replay", note="A recorded case, played back at its own pace.")],
+    )
+
+
 class ScenarioRun:
     """One run of a scenario on one patient: states, transitions, artifacts and the log the
     debrief is made from. Driven by the monitor's tick and by commands; not thread-safe."""

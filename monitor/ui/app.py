@@ -12,11 +12,12 @@ from dash import Dash, Input, Output, dcc, html
 from monitor.config import AlarmRule
 from monitor.feed import LiveFeed
 from monitor.store import SessionStore, StoreError
-from monitor.ui.pages import bed, overview, review
+from monitor.ui.pages import bed, instructor, overview, review
 
 ASSETS = Path(__file__).with_name("assets")
 BED_PATH = re.compile(r"^/bed/([a-z0-9][a-z0-9_-]{0,31})$")
 REVIEW_PATH = re.compile(r"^/review/([0-9]{1,9})$")
+DEBRIEF_PATH = re.compile(r"^/debrief/([a-z0-9][a-z0-9_-]{0,31})$")
 
 
 def not_found(path: str) -> html.Div:
@@ -47,6 +48,7 @@ def create_app(
         serve_locally=True,
     )
     bed_ids = {b.id for b in feed.beds()}
+    training = bool(instructor.training_beds(feed))
     app.layout = dmc.MantineProvider(
         forceColorScheme="dark",
         children=html.Div(
@@ -57,7 +59,8 @@ def create_app(
                         dcc.Link("Ketamine infusion monitor", href="/", className="brand"),
                         html.Nav(
                             [dcc.Link("Ward", href="/"), dcc.Link("Sessions", href="/sessions")]
-                            + [dcc.Link(b.name, href=f"/bed/{b.id}") for b in feed.beds()],
+                            + [dcc.Link(b.name, href=f"/bed/{b.id}") for b in feed.beds()]
+                            + ([dcc.Link("Instructor", href="/instructor")] if training else []),
                             className="nav",
                         ),
                         html.Button(
@@ -92,6 +95,11 @@ def create_app(
         m = BED_PATH.match(path)
         if m and m.group(1) in bed_ids:
             return bed.layout(feed, m.group(1))
+        if training and path == "/instructor":
+            return instructor.layout(feed)
+        m = DEBRIEF_PATH.match(path)
+        if training and m and m.group(1) in bed_ids:
+            return instructor.debrief_layout(feed, m.group(1))
         if store is not None and path == "/sessions":
             return review.sessions_layout(store)
         m = REVIEW_PATH.match(path)
@@ -104,6 +112,8 @@ def create_app(
 
     overview.register(app, feed)
     bed.register(app, feed, station)
+    if training:
+        instructor.register(app, feed, station)
     if store is not None:
         review.register(app, store, rules or [])
     return app

@@ -6,16 +6,22 @@ from __future__ import annotations
 import csv
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 import yaml
+from pypdf import PdfReader
 
 from devices.simulator.headless import simulate
 from devices.simulator.scenario import ScenarioError, load_library, load_scenario, parse_scenario
-from monitor.clock import ManualClock
+from monitor.clock import ManualClock, ScaledClock
 from monitor.config import load_config
+from monitor.feed import CommandError
+from monitor.hub import Ward
 from monitor.model import Reading
+from monitor.report import print_pdf
+from monitor.training import debrief_html
 from tests.helpers import REPO
 from tests.scenarios import LIBRARY, run_on_hub
 
@@ -55,12 +61,8 @@ def test_a_broken_scenario_is_one_line_naming_the_field(change, message) -> None
     with pytest.raises(ScenarioError) as info:
         parse_scenario(data, "x.yaml")
     text = str(info.value)
-    assert (
-        "\n" not in text
-        and text.startswith("x.yaml: ")
-        and message in text.replace("[", ".").replace("]", "")
-        or message in text
-    )
+    assert "\n" not in text and text.startswith("x.yaml: ")
+    assert message in text or message in text.replace("[", ".").replace("]", "")
 
 
 def test_unreadable_files_are_one_line(tmp_path: Path) -> None:
@@ -152,4 +154,56 @@ def test_headless_cli_writes_readings(tmp_path: Path) -> None:
         cwd=REPO, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
     )  # fmt: skip
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
-    assert isinstance(Reading, type)
+
+
+def test_the_debrief_prints_as_a_pdf(tmp_path: Path) -> None:
+    scenario = load_scenario(LIBRARY / "monitor-disconnect.yaml")
+    result = run_on_hub(scenario, load_config(REPO / "config.yaml"), tmp_path)
+    assert "TECH_NO_DATA" in result.raised
+    debrief = result.hub.debrief()
+    assert debrief is not None
+    out = print_pdf(debrief_html(debrief, "sim"), tmp_path / "debrief.pdf")
+    text = "".join(page.extract_text() for page in PdfReader(out).pages)
+    assert "SIMULATION" in text and "monitor-disconnect" in text
+    assert "Acknowledge the no-data alarm" in text and "TECH_NO_DATA" in text
+
+
+def test_a_stored_session_replays_as_a_scenario(tmp_path: Path) -> None:
+    scenario = load_scenario(LIBRARY / "uneventful.yaml")
+    short = scenario.model_copy(update={"duration_s": 400.0})
+    recorded = run_on_hub(short, load_config(REPO / "config.yaml"), tmp_path)
+    hub, monitor = recorded.hub, recorded.monitor
+    session = hub.session
+    assert session is not None
+    source = [(t, s, v) for t, s, v in hub.store.readings(session.id) if s == "HR"]
+    hub.close_session("trainee", "recorded for teaching")
+    hub.training_command("replay", "instructor", str(session.id))
+    played: list[Reading] = []
+    for _ in range(30):
+        hub.clock.advance(1.0)  # type: ignore[attr-defined]
+        monitor.tick(lambda item: played.append(item) if isinstance(item, Reading) else None)
+    hr = [r.value for r in played if r.signal == "HR"]
+    assert hr == [v for _, _, v in source[: len(hr)]] and len(hr) >= 29
+    view = hub.training_view()
+    assert view is not None and view.title == f"Replay of session {session.id}"
+    with pytest.raises(CommandError, match="not a session number"):
+        hub.training_command("replay", "instructor", "abc")
+
+
+def test_time_runs_faster_pauses_and_stays_continuous() -> None:
+    clock = ScaledClock(1.0)
+    ward = Ward([], clock)
+    before = clock.now()
+    ward.clock_control("speed", 60.0)
+    assert clock.now() - before < 1.0  # no jump when the speed changes
+    time.sleep(0.1)
+    assert 4 < clock.now() - before < 30
+    ward.clock_control("pause")
+    frozen = clock.now()
+    time.sleep(0.1)
+    assert clock.now() == frozen and ward.clock_state() == (60.0, True)
+    ward.clock_control("resume")
+    with pytest.raises(CommandError, match="speed must be one of"):
+        ward.clock_control("speed", 3.0)
+    with pytest.raises(CommandError, match="real time"):
+        Ward([], ManualClock()).clock_control("pause")
