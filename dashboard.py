@@ -12,6 +12,7 @@ import sys
 from dataclasses import dataclass
 from types import FrameType
 
+import yaml
 from dash import Dash
 
 from devices.factory import build_device, scenario_library
@@ -55,7 +56,15 @@ def build_station(config: Config, clock: Clock | None = None) -> Station:
         for bed, dev in zip(config.beds, devices, strict=True)
     ]
     ward = Ward(hubs, clock)
-    app = create_app(ward, config.server.station, store, config.alarms.rules)
+    shown = config.model_dump(mode="json")  # what an admin may see: no secrets live in it
+    app = create_app(
+        ward,
+        config.server.station,
+        store,
+        config.alarms.rules,
+        server=config.server,
+        config_text=yaml.safe_dump(shown, sort_keys=False),
+    )
     return Station(config, clock, store, ward, app)
 
 

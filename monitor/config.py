@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from monitor.access import is_loopback
 from monitor.session import SCALES
 from monitor.signals import is_known
 
@@ -49,7 +50,19 @@ class ServerConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(8050, ge=1, le=65535)
     station: str = Field("station-1", min_length=1, max_length=64)
-    """Acting user for audit entries until logins exist."""
+    """Acting user for audit entries when logins are off (loopback only)."""
+    auth: bool = False
+    """Logins and roles. Required to bind anything but a loopback address."""
+    idle_timeout_min: float = Field(15, gt=0, le=720)
+    login_attempts_per_minute: int = Field(5, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _no_open_bind_without_logins(self) -> ServerConfig:
+        if not self.auth and not is_loopback(self.host):
+            raise ValueError(
+                f"binding {self.host} needs auth: true (logins and roles); refusing to start"
+            )
+        return self
 
     @field_validator("host")
     @classmethod

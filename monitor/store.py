@@ -28,8 +28,8 @@ from monitor.model import AlarmPhase, AlarmTransition, Reading, SessionInfo, Sou
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 4
-MIGRATES_FROM = 3  # version 4 only adds the waves and chunks tables
+SCHEMA_VERSION = 5
+MIGRATES_FROM = 3  # versions 4 and 5 only add tables (waves, chunks; users, audit)
 MAX_PENDING = 500_000  # ~14 h of 10 numerics at 1 Hz; past that the oldest are dropped and counted
 COMPACT_AFTER = 6_000  # journal rows (10 min of 10 numerics at 1 Hz) before a session compacts
 TRACK_CACHE = 64  # closed sessions' tracks kept decoded in memory (they never change)
@@ -110,6 +110,20 @@ CREATE TABLE IF NOT EXISTS chunks (
     v BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_key ON chunks (session_id, signal, t0);
+CREATE TABLE IF NOT EXISTS users (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    pw_hash TEXT NOT NULL,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    t REAL NOT NULL,
+    user TEXT NOT NULL,
+    action TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '{}'
+);
 """
 
 
@@ -725,6 +739,57 @@ class SessionStore:
             )
             for r in rows
         ]
+
+    # -- users and audit ------------------------------------------------------------------
+
+    def add_user(self, name: str, role: str, pw_hash: str, t: float) -> None:
+        with self._lock:
+            if self._query("SELECT 1 FROM users WHERE name = ?", (name,)):
+                raise StoreError(f"user {name!r} exists (use reset to change the password)")
+            self._execute(
+                "INSERT INTO users (name, role, pw_hash, created_at) VALUES (?, ?, ?, ?)",
+                (name, role, pw_hash, t),
+            )
+
+    def update_user(
+        self, name: str, *, pw_hash: str | None = None, disabled: bool | None = None
+    ) -> None:
+        with self._lock:
+            if not self._query("SELECT 1 FROM users WHERE name = ?", (name,)):
+                raise StoreError(f"no user {name!r}")
+            if pw_hash is not None:
+                self._execute(
+                    "UPDATE users SET pw_hash = ?, disabled = 0 WHERE name = ?", (pw_hash, name)
+                )
+            if disabled is not None:
+                self._execute("UPDATE users SET disabled = ? WHERE name = ?", (int(disabled), name))
+
+    def user(self, name: str) -> sqlite3.Row | None:
+        rows = self._query("SELECT * FROM users WHERE name = ?", (name,))
+        return rows[0] if rows else None
+
+    def users(self) -> list[sqlite3.Row]:
+        return self._query("SELECT name, role, disabled, created_at FROM users ORDER BY name")
+
+    def audit(self, t: float, user: str, action: str, detail: dict[str, Any]) -> None:
+        """Logins, failed logins, exports and user changes (alarm and session actions are
+        events of their session)."""
+        self._execute(
+            "INSERT INTO audit (t, user, action, detail) VALUES (?, ?, ?, ?)",
+            (t, user, action, json.dumps(detail, sort_keys=True)),
+        )
+
+    def audit_log(self, limit: int = 500) -> list[tuple[float, str, str, str]]:
+        """Audit entries and the inactivation, limit and override events, newest first."""
+        rows = self._query(
+            "SELECT t, user, action, detail FROM audit"
+            " UNION ALL SELECT t, user, kind, payload FROM events WHERE kind IN"
+            " ('alarm_acknowledged', 'alarm_reset', 'audio_pause', 'limit_change', 'override',"
+            " 'instructor')"
+            " ORDER BY t DESC LIMIT ?",
+            (limit,),
+        )
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
 
     def alarms(self, bed: str | None = None) -> list[sqlite3.Row]:
         if bed is None:

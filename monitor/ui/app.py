@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Any
 
 import dash_mantine_components as dmc
 from dash import Dash, Input, Output, dcc, html
+from flask_wtf.csrf import generate_csrf
 
-from monitor.config import AlarmRule
+from monitor.config import AlarmRule, ServerConfig
 from monitor.feed import LiveFeed
 from monitor.store import SessionStore, StoreError
+from monitor.ui.auth import Access, install, page_permission
 from monitor.ui.pages import bed, instructor, overview, review
 
 ASSETS = Path(__file__).with_name("assets")
@@ -36,9 +39,12 @@ def create_app(
     station: str,
     store: SessionStore | None = None,
     rules: list[AlarmRule] | None = None,
+    server: ServerConfig | None = None,
+    config_text: str = "",
 ) -> Dash:
-    """Build the dashboard. `station` is the acting user recorded for commands until logins.
-    With a `store`, the physician review pages (/sessions, /review/<id>) are served too."""
+    """Build the dashboard. With a `store`, the physician review pages (/sessions,
+    /review/<id>) and the audit are served too; with `server.auth`, logins and roles guard
+    every page and callback. Without logins the acting user is `station` (loopback only)."""
     app = Dash(
         __name__,
         assets_folder=str(ASSETS),
@@ -47,38 +53,72 @@ def create_app(
         update_title=None,  # no "Updating..." flicker in the tab title every tick
         serve_locally=True,
     )
+    if store is not None and server is not None:
+        access = install(app, store, server, store.path.parent)
+    else:
+        access = Access(station, enabled=False, secret=b"ketamine-monitor")
     bed_ids = {b.id for b in feed.beds()}
     training = bool(instructor.training_beds(feed))
-    app.layout = dmc.MantineProvider(
-        forceColorScheme="dark",
-        children=html.Div(
-            [
-                dcc.Location(id="url"),
-                html.Header(
-                    [
-                        dcc.Link("Ketamine infusion monitor", href="/", className="brand"),
-                        html.Nav(
-                            [dcc.Link("Ward", href="/"), dcc.Link("Sessions", href="/sessions")]
-                            + [dcc.Link(b.name, href=f"/bed/{b.id}") for b in feed.beds()]
-                            + ([dcc.Link("Instructor", href="/instructor")] if training else []),
-                            className="nav",
-                        ),
-                        html.Button(
-                            "Enable sound",
-                            id="sound-enable",
-                            className="sound-button",
-                            title="Browsers stay silent until a click: enable alarm tones",
-                        ),
-                        html.Span(f"Station: {station}", className="station"),
-                    ],
-                    className="app-header",
-                ),
-                html.Main(id="page"),
-            ],
-            className="app-shell",
-        ),
-    )
+    links = [("Ward", "/", "live"), ("Sessions", "/sessions", "review")]
+    links += [(b.name, f"/bed/{b.id}", "live") for b in feed.beds()]
+    links += [("Instructor", "/instructor", "training")] if training else []
+    links += [("Audit", "/audit", "audit"), ("Admin", "/admin", "admin")] if store else []
 
+    def who() -> Any:
+        if not access.enabled:
+            return html.Span(
+                f"Logins off (loopback only) · acting as {station}", className="station notice"
+            )
+        return html.Span(
+            [
+                html.Span(f"{access.user()} · {access.role()}", className="station"),
+                html.Form(
+                    [
+                        dcc.Input(type="hidden", name="csrf_token", value=generate_csrf()),
+                        html.Button("Log out", type="submit", className="sound-button"),
+                    ],
+                    method="POST",
+                    action="/logout",
+                    className="logout",
+                ),
+            ]
+        )
+
+    def shell() -> Any:
+        """Built per page load, so the header shows who is logged in and what they may open."""
+        return dmc.MantineProvider(
+            forceColorScheme="dark",
+            children=html.Div(
+                [
+                    dcc.Location(id="url"),
+                    html.Header(
+                        [
+                            dcc.Link("Ketamine infusion monitor", href="/", className="brand"),
+                            html.Nav(
+                                [
+                                    dcc.Link(name, href=href)
+                                    for name, href, permission in links
+                                    if access.can(permission)
+                                ],
+                                className="nav",
+                            ),
+                            html.Button(
+                                "Enable sound",
+                                id="sound-enable",
+                                className="sound-button",
+                                title="Browsers stay silent until a click: enable alarm tones",
+                            ),
+                            who(),
+                        ],
+                        className="app-header",
+                    ),
+                    html.Main(id="page"),
+                ],
+                className="app-shell",
+            ),
+        )
+
+    app.layout = shell
     app.clientside_callback(
         "function(n) { return window.monitorAudio.enable(n); }",
         Output("sound-enable", "children"),
@@ -90,11 +130,19 @@ def create_app(
     @app.callback(Output("page", "children"), Input("url", "pathname"))
     def route(path: str | None) -> Any:
         path = path or "/"
+        if not access.can(page_permission(path)):
+            return html.Div(
+                [
+                    html.H2("Not permitted"),
+                    html.P(f"Your role ({access.role()}) cannot open {path}."),
+                ],
+                className="not-found",
+            )
         if path == "/":
             return overview.layout(feed)
         m = BED_PATH.match(path)
         if m and m.group(1) in bed_ids:
-            return bed.layout(feed, m.group(1))
+            return bed.layout(feed, m.group(1), access.pseudonym)
         if training and path == "/instructor":
             return instructor.layout(feed)
         m = DEBRIEF_PATH.match(path)
@@ -102,18 +150,71 @@ def create_app(
             return instructor.debrief_layout(feed, m.group(1))
         if store is not None and path == "/sessions":
             return review.sessions_layout(store)
+        if store is not None and path == "/audit":
+            return audit_layout(store)
+        if store is not None and path == "/admin":
+            return admin_layout(store, config_text)
         m = REVIEW_PATH.match(path)
         if store is not None and m:
             try:
-                return review.review_layout(store, int(m.group(1)), rules or [])
+                return review.review_layout(store, int(m.group(1)), rules or [], access)
             except StoreError:
                 return not_found(path)
         return not_found(path)
 
     overview.register(app, feed)
-    bed.register(app, feed, station)
+    bed.register(app, feed, access)
     if training:
-        instructor.register(app, feed, station)
+        instructor.register(app, feed, access)
     if store is not None:
-        review.register(app, store, rules or [])
+        review.register(app, store, rules or [], access)
     return app
+
+
+def _when(t: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
+
+
+def audit_layout(store: SessionStore) -> Any:
+    """Logins, failed logins, exports, acknowledgements, limit changes: who, what, when."""
+    rows = [
+        html.Tr([html.Td(_when(t)), html.Td(user), html.Td(action), html.Td(detail)])
+        for t, user, action, detail in store.audit_log()
+    ]
+    return html.Div(
+        [
+            html.H2("Audit"),
+            html.Table(
+                [html.Tr([html.Th(h) for h in ("time", "user", "action", "detail")]), *rows],
+                id="audit-table",
+                className="alarm-list",
+            ),
+        ]
+    )
+
+
+def admin_layout(store: SessionStore, config_text: str) -> Any:
+    """Users (managed with `python -m monitor users`) and the running configuration."""
+    users = [
+        html.Tr(
+            [
+                html.Td(u["name"]),
+                html.Td(u["role"]),
+                html.Td("disabled" if u["disabled"] else "active"),
+                html.Td(_when(u["created_at"])),
+            ]
+        )
+        for u in store.users()
+    ]
+    return html.Div(
+        [
+            html.H2("Users"),
+            html.P("Add, disable or reset users with: python -m monitor users …"),
+            html.Table(
+                [html.Tr([html.Th(h) for h in ("user", "role", "state", "created")]), *users],
+                className="alarm-list",
+            ),
+            html.H2("Configuration"),
+            html.Pre(config_text, className="config-text"),
+        ]
+    )

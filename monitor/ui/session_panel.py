@@ -15,6 +15,7 @@ from dash import Dash, Input, Output, State, ctx, html, no_update
 
 from monitor.feed import CommandError, LiveFeed
 from monitor.session import INDICATIONS, Phase, SessionView
+from monitor.ui.auth import Access
 
 REGIMENS = {
     "depression": ("0.5 mg/kg over 40 min", 0.75),
@@ -53,12 +54,12 @@ def _button(ident: str, label: str, color: str = "blue", variant: str = "filled"
     return dmc.Button(label, id=ident, size="lg", color=color, variant=variant)
 
 
-def panel(view: SessionView | None, checklist: list[Any]) -> html.Div:
+def panel(view: SessionView | None, checklist: list[Any], patient: str = "") -> html.Div:
     phase = view.phase if view else None
     return html.Div(
         [
             html.H3("Infusion session", className="section-title"),
-            html.Div(info_lines(view, checklist), id="s-info", className="session-info"),
+            html.Div(info_lines(view, checklist, patient), id="s-info", className="session-info"),
             html.Div(
                 [
                     dmc.Group(
@@ -283,11 +284,14 @@ def _clock(t: float | None) -> str:
     return time.strftime("%H:%M", time.localtime(t)) if t else ""
 
 
-def info_lines(view: SessionView | None, checklist: list[Any] | None = None) -> list[html.Div]:
+def info_lines(
+    view: SessionView | None, checklist: list[Any] | None = None, patient: str = ""
+) -> list[html.Div]:
+    """`patient` is the pseudonym shown for the session's patient reference."""
     """The session's derived state, as text (patient text is never rendered as HTML)."""
     if view is None:
         return [html.Div("No session: values are shown live but not recorded.")]
-    lines = [html.Div(f"{view.patient_ref or 'unnamed patient'} · {view.phase}")]
+    lines = [html.Div(f"{patient or 'unnamed patient'} · {view.phase}")]
     if view.baseline:
         base = ", ".join(f"{k} {v:g}" for k, v in sorted(view.baseline.items()))
         lines.append(html.Div(f"Baseline: {base}"))
@@ -336,7 +340,7 @@ def view_signature(view: SessionView | None, now: float, checklist: list[Any]) -
     return repr((view, due_text(view, now), checklist))
 
 
-def register(app: Dash, feed: LiveFeed, station: str) -> None:
+def register(app: Dash, feed: LiveFeed, access: Access) -> None:
     @app.callback(
         Output("s-msg", "children"),
         Output("s-msg", "className"),
@@ -386,6 +390,9 @@ def register(app: Dash, feed: LiveFeed, station: str) -> None:
         bed = cursor["bed"]
         which = ctx.triggered_id
         try:
+            access.require("session")
+            if (which == "s-start" and override) or (which == "s-discharge" and discharge_override):
+                access.require("override")  # overriding a hold or the checklist: a physician
             if which == "s-create":
                 if plan_rate in (None, "") and regimen in REGIMENS:
                     plan_rate = REGIMENS[regimen][1]
@@ -397,39 +404,40 @@ def register(app: Dash, feed: LiveFeed, station: str) -> None:
                     "planned_rate_mg_kg_h": plan_rate,
                     "concentration_mg_ml": conc,
                 }
-                feed.session_command(bed, "create", station, plan=plan)
+                feed.session_command(bed, "create", access.user(), plan=plan)
                 return "Session created: confirm the baseline next.", "form-msg ok"
             if which == "s-baseline":
-                values = feed.session_command(bed, "baseline", station)
+                values = feed.session_command(bed, "baseline", access.user())
                 return f"Baseline confirmed: {values}", "form-msg ok"
             if which == "s-start":
-                feed.session_command(bed, "start", station, override_reason=override or "")
+                feed.session_command(bed, "start", access.user(), override_reason=override or "")
                 return "Infusion started.", "form-msg ok"
             if which == "s-rate":
                 feed.session_command(
-                    bed, "rate", station, rate_mg_kg_h=form_number(rate, "new rate")
+                    bed, "rate", access.user(), rate_mg_kg_h=form_number(rate, "new rate")
                 )
                 return f"Rate changed to {form_number(rate, 'rate'):g} mg/kg/h.", "form-msg ok"
             if which in ("s-pause", "s-resume", "s-stop"):
-                feed.session_command(bed, which[2:], station)
+                feed.session_command(bed, which[2:], access.user())
                 return {
                     "s-pause": "Infusion paused.",
                     "s-resume": "Infusion resumed.",
                     "s-stop": "Infusion stopped: recovery.",
                 }[which], "form-msg ok"
             if which == "s-bolus":
-                feed.session_command(bed, "bolus", station, mg_per_kg=form_number(bolus, "bolus"))
+                dose = form_number(bolus, "bolus")
+                feed.session_command(bed, "bolus", access.user(), mg_per_kg=dose)
                 return "Bolus recorded.", "form-msg ok"
             if which == "s-med":
                 feed.session_command(
-                    bed, "medication", station, drug=drug or "", dose=drug_dose or ""
+                    bed, "medication", access.user(), drug=drug or "", dose=drug_dose or ""
                 )
                 return f"{drug} recorded.", "form-msg ok"
             if which == "s-assess":
                 scores = feed.session_command(
                     bed,
                     "assess",
-                    station,
+                    access.user(),
                     scores={
                         "RASS": rass,
                         "MOAA_S": moaas,
@@ -444,13 +452,13 @@ def register(app: Dash, feed: LiveFeed, station: str) -> None:
                 feed.session_command(
                     bed,
                     "discharge",
-                    station,
+                    access.user(),
                     ticked=ticked or [],
                     override_reason=discharge_override or "",
                 )
                 return "Discharged: close the record when the patient has left.", "form-msg ok"
             if which == "s-close":
-                feed.session_command(bed, "close", station, reason=close_reason or "")
+                feed.session_command(bed, "close", access.user(), reason=close_reason or "")
                 return "Session closed.", "form-msg ok"
         except CommandError as err:
             return str(err), "form-msg error"

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from monitor.clock import ManualClock
 from monitor.model import Reading
@@ -44,9 +45,8 @@ def test_review_a_stored_session(browser: Any, tmp_path: Path) -> None:
             page.goto(url + "/sessions")
             page.get_by_role("link", name=f"Session {session_id}").click()
             page.wait_for_selector("#rv-trend .js-plotly-plot")
-            page.wait_for_function(
-                "document.getElementById('rv-resolution').innerText.includes('/3600 pts')"
-            )
+            # (Playwright's string predicates are eval, which the page's CSP forbids)
+            expect(page.locator("#rv-resolution")).to_contain_text("/3600 pts")
             resolution = page.locator("#rv-resolution")
             shown = re.search(r"HR (\d+)/3600 pts", resolution.inner_text())
             assert shown is not None and int(shown.group(1)) <= 2000  # downsampled
@@ -63,9 +63,7 @@ def test_review_a_stored_session(browser: Any, tmp_path: Path) -> None:
                 ".replace('Z', '')]})",
                 [start, start + 300],
             )
-            page.wait_for_function(
-                "document.getElementById('rv-resolution').innerText.includes('HR 30')"
-            )
+            expect(page.locator("#rv-resolution")).to_contain_text("HR 30")
             spo2_y = page.evaluate("document.querySelector('#rv-trend .js-plotly-plot').data[2].y")
             assert min(spo2_y) == 80  # the nadir is in the zoomed view
 
@@ -82,9 +80,7 @@ def test_review_a_stored_session(browser: Any, tmp_path: Path) -> None:
             page.get_by_role("textbox", name="Format").click()
             page.get_by_role("option", name="HL7 v2.6 ORU^R01").click()
             page.get_by_role("button", name="Export").click()
-            page.wait_for_function(
-                "document.getElementById('rv-export-status').innerText.includes('is simulated')"
-            )
+            expect(page.locator("#rv-export-status")).to_contain_text("is simulated")
             page.get_by_label("Include this simulated session").check()
             with page.expect_download() as download:
                 page.get_by_role("button", name="Export").click()

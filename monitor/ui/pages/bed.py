@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 import dash_mantine_components as dmc
@@ -16,6 +17,7 @@ from monitor.feed import CommandError, LiveFeed
 from monitor.model import Reading, SessionInfo
 from monitor.session import Phase, SessionView, rate_steps
 from monitor.ui import live, session_panel
+from monitor.ui.auth import Access
 from monitor.ui.components import (
     alarm_controls,
     alarm_table,
@@ -66,7 +68,7 @@ def _cursor(
     }
 
 
-def layout(feed: LiveFeed, bed_id: str) -> Any:
+def layout(feed: LiveFeed, bed_id: str, pseudonym: Callable[[str], str] = str) -> Any:
     snap = feed.snapshot(bed_id)
     readings, seq = feed.window(bed_id, live.LIVE_WINDOW_S)
     lines, banner_class = live.banner(snap.alarms)
@@ -127,7 +129,7 @@ def layout(feed: LiveFeed, bed_id: str) -> Any:
                 ],
                 className="alarm-panel",
             ),
-            session_panel.panel(view, checklist),
+            session_panel.panel(view, checklist, pseudonym(view.patient_ref) if view else ""),
             dcc.Store(id="bed-cursor", data=cursor),
             dcc.Store(id="bed-extend"),
             dcc.Store(id="bed-fresh", data=fresh),
@@ -138,8 +140,8 @@ def layout(feed: LiveFeed, bed_id: str) -> Any:
     )
 
 
-def register(app: Dash, feed: LiveFeed, station: str) -> None:
-    session_panel.register(app, feed, station)
+def register(app: Dash, feed: LiveFeed, access: Access) -> None:
+    session_panel.register(app, feed, access)
 
     @app.callback(
         Output("bed-extend", "data"),
@@ -203,7 +205,11 @@ def register(app: Dash, feed: LiveFeed, station: str) -> None:
             session_panel.panel_class(view.phase if view else None)
             if session_changed
             else no_update,
-            session_panel.info_lines(view, checklist) if session_changed else no_update,
+            session_panel.info_lines(
+                view, checklist, access.pseudonym(view.patient_ref) if view else ""
+            )
+            if session_changed
+            else no_update,
             session_panel.due_text(view, snap.now) if session_changed else no_update,
         )
 
@@ -221,11 +227,11 @@ def register(app: Dash, feed: LiveFeed, station: str) -> None:
         bed_id = cursor["bed"]
         try:
             if ctx.triggered_id == "bed-ack":
-                n = feed.acknowledge(bed_id, station)
+                n = feed.acknowledge(bed_id, access.user())
                 return f"Acknowledged {n} alarm(s)." if n else "Nothing to acknowledge."
             if ctx.triggered_id == "bed-pause":
-                return f"Audio paused for {feed.pause_audio(bed_id, station):.0f} s."
-            n = feed.reset_alarms(bed_id, station)
+                return f"Audio paused for {feed.pause_audio(bed_id, access.user()):.0f} s."
+            n = feed.reset_alarms(bed_id, access.user())
             return f"Reset {n} latched alarm(s)." if n else "No latched alarm to reset."
         except CommandError as err:
             return str(err)
@@ -247,7 +253,8 @@ def register(app: Dash, feed: LiveFeed, station: str) -> None:
             if not name:
                 raise CommandError("choose an alarm")
             limit = form_number(value, "new limit")
-            old = feed.change_limit(cursor["bed"], name, limit, station, reason or "")
+            access.require("limits")
+            old = feed.change_limit(cursor["bed"], name, limit, access.user(), reason or "")
             return f"{name}: {old:g} → {limit:g}, logged.", "form-msg ok"
         except CommandError as err:
             return str(err), "form-msg error"

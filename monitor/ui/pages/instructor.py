@@ -17,6 +17,7 @@ from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from monitor.feed import CommandError, LiveFeed
 from monitor.report import ReportError, print_pdf
 from monitor.training import ARTIFACTS, SPEEDS, Debrief, TrainingView, debrief_html
+from monitor.ui.auth import Access
 from monitor.ui.components import simulation_banner
 
 TICK_MS = 1000
@@ -205,7 +206,7 @@ def _debrief_tables(d: Debrief) -> Any:
     )
 
 
-def register(app: Dash, feed: LiveFeed, station: str) -> None:
+def register(app: Dash, feed: LiveFeed, access: Access) -> None:
     @app.callback(
         Output("in-scenario", "data"),
         Output("in-trainee-link", "href"),
@@ -263,18 +264,19 @@ def register(app: Dash, feed: LiveFeed, station: str) -> None:
         if trigger is None or not ctx.triggered[0]["value"]:
             return no_update  # a button re-rendered, not clicked
         try:
+            access.require("training")
             if isinstance(trigger, dict):
                 kind = {"in-trigger": "trigger", "in-event": "event", "in-artifact": "artifact"}
                 cmd, value = kind[trigger["type"]], trigger["value"]
-                feed.training_command(bed, cmd, station, value)
+                feed.training_command(bed, cmd, access.user(), value)
                 return f"{cmd}: {value}"
             if trigger == "in-start":
                 if not scenario:
                     return "Choose a scenario first."
-                feed.training_command(bed, "start", station, scenario)
+                feed.training_command(bed, "start", access.user(), scenario)
                 return f"Started {scenario} on {bed}."
             if trigger == "in-replay":
-                feed.training_command(bed, "replay", station, replay or "")
+                feed.training_command(bed, "replay", access.user(), replay or "")
                 return f"Replaying session {replay} on {bed}."
             if trigger == "in-speed":
                 feed.clock_control("speed", float(args[2]))
@@ -283,11 +285,11 @@ def register(app: Dash, feed: LiveFeed, station: str) -> None:
                 feed.clock_control(trigger.removeprefix("in-"))
                 return "Time paused." if trigger == "in-pause" else "Time running."
             if trigger == "in-goto":
-                feed.training_command(bed, "goto", station, goto or "")
+                feed.training_command(bed, "goto", access.user(), goto or "")
                 return f"Jumped to {goto}."
             cmd = trigger.removeprefix("in-")
             target = None if level in (None, "") else float(level)
-            feed.training_command(bed, cmd, station, vital or "", target)
+            feed.training_command(bed, cmd, access.user(), vital or "", target)
             return f"{cmd} {vital}" + ("" if target is None or cmd == "release" else f" {target:g}")
         except CommandError as err:
             return str(err)

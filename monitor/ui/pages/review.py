@@ -18,10 +18,12 @@ from dash import Dash, Input, Output, Patch, State, dcc, html, no_update
 
 from monitor.config import AlarmRule
 from monitor.exports import ExportError, export_session, readings_csv
+from monitor.feed import CommandError
 from monitor.pk import ANALGESIC_BAND, CLEMENTS, DISSOCIATIVE_BAND, PkSimulator
 from monitor.review import DEFAULT_POINTS, SessionSummary, summarize, window
 from monitor.session import SESSION_EVENTS, SessionEvent, fold, rate_steps
 from monitor.store import SessionStore
+from monitor.ui.auth import Access
 from monitor.ui.live import TRACES
 
 SIGNAL_TRACES = [tr for tr in TRACES if tr.signal not in ("RATE", "EVENT")]
@@ -288,7 +290,9 @@ def _reference_bands() -> list[dict[str, Any]]:
     ]
 
 
-def review_layout(store: SessionStore, session_id: int, rules: list[AlarmRule]) -> Any:
+def review_layout(
+    store: SessionStore, session_id: int, rules: list[AlarmRule], access: Access | None = None
+) -> Any:
     info = store.session(session_id)
     figure, resolution = review_figure(store, session_id)
     alarms = [r for r in store.alarms(info.bed) if r["session_id"] == session_id]
@@ -323,6 +327,7 @@ def review_layout(store: SessionStore, session_id: int, rules: list[AlarmRule]) 
             html.H2(
                 f"Session {session_id} · {info.bed} · {info.source} · {_when(info.started_at)}"
                 f" – {_when(info.ended_at)}"
+                + (f" · patient {access.pseudonym(info.patient_ref)}" if access else "")
             ),
             html.Div(_summary_block(summarize(store, session_id, rules)), className="summary"),
             html.Div(resolution, id="rv-resolution", className="resolution"),
@@ -389,7 +394,7 @@ def review_layout(store: SessionStore, session_id: int, rules: list[AlarmRule]) 
     )
 
 
-def register(app: Dash, store: SessionStore, rules: list[AlarmRule]) -> None:
+def register(app: Dash, store: SessionStore, rules: list[AlarmRule], access: Access) -> None:
     @app.callback(
         Output("sl-table", "children"),
         Input("sl-bed", "value"),
@@ -419,7 +424,15 @@ def register(app: Dash, store: SessionStore, rules: list[AlarmRule]) -> None:
         if hi is not None:
             rows = [s for s in rows if s.started_at < hi + 86400]
         if patient:
-            rows = [s for s in rows if patient.lower() in s.patient_ref.lower()]
+            rows = [
+                s
+                for s in rows
+                if s.patient_ref
+                and (
+                    patient.lower() in s.patient_ref.lower()
+                    or patient.strip().upper() == access.pseudonym(s.patient_ref)
+                )
+            ]
         if source:
             rows = [s for s in rows if s.source == source]
         if high:
@@ -441,7 +454,7 @@ def register(app: Dash, store: SessionStore, rules: list[AlarmRule]) -> None:
                     [
                         html.Td(dcc.Link(f"Session {s.id}", href=f"/review/{s.id}")),
                         html.Td(s.bed),
-                        html.Td(s.patient_ref),
+                        html.Td(access.pseudonym(s.patient_ref)),
                         html.Td(s.source),
                         html.Td(_when(s.started_at)),
                         html.Td(_when(s.ended_at)),
@@ -474,8 +487,13 @@ def register(app: Dash, store: SessionStore, rules: list[AlarmRule]) -> None:
     )
     def export(_n: int, fmt: str, include_sim: bool | None, session_id: int) -> tuple[Any, str]:
         """The export runs in the request; dcc.Loading shows it is working meanwhile."""
+        try:
+            access.require("export")
+        except CommandError as err:
+            return no_update, str(err)
         info = store.session(session_id)
         name = f"session-{session_id}{'-SIMULATED' if info.source == 'simulated' else ''}"
+        store.audit(time.time(), access.user(), "export", {"session": session_id, "format": fmt})
         if fmt == "csv":  # the readings alone, straight from memory
             text = readings_csv(store, session_id)
             return dcc.send_string(text, f"{name}.csv"), f"Exported {name}.csv"
