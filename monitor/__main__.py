@@ -5,6 +5,9 @@
         predicted plasma and effect-site concentrations as CSV (minute,cp_ng_ml,ce_ng_ml);
         RATE in mg/kg/h, times in minutes from the start.
 
+python -m monitor users add|list|disable|reset [NAME] [--role ROLE] [--password-stdin]
+    the people who may log in (roles nurse, physician, instructor, admin); passwords are
+    stored as scrypt hashes in the session log, never in config.yaml.
 python -m monitor replay --config FILE READINGS.csv [--bed NAME]
     run recorded readings through the alarm engine in simulated time; transitions as CSV
     (time,bed,alarm,priority,state,value) on stdout, the alarm burden on stderr.
@@ -13,11 +16,14 @@ python -m monitor replay --config FILE READINGS.csv [--bed NAME]
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
+import time
 from pathlib import Path
 
 from tqdm import tqdm
 
+from monitor.access import ROLES, AccessError, check_role, check_username, hash_password
 from monitor.config import DEFAULT_CONFIG, ConfigError, load_config
 from monitor.exports import FORMATS, ExportError, export_session, import_readings
 from monitor.pk import DEFAULT_KE0_PER_MIN, MODELS, Bolus, Infusion, PkSimulator
@@ -121,6 +127,8 @@ def store_command(args: argparse.Namespace) -> int:
                     include_simulated=args.include_simulated,
                     progress=progress,
                 )
+            detail = {"session": args.session, "format": args.format}
+            store.audit(time.time(), f"cli:{getpass.getuser()}", "export", detail)
             for path in paths:
                 print(path)
     except (ExportError, ReplayInputError, StoreError) as err:
@@ -129,6 +137,54 @@ def store_command(args: argparse.Namespace) -> int:
     finally:
         store.close()
     return 0
+
+
+def _new_password(args: argparse.Namespace) -> str:
+    """From stdin with --password-stdin (scripts, CI), else asked twice on the terminal."""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    if not sys.stdin.isatty():
+        raise AccessError("no terminal to ask for a password: use --password-stdin")
+    first = getpass.getpass("New password: ")
+    if getpass.getpass("Again: ") != first:
+        raise AccessError("the passwords differ")
+    return first
+
+
+def users_command(args: argparse.Namespace) -> int:
+    """add / list / disable / reset users in the config's session log."""
+    try:
+        config = load_config(args.config)
+        store = SessionStore(config.store.path)
+    except (ConfigError, StoreError) as err:
+        print(err, file=sys.stderr)
+        return 2
+    operator = f"cli:{getpass.getuser()}"
+    now = time.time()
+    try:
+        if args.action == "list":
+            for row in store.users():
+                state = "disabled" if row["disabled"] else "active"
+                print(f"{row['name']}\t{row['role']}\t{state}")
+            return 0
+        name = check_username(args.name)
+        if args.action == "add":
+            role = check_role(args.role or "")
+            store.add_user(name, role, hash_password(_new_password(args)), now)
+            store.audit(now, operator, "user_added", {"user": name, "role": role})
+        elif args.action == "disable":
+            store.update_user(name, disabled=True)
+            store.audit(now, operator, "user_disabled", {"user": name})
+        else:
+            store.update_user(name, pw_hash=hash_password(_new_password(args)))
+            store.audit(now, operator, "password_reset", {"user": name})
+        print(f"{args.action}: {name}")
+        return 0
+    except (AccessError, StoreError) as err:
+        print(err, file=sys.stderr)
+        return 2
+    finally:
+        store.close()
 
 
 def pk_command(args: argparse.Namespace) -> int:
@@ -168,7 +224,15 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="allow a simulated session into a clinical format (vital, hl7, pdf); it is marked",
     )
+    users = sub.add_parser("users", help="manage the people who may log in")
+    users.add_argument("action", choices=("add", "list", "disable", "reset"))
+    users.add_argument("name", nargs="?", default="", metavar="NAME")
+    users.add_argument("--role", choices=ROLES, help="for add")
+    users.add_argument("--password-stdin", action="store_true", help="read the password line")
+    users.add_argument("--config", default=str(DEFAULT_CONFIG))
     args = parser.parse_args(argv)
+    if args.command == "users":
+        return users_command(args)
     if args.command == "pk":
         return pk_command(args)
     if args.command in ("import", "export"):

@@ -69,6 +69,8 @@ def create_app(
             return html.Span(
                 f"Logins off (loopback only) · acting as {station}", className="station notice"
             )
+        if access.role() is None:  # Dash checks the layout once before anyone logs in
+            return html.Span()
         return html.Span(
             [
                 html.Span(f"{access.user()} · {access.role()}", className="station"),

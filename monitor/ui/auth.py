@@ -45,7 +45,7 @@ CALLBACK_PERMISSIONS: tuple[tuple[str, str], ...] = (
     ("ov-", "live"),
     ("bed-", "live"),
     ("s-msg", "session"),
-    ("limit-msg", "limits"),
+    ("limit-msg", "alarm"),  # the limit change itself needs "limits": checked inside
     ("in-", "training"),
     ("db-", "training"),
     ("sl-", "review"),
@@ -112,7 +112,9 @@ class Access:
     secret: bytes
 
     def user(self) -> str:
-        return str(current_user.name) if self.enabled else self.station
+        if not self.enabled:
+            return self.station
+        return str(current_user.name) if current_user.is_authenticated else "anonymous"
 
     def role(self) -> str | None:
         if not self.enabled:

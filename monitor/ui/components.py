@@ -116,6 +116,7 @@ def limit_form(limits: dict[str, str]) -> html.Div:
                         size="md",
                         w=280,
                         searchable=True,
+                        allowDeselect=False,  # picking the same alarm again keeps it
                         data=[{"value": k, "label": f"{k}  ({v})"} for k, v in limits.items()],
                     ),
                     dmc.NumberInput(id="limit-value", label="New limit", size="md", w=140),

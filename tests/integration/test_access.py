@@ -1,0 +1,215 @@
+"""Access control: logins, roles on every page and callback, audit, safe defaults."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dashboard import Station, build_station
+from monitor.access import PERMISSIONS, ROLES, AccessError, allowed, check_password, hash_password
+from monitor.config import ConfigError, parse_config
+from monitor.ui.auth import callback_permission, page_permission
+from tests.helpers import REPO, config_dict
+
+PASSWORD = "correct horse battery"
+BEDS = "beds: [{id: a, name: A, device: {kind: simulator}}]\n"
+PAGES = ("/", "/bed/chair-1", "/sessions", "/review/1", "/instructor", "/debrief/chair-1", "/audit",
+         "/admin")  # fmt: skip
+
+
+def auth_config(tmp: Path, **server: Any) -> dict[str, Any]:
+    data = config_dict(tmp / "s.db")
+    data["server"].update({"auth": True, **server})
+    data["training"] = {"enabled": True, "scenarios": str(REPO / "devices/simulator/scenarios")}
+    return data
+
+
+@pytest.fixture
+def station(tmp_path: Path) -> Iterator[Station]:
+    st = build_station(parse_config(auth_config(tmp_path)))
+    for role in ROLES:
+        st.store.add_user(role, role, hash_password(PASSWORD), time.time())
+    yield st
+    st.store.close()
+
+
+def login(client: Any, name: str, password: str = PASSWORD) -> Any:
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    return client.post("/login", data={"username": name, "password": password, "csrf_token": token})
+
+
+def callback_request(client: Any, output: str) -> Any:
+    body = {"output": output, "outputs": [], "inputs": [], "changedPropIds": []}
+    return client.post("/_dash-update-component", json=body)
+
+
+def test_passwords_are_hashed_with_scrypt() -> None:
+    stored = hash_password(PASSWORD)
+    assert stored.startswith("scrypt:") and PASSWORD not in stored
+    assert check_password(stored, PASSWORD) and not check_password(stored, PASSWORD + "x")
+    assert hash_password(PASSWORD) != stored  # salted
+    with pytest.raises(AccessError, match="at least 10 characters"):
+        hash_password("short")
+
+
+def test_no_open_bind_without_logins(tmp_path: Path) -> None:
+    data = config_dict(tmp_path / "s.db")
+    data["server"]["host"] = "0.0.0.0"
+    with pytest.raises(ConfigError) as info:
+        parse_config(data)
+    assert str(info.value) == (
+        "config.yaml: server: binding 0.0.0.0 needs auth: true (logins and roles);"
+        " refusing to start"
+    )
+    data["server"]["auth"] = True
+    assert parse_config(data).server.host == "0.0.0.0"
+    config = tmp_path / "c.yaml"
+    config.write_text(f"store: {{path: {tmp_path / 's.db'}}}\n{BEDS}")
+    result = subprocess.run(
+        [sys.executable, "dashboard.py", "--config", str(config), "--host", "0.0.0.0"],
+        cwd=REPO, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "command line: server: binding 0.0.0.0 needs auth: true (logins and roles);"
+        " refusing to start"
+    ]
+
+
+def test_every_callback_and_page_refuses_an_anonymous_request(station: Station) -> None:
+    client = station.app.server.test_client()
+    outputs = list(station.app.callback_map)
+    assert len(outputs) >= 15  # every page's callbacks are registered
+    for output in outputs:
+        assert callback_permission(output) is not None, f"{output} has no permission"
+        assert callback_request(client, output).status_code == 401, output
+    for path in (*PAGES, "/_dash-layout", "/_dash-dependencies"):
+        response = client.get(path)
+        assert response.status_code in (302, 401), path
+        if response.status_code == 302:
+            assert response.headers["Location"].startswith("/login?next=")
+
+
+def test_role_matrix(station: Station) -> None:
+    outputs = list(station.app.callback_map)
+    for role in ROLES:
+        client = station.app.server.test_client()
+        assert login(client, role).status_code == 302
+        for output in outputs:
+            permitted = allowed(role, callback_permission(output) or "")
+            refused = callback_request(client, output).status_code == 403
+            assert refused != permitted, (role, output)
+        for path in PAGES:
+            permitted = allowed(role, page_permission(path))
+            assert (client.get(path).status_code == 403) != permitted, (role, path)
+    assert "limits" in PERMISSIONS["physician"] and "limits" not in PERMISSIONS["nurse"]
+    assert PERMISSIONS["instructor"] == {"any", "training"}
+
+
+def test_login_is_rate_limited_and_failures_are_audited(station: Station) -> None:
+    client = station.app.server.test_client()
+    for _ in range(5):
+        assert login(client, "nurse", "wrong password!").status_code == 401
+    assert login(client, "nurse").status_code == 429  # even the right one, for a minute
+    actions = [a for _, user, a, _ in station.store.audit_log() if user == "nurse"]
+    assert actions.count("login_failed") == 5 and "login_rate_limited" in actions
+
+
+def test_login_needs_the_form_token_and_a_live_account(station: Station) -> None:
+    client = station.app.server.test_client()
+    response = client.post("/login", data={"username": "nurse", "password": PASSWORD})
+    assert response.status_code == 400  # no CSRF token
+    station.store.update_user("nurse", disabled=True)
+    assert login(client, "nurse").status_code == 401
+    assert login(client, "physician").status_code == 302
+    assert client.get("/").status_code == 200
+    response = client.post("/logout", data={})
+    assert response.status_code == 400  # logout is a form post with a token too
+
+
+def test_idle_sessions_end_and_polling_does_not_keep_them_alive(tmp_path: Path) -> None:
+    st = build_station(parse_config(auth_config(tmp_path, idle_timeout_min=0.02)))  # 1.2 s
+    try:
+        st.store.add_user("nurse", "nurse", hash_password(PASSWORD), time.time())
+        client = st.app.server.test_client()
+        login(client, "nurse")
+        tick = {"output": "bed-trend.extendData", "outputs": [], "inputs": [],
+                "changedPropIds": ["bed-tick.n_intervals"]}  # fmt: skip
+        for _ in range(5):
+            client.post("/_dash-update-component", json=tick)
+            time.sleep(0.3)
+        assert client.get("/").status_code == 302  # logged out despite the polling
+        actions = [a for _, _, a, _ in st.store.audit_log()]
+        assert "logout_idle" in actions and "login" in actions
+    finally:
+        st.store.close()
+
+
+def test_security_headers(station: Station) -> None:
+    response = station.app.server.test_client().get("/login")
+    csp = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "script-src 'self' 'sha256-" in csp
+    assert "unsafe-eval" not in csp and "frame-ancestors 'none'" in csp
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_users_cli(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(f"store: {{path: {tmp_path / 's.db'}}}\n{BEDS}")
+
+    def users(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "monitor", "users", *args, "--config", str(config)],
+            cwd=REPO, input=stdin, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+
+    ok = users("add", "alice", "--role", "physician", "--password-stdin", stdin=PASSWORD + "\n")
+    assert ok.returncode == 0, ok.stderr
+    assert users("list").stdout == "alice\tphysician\tactive\n"
+    short = users("add", "bob", "--role", "nurse", "--password-stdin", stdin="short\n")
+    assert short.returncode == 2 and short.stderr == "a password needs at least 10 characters\n"
+    again = users("add", "alice", "--role", "nurse", "--password-stdin", stdin=PASSWORD + "\n")
+    assert again.returncode == 2 and "exists" in again.stderr
+    assert users("add", "eve", "--role", "king", "--password-stdin").returncode == 2
+    assert users("disable", "alice").returncode == 0
+    assert users("list").stdout == "alice\tphysician\tdisabled\n"
+    assert users("reset", "alice", "--password-stdin", stdin=PASSWORD + "!\n").returncode == 0
+    assert users("list").stdout == "alice\tphysician\tactive\n"
+    assert PASSWORD not in (tmp_path / "s.db").read_bytes().decode("latin-1")
+
+
+def test_pages_show_a_pseudonym_never_the_patient_reference(station: Station) -> None:
+    hub = station.ward.hub("chair-1")
+    hub.create_session(
+        {"weight_kg": 70, "planned_rate_mg_kg_h": 0.75, "patient_ref": "K-0042"}, "n"
+    )
+    client = station.app.server.test_client()
+    login(client, "physician")
+    inputs = [
+        {"id": i, "property": p, "value": v}
+        for i, p, v in (
+            ("sl-bed", "value", None), ("sl-patient", "value", ""), ("sl-source", "value", None),
+            ("sl-high", "checked", False), ("sl-sort", "value", "newest"),
+            ("sl-from", "value", ""), ("sl-to", "value", ""),
+        )
+    ]  # fmt: skip
+    body = {
+        "output": next(k for k in station.app.callback_map if k.startswith("sl-table")),
+        "outputs": {"id": "sl-table", "property": "children"},
+        "inputs": inputs,
+        "changedPropIds": ["sl-sort.value"],
+        "state": [],
+    }
+    response = client.post("/_dash-update-component", json=body)
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200 and "K-0042" not in text
+    assert re.search(r'"P-[0-9A-F]{6}"', text)
