@@ -24,7 +24,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from monitor.access import ROLES, AccessError, check_role, check_username, hash_password
-from monitor.config import DEFAULT_CONFIG, ConfigError, load_config
+from monitor.config import DEFAULT_CONFIG, Config, ConfigError, load_config
 from monitor.exports import FORMATS, ExportError, export_session, import_readings
 from monitor.pk import DEFAULT_KE0_PER_MIN, MODELS, Bolus, Infusion, PkSimulator
 from monitor.replay import ReplayInputError, read_readings, replay
@@ -76,6 +76,16 @@ def _weight(text: str) -> float:
     return w
 
 
+def _open_log(config_path: str) -> tuple[Config, SessionStore] | None:
+    """The config and its session log, or None after printing the one-line reason."""
+    try:
+        config = load_config(config_path)
+        return config, SessionStore(config.store.path)
+    except (ConfigError, StoreError) as err:
+        print(err, file=sys.stderr)
+        return None
+
+
 class ExportProgress:
     """A progress bar on stderr, shown once the export has really started (a refused export
     prints its one-line reason and nothing else)."""
@@ -99,12 +109,10 @@ class ExportProgress:
 
 def store_command(args: argparse.Namespace) -> int:
     """import / export against the config's session log; every failure is one line."""
-    try:
-        config = load_config(args.config)
-        store = SessionStore(config.store.path)
-    except (ConfigError, StoreError) as err:
-        print(err, file=sys.stderr)
+    opened = _open_log(args.config)
+    if opened is None:
         return 2
+    config, store = opened
     try:
         if args.command == "import":
             if not args.readings.is_file():
@@ -153,12 +161,10 @@ def _new_password(args: argparse.Namespace) -> str:
 
 def users_command(args: argparse.Namespace) -> int:
     """add / list / disable / reset users in the config's session log."""
-    try:
-        config = load_config(args.config)
-        store = SessionStore(config.store.path)
-    except (ConfigError, StoreError) as err:
-        print(err, file=sys.stderr)
+    opened = _open_log(args.config)
+    if opened is None:
         return 2
+    store = opened[1]
     operator = f"cli:{getpass.getuser()}"
     now = time.time()
     try:
