@@ -555,7 +555,7 @@ class BedHub:
             self._record("infusion_start", user, {"rate_mg_kg_h": self._state.rate_mg_kg_h})
             rate = self._state.rate_mg_kg_h
         self.device.infusion_changed(rate)
-        self._trainee("resume_infusion", "start")
+        self._trainee("start_infusion")
 
     def change_rate(self, rate_mg_kg_h: float, user: str) -> None:
         _check_rate(rate_mg_kg_h)

@@ -18,6 +18,7 @@ TRAINEE_ACTIONS = (
     "audio_pause",
     "rate_change",
     "rate_reduced",
+    "start_infusion",
     "pause_infusion",
     "resume_infusion",
     "stop_infusion",
