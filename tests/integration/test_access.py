@@ -91,6 +91,8 @@ def test_every_callback_and_page_refuses_an_anonymous_request(station: Station) 
     for output in outputs:
         assert callback_permission(output) is not None, f"{output} has no permission"
         assert callback_request(client, output).status_code == 401, output
+    assert client.get("/assets/login.css").status_code == 200  # the login page's own style
+    assert client.get("/assets/monitor.css").status_code == 401
     for path in (*PAGES, "/_dash-layout", "/_dash-dependencies"):
         response = client.get(path)
         assert response.status_code in (302, 401), path
