@@ -26,7 +26,7 @@ TRAINEE_ACTIONS = (
     "assessment",
     "limit_change",
 )
-Status = Literal["done", "late", "missed", "pending", "avoided", "not avoided"]
+Status = Literal["done", "late", "missed", "pending", "not reached", "avoided", "not avoided"]
 
 
 @dataclass(frozen=True, slots=True)

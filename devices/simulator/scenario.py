@@ -417,7 +417,7 @@ class ScenarioRun:
                 return ChecklistItem(ex.label, ex.action, "not avoided", -ex.points, 0, delay)
             return ChecklistItem(ex.label, ex.action, "avoided", 0, 0, None)
         if start is None:  # the state never came: nothing to score
-            return ChecklistItem(ex.label, ex.action, "pending", 0, 0, None)
+            return ChecklistItem(ex.label, ex.action, "not reached", 0, 0, None)
         if delay is not None:
             on_time = delay <= ex.within_s
             status = "done" if on_time else "late"
