@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,31 @@ def config_dict(
             ]
         },
     }
+
+
+class QuietDevice:
+    """A device that sends nothing by itself (tests feed the hub) and records the infusion
+    rates the hub asks of it."""
+
+    def __init__(self, source: str = "live", intervals: dict[str, float] | None = None) -> None:
+        self.source = source
+        self.expected_interval_s = intervals or {"HR": 1.0, "SPO2": 1.0, "NIBP_SYS": 180.0}
+        self.rates: list[float] = []
+
+    def run(self, sink: Callable[..., object], stop: threading.Event) -> None:
+        stop.wait()
+
+    def infusion_changed(self, rate_mg_kg_h: float) -> None:
+        self.rates.append(rate_mg_kg_h)
+
+
+def wait_until(check: Callable[[], bool], seconds: float, what: str) -> float:
+    """Poll `check` until it holds; returns the seconds it took, fails after `seconds`."""
+    start = time.monotonic()
+    while not check():
+        assert time.monotonic() - start < seconds, f"timed out after {seconds} s waiting for {what}"
+        time.sleep(0.05)
+    return time.monotonic() - start
 
 
 def make_config(tmp_path: Path, **kw: Any) -> Config:

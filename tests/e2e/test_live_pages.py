@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ import pytest
 
 from devices.simulator.inprocess import SimulatedMonitor
 from monitor.config import parse_config
-from tests.helpers import config_dict, served
+from tests.helpers import config_dict, served, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -22,13 +21,6 @@ def tile(kind: str, key: str, bed: str | None = None) -> str:
     if bed:
         ident["bed"] = bed
     return "[id='" + json.dumps(ident, sort_keys=True, separators=(",", ":")) + "']"
-
-
-def wait_until(check: Callable[[], bool], seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, f"timed out after {seconds} s waiting for {what}"
-        time.sleep(0.1)
 
 
 def test_bed_page_live_alarm_and_stale_feed(browser: Any, tmp_path: Path) -> None:

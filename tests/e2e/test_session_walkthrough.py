@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,17 +9,10 @@ import pytest
 
 from monitor.clock import ScaledClock
 from monitor.config import parse_config
-from tests.helpers import config_dict, served
+from tests.helpers import config_dict, served, wait_until
 
 pytestmark = pytest.mark.e2e
 SPEED = 30.0
-
-
-def wait_until(check: Callable[[], bool], seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, f"timed out after {seconds} s waiting for {what}"
-        time.sleep(0.1)
 
 
 def pick(page: Any, ident: str, value: str) -> None:

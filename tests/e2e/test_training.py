@@ -4,24 +4,16 @@ the debrief lists the response with its time. Real Chromium, the real station.""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from monitor.config import parse_config
-from tests.helpers import config_dict, served
+from tests.helpers import config_dict, served, wait_until
 from tests.scenarios import LIBRARY
 
 pytestmark = pytest.mark.e2e
-
-
-def wait_until(check: Callable[[], bool], seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, f"timed out after {seconds} s waiting for {what}"
-        time.sleep(0.1)
 
 
 def test_instructor_fires_an_event_and_the_trainee_responds(browser: Any, tmp_path: Path) -> None:

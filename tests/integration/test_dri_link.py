@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -12,18 +10,10 @@ import pytest
 from dashboard import build_station
 from devices.dri import DriMonitor
 from monitor.config import parse_config
-from tests.helpers import config_dict
+from tests.helpers import config_dict, wait_until
 
 pytestmark = pytest.mark.slow
 INTERVAL_S = 1
-
-
-def wait_until(check: Callable[[], bool], seconds: float, what: str) -> float:
-    start = time.monotonic()
-    while not check():
-        assert time.monotonic() - start < seconds, f"no {what} within {seconds} s"
-        time.sleep(0.05)
-    return time.monotonic() - start
 
 
 def test_unplug_and_replug_the_virtual_monitor(tmp_path: Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import threading
 from pathlib import Path
 
 import pytest
@@ -14,21 +13,7 @@ from monitor.feed import CommandError
 from monitor.hub import BedHub, Ward
 from monitor.model import Reading
 from monitor.store import SessionStore
-
-
-class FakeDevice:
-    source = "live"
-    expected_interval_s = {"HR": 1.0, "SPO2": 1.0}
-
-    def __init__(self) -> None:
-        self.rates: list[float] = []
-
-    def run(self, sink, stop: threading.Event) -> None:  # type: ignore[no-untyped-def]
-        stop.wait()
-
-    def infusion_changed(self, rate_mg_kg_h: float) -> None:
-        self.rates.append(rate_mg_kg_h)
-
+from tests.helpers import QuietDevice
 
 BED = BedConfig(id="chair-1", name="Chair 1", device=SimulatorDevice(kind="simulator"))
 RULES = AlarmsConfig(
@@ -52,7 +37,7 @@ def store(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def hub(store: SessionStore, clock: ManualClock) -> BedHub:
-    return BedHub(BED, FakeDevice(), store, clock, RULES)
+    return BedHub(BED, QuietDevice(), store, clock, RULES)
 
 
 def _r(clock: ManualClock, signal: str, value: float, unit: str) -> Reading:
@@ -96,7 +81,7 @@ def test_cursor_returns_only_new_readings(hub: BedHub, clock: ManualClock) -> No
 
 
 def test_live_buffer_is_bounded(store: SessionStore, clock: ManualClock) -> None:
-    hub = BedHub(BED, FakeDevice(), store, clock, RULES, capacity=100)
+    hub = BedHub(BED, QuietDevice(), store, clock, RULES, capacity=100)
     for i in range(1000):
         hub.ingest(_r(clock, "HR", 60 + i % 30, "/min"))
         clock.advance(1)
@@ -148,13 +133,13 @@ def test_nurse_command_errors_are_one_line(hub: BedHub) -> None:
 
 
 def test_restart_resumes_the_open_session(store: SessionStore, clock: ManualClock) -> None:
-    first = BedHub(BED, FakeDevice(), store, clock, RULES)
+    first = BedHub(BED, QuietDevice(), store, clock, RULES)
     session = first.start_session(70, 0.5, "nurse")
     for v in (70, 71):
         first.ingest(_r(clock, "HR", v, "/min"))
         clock.advance(1)
     store.flush()
-    device = FakeDevice()
+    device = QuietDevice()
     second = BedHub(BED, device, store, clock, RULES)
     assert second.session is not None and second.session.id == session.id
     assert [r.value for r in second.since(0)[0]] == [70, 71]

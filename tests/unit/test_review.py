@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +13,7 @@ from monitor.hub import BedHub
 from monitor.model import Reading, Waveform
 from monitor.review import downsample, summarize, window
 from monitor.store import SessionStore
+from tests.helpers import QuietDevice
 
 
 def test_downsampling_keeps_every_windows_extremes() -> None:
@@ -29,17 +29,6 @@ def test_downsampling_keeps_every_windows_extremes() -> None:
         assert np.all(np.diff(ts) > 0)
 
 
-class Quiet:
-    source = "live"
-    expected_interval_s = {"SPO2": 1.0, "NIBP_SYS": 180.0}
-
-    def run(self, sink, stop: threading.Event) -> None:  # type: ignore[no-untyped-def]
-        stop.wait()
-
-    def infusion_changed(self, rate: float) -> None:
-        pass
-
-
 def test_summary_of_a_hand_made_session(tmp_path: Path) -> None:
     clock = ManualClock()
     store = SessionStore(tmp_path / "s.db")
@@ -48,7 +37,13 @@ def test_summary_of_a_hand_made_session(tmp_path: Path) -> None:
         AlarmRule(name="NIBP_SYS_HIGH", signal="NIBP_SYS", op=">=", limit=160, priority="HIGH"),
     ]
     bed = BedConfig(id="b", name="B", device=SimulatorDevice(kind="simulator"))
-    hub = BedHub(bed, Quiet(), store, clock, AlarmsConfig(rules=rules))
+    hub = BedHub(
+        bed,
+        QuietDevice(),
+        store,
+        clock,
+        AlarmsConfig(rules=rules),
+    )
 
     def at(signal: str, value: float, unit: str) -> None:
         hub.ingest(Reading("b", clock.now(), signal, value, unit))

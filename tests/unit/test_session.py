@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
@@ -14,22 +13,9 @@ from monitor.hub import BedHub
 from monitor.model import Reading
 from monitor.session import Phase, SessionError, SessionEvent, fold, validate_assessment
 from monitor.store import SessionStore
+from tests.helpers import QuietDevice
 
 MIN = 60.0
-
-
-class Pump:
-    source = "simulated"
-    expected_interval_s = {"HR": 1.0, "SPO2": 1.0, "NIBP_SYS": 180.0}
-
-    def __init__(self) -> None:
-        self.rates: list[float] = []
-
-    def run(self, sink, stop: threading.Event) -> None:  # type: ignore[no-untyped-def]
-        stop.wait()
-
-    def infusion_changed(self, rate_mg_kg_h: float) -> None:
-        self.rates.append(rate_mg_kg_h)
 
 
 RULES = AlarmsConfig(
@@ -57,7 +43,7 @@ def clock() -> ManualClock:
 def hub(tmp_path: Path, clock: ManualClock):  # type: ignore[no-untyped-def]
     store = SessionStore(tmp_path / "s.db")
     bed = BedConfig(id="chair-1", name="Chair 1", device=SimulatorDevice(kind="simulator"))
-    yield BedHub(bed, Pump(), store, clock, RULES)
+    yield BedHub(bed, QuietDevice("simulated"), store, clock, RULES)
     store.close()
 
 
@@ -220,7 +206,9 @@ def test_state_is_rebuilt_from_the_log(hub: BedHub, clock: ManualClock, tmp_path
     state = fold(events)
     assert state.phase is Phase.INFUSING and state.rate_mg_kg_h == 0.5
     assert state.dose_mg(clock.now()) == pytest.approx(10 + 80 * 0.5 / 6)
-    again = BedHub(hub.config, Pump(), hub.store, clock, RULES)  # a restarted station
+    again = BedHub(
+        hub.config, QuietDevice("simulated"), hub.store, clock, RULES
+    )  # a restarted station
     assert again.session_view().dose_mg == hub.session_view().dose_mg  # type: ignore[union-attr]
     assert again.device.rates == [0.5]  # type: ignore[attr-defined]
 
@@ -321,7 +309,9 @@ def test_closing_ends_the_patients_score_alarms_and_limit_changes(
     hub.assess({"CADSS6_ITEMS": [2, 2, 2, 2, 2, 2]}, "nurse")
     assert [a.name for a in hub.active_alarms()] == ["CADSS6_HIGH"]
     hub.change_limit("CADSS6_HIGH", 16, "dr", "known high dissociator")
-    again = BedHub(hub.config, Pump(), hub.store, clock, RULES)  # restart keeps the change
+    again = BedHub(
+        hub.config, QuietDevice("simulated"), hub.store, clock, RULES
+    )  # restart keeps the change
     assert again.limits()["CADSS6_HIGH"] == "CADSS6 >= 16"
     hub.close_session("nurse", "cancelled")
     assert hub.active_alarms() == []
