@@ -64,6 +64,7 @@ def build_station(config: Config, clock: Clock | None = None) -> Station:
         config.alarms.rules,
         server=config.server,
         config_text=yaml.safe_dump(shown, sort_keys=False),
+        session=config.session,
     )
     return Station(config, clock, store, ward, app)
 

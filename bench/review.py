@@ -2,7 +2,8 @@
 
 Builds a closed 12-hour session in a fresh SQLite session log through the store's own write
 path: 10 numerics at 1 Hz (432,000 readings) and a 100 Hz plethysmogram (4.32 M samples in 1 s
-blocks, as the DRI sends them), plus a 2-hour infusion. Then, server side:
+blocks, as the DRI sends them), plus a 2-hour infusion, compacted every ten minutes as a live
+session is. Then, server side:
 
 - first view: the review page's content (summary, alarm history, figure of every track) from a
   freshly opened store, so nothing is cached; its size is the JSON Dash sends, and the time
@@ -57,6 +58,7 @@ NUMERICS = {  # signal: (mean, swing) of a slow sinusoidal trend with noise
     "NIBP_MEAN": (92, 10),
 }
 PLETH_HZ = 100
+SLICE_S = 600  # the journal a live session compacts at a time (store.COMPACT_AFTER)
 WINDOWS = (("zoom 5 min", 300), ("zoom 1 hour", 3600), ("zoom 12 hours", 12 * 3600))
 
 
@@ -73,17 +75,22 @@ def build(store: SessionStore, hours: float, rng: np.random.Generator) -> tuple[
         v = np.round(np.clip(v, 0.1, None), 1)
         if code == "SPO2":
             v[3 * 3600 : 3 * 3600 + 40] = 82.0  # a desaturation the downsampling must keep
-        rows = zip(t.tolist(), [code] * seconds, v.tolist(), strict=True)
-        store.append_many(session.id, list(rows))
-        tracks[code] = (t, v.astype(np.float32))
+        tracks[code] = (t, v)
     phase = np.arange(seconds * PLETH_HZ) * (75 / 60) / PLETH_HZ
     pleth = (5 + 60 * np.exp(-((((phase % 1) - 0.18) / 0.09) ** 2))).astype(np.float32)
-    for k in range(seconds):
-        block = pleth[k * PLETH_HZ : (k + 1) * PLETH_HZ]
-        store.append_waveform(session.id, Waveform("chair-1", T0 + k, "PLETH", PLETH_HZ, block))
-        if k % 3600 == 3599:
-            store.flush()
-    store.flush()
+    # As live: ten minutes of journal at a time, then a compaction (72 chunks per signal).
+    for lo in range(0, seconds, SLICE_S):
+        hi = min(lo + SLICE_S, seconds)
+        for code, (tt, v) in tracks.items():
+            rows = zip(tt[lo:hi].tolist(), [code] * (hi - lo), v[lo:hi].tolist(), strict=True)
+            store.append_many(session.id, list(rows))
+        for k in range(lo, hi):
+            block = pleth[k * PLETH_HZ : (k + 1) * PLETH_HZ]
+            wave = Waveform("chair-1", T0 + k, "PLETH", PLETH_HZ, block)
+            store.append_waveform(session.id, wave)
+        store.flush()
+        store.compact(session.id)
+    tracks = {code: (tt, v.astype(np.float32)) for code, (tt, v) in tracks.items()}
     store.close_session(session.id, T0 + seconds, "bench")
     tracks["PLETH"] = (T0 + np.arange(seconds * PLETH_HZ) / PLETH_HZ, pleth)
     return session.id, tracks
@@ -125,7 +132,8 @@ def main() -> None:
         )
 
         store = SessionStore(path)  # a worker that has not seen this session yet
-        first_ms, content = timed(lambda: review_layout(store, session_id, rules))
+        session = load_config(REPO / "config.yaml").session
+        first_ms, content = timed(lambda: review_layout(store, session_id, rules, session))
         print(line("first view", first_ms, lambda: to_json_plotly(content)))
         mid = T0 + args.hours * 3600 / 2
         for label, span in WINDOWS:

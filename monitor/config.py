@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from monitor.access import is_loopback
+from monitor.pk import MODELS, PkSimulator
 from monitor.session import SCALES
 from monitor.signals import is_known
 
@@ -275,6 +276,10 @@ class SessionConfig(_Strict):
     discharge: list[ChecklistItemConfig] = Field(default_factory=_default_checklist)
     ke0_per_min: float = Field(0.114, gt=0, le=10)
     pk_model: Literal["clements", "domino"] = "clements"
+
+    def pk_simulator(self, weight_kg: float) -> PkSimulator:
+        """The configured PK model for a patient (the bed page and the review use the same)."""
+        return PkSimulator(MODELS[self.pk_model], weight_kg, self.ke0_per_min)
 
 
 class TrainingConfig(_Strict):

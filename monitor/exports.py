@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 import vitaldb
 
 from monitor.config import AlarmRule
-from monitor.model import Source
+from monitor.model import SessionInfo, Source
 from monitor.replay import read_readings
 from monitor.report import ReportError, write_pdf
 from monitor.signals import REGISTRY, WAVEFORMS
@@ -61,7 +61,7 @@ def import_readings(
             sig = REGISTRY.get(signal)
             if sig is None or sig.unit != unit:
                 skipped["unknown signal or unit"] += 1
-            elif not (sig.low <= value <= sig.high and math.isfinite(t)):
+            elif not (sig.plausible(value) and math.isfinite(t)):
                 skipped["outside plausible range"] += 1
             else:
                 rows.append((t, signal, value))
@@ -123,9 +123,16 @@ def export_session(
         )
     done = progress or (lambda _fraction: None)
     out.parent.mkdir(parents=True, exist_ok=True)
+    written = [out]
+    if fmt == "pdf":  # the record reads what it shows itself
+        try:
+            write_pdf(store, session_id, rules or [], out)
+        except ReportError as err:
+            raise ExportError(str(err)) from None
+        done(1.0)
+        return written
     frame = _readings(store, session_id)
     done(0.3)
-    written = [out]
     if fmt == "csv":
         out.write_text(readings_csv(store, session_id, frame), encoding="utf-8")
         events = out.with_name(out.stem + "-events.csv")
@@ -135,11 +142,6 @@ def export_session(
             for e in store.events(session_id):
                 w.writerow([f"{e.t:.3f}", e.kind, e.user, json.dumps(e.payload, sort_keys=True)])
         written.append(events)
-    elif fmt == "pdf":
-        try:
-            write_pdf(store, session_id, rules or [], out)
-        except ReportError as err:
-            raise ExportError(str(err)) from None
     elif fmt == "parquet":
         table = pa.Table.from_pandas(frame, preserve_index=False)
         marks = {b"session": str(session_id).encode(), b"source": info.source.encode()}
@@ -147,7 +149,7 @@ def export_session(
     elif fmt == "vital":
         _write_vital(store, session_id, frame, info.started_at, info.ended_at, out, simulated)
     else:
-        out.write_text(oru_r01(store, session_id, frame, done), encoding="utf-8")
+        out.write_text(oru_r01(info, frame, done), encoding="utf-8")
     done(1.0)
     return written
 
@@ -211,12 +213,10 @@ def _hl7_time(t: float) -> str:
     return time.strftime("%Y%m%d%H%M%S", time.gmtime(t)) + "+0000"
 
 
-def oru_r01(
-    store: SessionStore, session_id: int, frame: pd.DataFrame, progress: Progress | None = None
-) -> str:
+def oru_r01(info: SessionInfo, frame: pd.DataFrame, progress: Progress | None = None) -> str:
     """HL7 v2.6 ORU^R01 in IHE PCD-01 style: one OBX per numeric, with MDC codes and UCUM.
     A simulated session is sent with processing ID T (training) and a note saying so."""
-    info = store.session(session_id)
+    session_id = info.id
     now = time.time()
     processing = "T" if info.source == "simulated" else "P"
     segments = [

@@ -30,7 +30,6 @@ from monitor.model import (
     Source,
     Waveform,
 )
-from monitor.pk import MODELS, PkSimulator
 from monitor.session import (
     INDICATIONS,
     SCALES,
@@ -177,9 +176,7 @@ class BedHub:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.session_config = session or SessionConfig()
-        self._pk = PkSimulator(
-            MODELS[self.session_config.pk_model], 1.0, self.session_config.ke0_per_min
-        )
+        self._pk = self.session_config.pk_simulator(1.0)
         self._state = SessionState()
         self._session_events: list[SessionEvent] = []
         self._session = store.open_session_for(bed.id)
@@ -196,9 +193,7 @@ class BedHub:
             if sig is not None:
                 self._append(Reading(self.info.id, t, code, value, sig.unit))
         self._load_session(session)
-        self._pk = PkSimulator(
-            MODELS[self.session_config.pk_model], session.weight_kg, self.session_config.ke0_per_min
-        )
+        self._pk = self.session_config.pk_simulator(session.weight_kg)
         if self._state.running:
             self.device.infusion_changed(self._state.rate_mg_kg_h)
         log.info("bed %s: resumed session %d", self.info.id, session.id)
@@ -453,14 +448,13 @@ class BedHub:
 
     def _load_session(self, session: SessionInfo) -> None:
         """Rebuild the session's state from its logged events (after a restart, too)."""
+        logged = self.store.events(session.id)
         self._session_events = [
-            SessionEvent(e.t, e.kind, e.user, e.payload)
-            for e in self.store.events(session.id)
-            if e.kind in SESSION_EVENTS
+            SessionEvent(e.t, e.kind, e.user, e.payload) for e in logged if e.kind in SESSION_EVENTS
         ]
         self._state = fold(self._session_events)
         self._alarms.set_baseline(self._state.baseline)
-        for e in self.store.events(session.id):  # limit changes last for the session
+        for e in logged:  # limit changes last for the session
             if e.kind == "limit_change":
                 tracker = self._alarms.trackers().get(e.payload["alarm"])
                 if tracker is not None and tracker.condition is not None:
@@ -505,11 +499,7 @@ class BedHub:
             except StoreError as err:
                 raise CommandError(str(err)) from None
             self._load_session(self._session)
-            self._pk = PkSimulator(
-                MODELS[self.session_config.pk_model],
-                plan["weight_kg"],
-                self.session_config.ke0_per_min,
-            )
+            self._pk = self.session_config.pk_simulator(plan["weight_kg"])
             return self._session
 
     def confirm_baseline(self, user: str) -> dict[str, float]:
@@ -868,9 +858,7 @@ class BedHub:
             return None
         start = self.clock.now() - view.elapsed_s
         alarms: list[TimelineEntry] = []
-        for row in self.store.alarms(self.info.id):
-            if row["onset_t"] < start - 1e-6:
-                continue
+        for row in self.store.alarms(self.info.id, since=start - 1e-6):
             raised = f"{row['name']} {row['priority']}"
             alarms.append(TimelineEntry(row["onset_t"], "alarm", raised))
             if row["acked_at"] is not None:

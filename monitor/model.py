@@ -9,6 +9,16 @@ from typing import Any, Literal
 import numpy as np
 
 Source = Literal["live", "simulated"]
+# Logged events that inactivate alarms, change limits or overrule a safeguard: the audit.
+AUDITED_EVENTS = (
+    "alarm_acknowledged",
+    "alarm_reset",
+    "audio_pause",
+    "limit_change",
+    "override",
+    "hold_start",
+    "instructor",
+)
 
 
 class Quality(enum.StrEnum):

@@ -12,7 +12,6 @@ import io
 import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import matplotlib
@@ -21,7 +20,15 @@ matplotlib.use("Agg")  # no display: files only
 import matplotlib.pyplot as plt  # noqa: E402
 
 from monitor.config import AlarmRule  # noqa: E402
-from monitor.review import summarize, window  # noqa: E402
+from monitor.review import (  # noqa: E402
+    ALARM_COLUMNS,
+    alarm_cells,
+    load_record,
+    summarize,
+    summary_items,
+    when,
+    window,
+)
 from monitor.store import SessionStore  # noqa: E402
 
 PANELS = (("HR", "PR"), ("SPO2",), ("NIBP_SYS", "NIBP_MEAN", "NIBP_DIA"), ("RR", "ETCO2"))
@@ -30,10 +37,6 @@ CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
 
 class ReportError(Exception):
     pass
-
-
-def _when(t: float | None) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) if t else ""
 
 
 def _svg_trends(store: SessionStore, session_id: int) -> str:
@@ -62,46 +65,21 @@ def _table(head: list[str], rows: list[list[object]]) -> str:
 
 
 def session_html(store: SessionStore, session_id: int, rules: list[AlarmRule]) -> str:
-    info = store.session(session_id)
-    summary = summarize(store, session_id, rules)
-    events = store.events(session_id)
-    alarms = [r for r in store.alarms(info.bed) if r["session_id"] == session_id]
+    record = load_record(store, session_id)
+    info, events = record.info, record.events
+    summary = summarize(store, session_id, rules, record)
     steps = [
-        [_when(e.t), e.kind, e.user, ", ".join(f"{k}: {v}" for k, v in e.payload.items())]
+        [when(e.t), e.kind, e.user, ", ".join(f"{k}: {v}" for k, v in e.payload.items())]
         for e in events
         if not e.kind.startswith(("alarm_", "device_"))
     ]
     assessments = [
-        [_when(e.t), e.user, e.payload.get("scores"), e.payload.get("note", "")]
+        [when(e.t), e.user, e.payload.get("scores"), e.payload.get("note", "")]
         for e in events
         if e.kind == "assessment"
     ]
-    alarm_rows = [
-        [
-            _when(r["onset_t"]),
-            r["name"],
-            r["priority"],
-            r["onset_value"],
-            r["worst_value"],
-            f"{r['op']} {r['limit_value']}",
-            r["acked_by"] or "",
-            _when(r["end_t"]),
-        ]
-        for r in alarms
-    ]
-    summary_rows = [
-        ["Dose", f"{summary.dose_mg:g} mg ({summary.dose_mg_kg:g} mg/kg)"],
-        ["Infusion", f"{summary.infusion_minutes:g} min"],
-        ["Baseline", ", ".join(f"{k} {v:g}" for k, v in sorted(summary.baseline.items()))],
-        ["Peak ΔSBP", summary.peak_delta_sbp],
-        ["Peak CADSS-6", summary.peak_cadss6],
-        ["Worst RASS", summary.worst_rass],
-        ["Alarms", summary.alarms_by_priority],
-        ["Median / max time to acknowledge (s)", f"{summary.ack_median_s} / {summary.ack_max_s}"],
-    ] + [
-        [s, f"min {x.minimum:g}, max {x.maximum:g}, {x.seconds_outside_limits:.0f} s outside"]
-        for s, x in summary.signals.items()
-    ]
+    alarm_rows: list[list[object]] = [list(alarm_cells(r)) for r in record.alarms]
+    summary_rows: list[list[object]] = [list(item) for item in summary_items(summary)]
     title = f"Session {session_id} record"
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>
 <style>body{{font-family:sans-serif;font-size:11px;margin:18px}}table{{border-collapse:collapse;
@@ -111,7 +89,7 @@ h1{{font-size:18px}}h2{{font-size:14px;margin-top:18px}}.sim{{color:#6a1b9a;font
 <h1>{html.escape(title)}</h1>
 <p>Bed {html.escape(info.bed)} · patient {html.escape(info.patient_ref or "not given")} ·
 {html.escape(info.indication or "")} · {html.escape(info.regimen or "")} ·
-{_when(info.started_at)} to {_when(info.ended_at)}</p>
+{when(info.started_at)} to {when(info.ended_at)}</p>
 {'<p class="sim">SIMULATION: not a patient</p>' if info.source == "simulated" else ""}
 <p>Secondary display record. Alarm limits are the clinic's configured defaults; Cp/Ce values
 are model estimates.</p>
@@ -121,7 +99,7 @@ are model estimates.</p>
 <h2>Assessments</h2>{_table(["time", "user", "scores", "patient experience"], assessments)}
 <h2>Alarms</h2>{
         _table(
-            ["onset", "alarm", "priority", "value", "worst", "limit", "acknowledged by", "ended"],
+            list(ALARM_COLUMNS),
             alarm_rows,
         )
     }

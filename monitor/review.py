@@ -7,33 +7,41 @@ downsample, with no per-viewer state (dash.md §2.2).
 
 from __future__ import annotations
 
+import sqlite3
 import statistics
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from tsdownsample import MinMaxLTTBDownsampler
 
 from monitor.alarms.rules import breaches
 from monitor.config import AlarmRule
-from monitor.session import SessionEvent, fold
+from monitor.model import SessionInfo
+from monitor.session import SessionEvent, SessionState, fold
 from monitor.signals import WAVEFORMS
-from monitor.store import SessionStore, WaveTrack
+from monitor.store import SessionStore, StoredEvent, WaveTrack
 
 DEFAULT_POINTS = 1000  # per trace: about one per pixel column of a wide screen
 NUISANCE_S = 10.0  # alarms shorter than this are counted as likely nuisance (Görges 2009)
 
 
+def keep_index(v: np.ndarray, n_out: int, t: np.ndarray | None = None) -> np.ndarray:
+    """Indices of at most `n_out` points: MinMaxLTTB (over `t`, or the sample index), plus
+    the window's own minimum and maximum, which LTTB's selection step could otherwise drop
+    (a desaturation's nadir must always show)."""
+    if len(v) <= n_out:
+        return np.arange(len(v))
+    args = (v,) if t is None else (t, v)
+    idx = MinMaxLTTBDownsampler().downsample(*args, n_out=n_out - 2)
+    return np.union1d(idx, np.array([np.argmin(v), np.argmax(v)], dtype=idx.dtype))
+
+
 def downsample(
-    t: np.ndarray,
-    v: np.ndarray,
-    n_out: int = DEFAULT_POINTS,
+    t: np.ndarray, v: np.ndarray, n_out: int = DEFAULT_POINTS
 ) -> tuple[np.ndarray, np.ndarray]:
-    """At most `n_out` points: MinMaxLTTB, plus the window's own minimum and maximum, which
-    LTTB's selection step could otherwise drop (a desaturation's nadir must always show)."""
-    if len(t) <= n_out:
-        return t, v
-    idx = MinMaxLTTBDownsampler().downsample(t, v, n_out=n_out - 2)
-    idx = np.union1d(idx, np.array([np.argmin(v), np.argmax(v)], dtype=idx.dtype))
+    idx = keep_index(v, n_out, t)
     return t[idx], v[idx]
 
 
@@ -77,16 +85,11 @@ def _wave_window(
     lo = 0 if start is None else wave.index(start)
     hi = len(wave.v) if end is None else wave.index(end, after=True)
     v = wave.v[lo:hi]
-    idx = np.arange(len(v)) if len(v) <= n_out else _downsample_index(v, n_out)
-    keep = idx[~np.isnan(v[idx])]  # samples the device marked invalid are not drawn
+    invalid = np.isnan(v)
+    finite = np.where(invalid, np.nanmedian(v), v) if invalid.any() else v
+    idx = keep_index(finite, n_out)
+    keep = idx[~invalid[idx]]  # samples the device marked invalid are not drawn
     return Window(signal, wave.times(keep + lo), v[keep].astype(np.float64), hi - lo)
-
-
-def _downsample_index(v: np.ndarray, n_out: int) -> np.ndarray:
-    finite = np.nan_to_num(v, nan=float(np.nanmedian(v))) if np.isnan(v).any() else v
-    idx = MinMaxLTTBDownsampler().downsample(finite, n_out=n_out - 2)
-    extremes = np.array([np.argmin(finite), np.argmax(finite)], dtype=idx.dtype)
-    return np.union1d(idx, extremes)
 
 
 @dataclass
@@ -112,7 +115,31 @@ class SessionSummary:
     ack_max_s: float | None
     nuisance_alarms: int
     hours: float
-    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """What a review or a report shows besides the tracks, read once per page or file."""
+
+    info: SessionInfo
+    events: list[StoredEvent]
+    alarms: list[sqlite3.Row]  # this session's alarm rows, in onset order
+
+    @property
+    def end(self) -> float:
+        """The close, or the last event of a session still open."""
+        return self.info.ended_at or max((e.t for e in self.events), default=self.info.started_at)
+
+    def state(self) -> SessionState:
+        return fold(SessionEvent(e.t, e.kind, e.user, e.payload) for e in self.events)
+
+
+def load_record(store: SessionStore, session_id: int) -> SessionRecord:
+    return SessionRecord(
+        store.session(session_id),
+        store.events(session_id),
+        store.alarms(session_id=session_id),
+    )
 
 
 def _seconds_outside(t: np.ndarray, v: np.ndarray, rules: list[AlarmRule]) -> float:
@@ -123,17 +150,19 @@ def _seconds_outside(t: np.ndarray, v: np.ndarray, rules: list[AlarmRule]) -> fl
     gaps = np.diff(t)
     held = np.append(gaps, np.median(gaps) if len(gaps) else 0.0)
     outside = np.zeros(len(v), dtype=bool)
-    for r in rules:
-        if r.op and r.limit is not None:
-            outside |= breaches(v, r.op, r.limit)  # operator.lt etc. work elementwise
+    for r in rules:  # absolute limits only (the caller's choice)
+        outside |= breaches(v, str(r.op), float(r.limit or 0))  # elementwise on arrays
     return float(held[outside].sum())
 
 
-def summarize(store: SessionStore, session_id: int, rules: list[AlarmRule]) -> SessionSummary:
-    info = store.session(session_id)
-    events = store.events(session_id)
-    state = fold(SessionEvent(e.t, e.kind, e.user, e.payload) for e in events)
-    end = info.ended_at or max((e.t for e in events), default=info.started_at)
+def summarize(
+    store: SessionStore,
+    session_id: int,
+    rules: list[AlarmRule],
+    record: SessionRecord | None = None,
+) -> SessionSummary:
+    record = record or load_record(store, session_id)
+    info, state, end = record.info, record.state(), record.end
     by_signal = {s: store.track(session_id, s) for s in store.signals(session_id)}
     absolute = [r for r in rules if r.op and r.relative is None and r.limit is not None]
     signals = {
@@ -150,11 +179,7 @@ def summarize(store: SessionStore, session_id: int, rules: list[AlarmRule]) -> S
     infusion_s = sum(((e or end) - s) for s, e, _ in state.infusions)
     cadss = [a.scores["CADSS6"] for a in state.assessments if "CADSS6" in a.scores]
     rass = [a.scores["RASS"] for a in state.assessments if "RASS" in a.scores]
-    alarms = [
-        row
-        for row in store.alarms(info.bed)
-        if row["session_id"] == session_id and not row["technical"]
-    ]
+    alarms = [row for row in record.alarms if not row["technical"]]
     hours = max((end - info.started_at) / 3600, 1e-9)
     acks = [row["acked_at"] - row["onset_t"] for row in alarms if row["acked_at"] is not None]
     by_priority = {
@@ -181,3 +206,67 @@ def summarize(store: SessionStore, session_id: int, rules: list[AlarmRule]) -> S
         nuisance_alarms=nuisance,
         hours=round(hours, 4),
     )
+
+
+def when(t: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) if t else ""
+
+
+def summary_items(summary: SessionSummary) -> list[tuple[str, str]]:
+    """The summary as labelled lines, for the review page and the printed record alike."""
+    s = summary
+    items = [
+        ("Dose", f"{s.dose_mg:g} mg ({s.dose_mg_kg:g} mg/kg)"),
+        ("Infusion", f"{s.infusion_minutes:g} min"),
+        (
+            "Baseline",
+            ", ".join(f"{k} {v:g}" for k, v in sorted(s.baseline.items())) or "not confirmed",
+        ),
+        ("Peak ΔSBP", "" if s.peak_delta_sbp is None else f"{s.peak_delta_sbp:+g} mmHg"),
+        ("Peak CADSS-6", "" if s.peak_cadss6 is None else str(s.peak_cadss6)),
+        ("Worst RASS", "" if s.worst_rass is None else f"{s.worst_rass:+d}"),
+        (
+            "Alarms",
+            ", ".join(f"{k} {v}" for k, v in s.alarms_by_priority.items())
+            + f" ({s.alarms_per_hour:g}/h)",
+        ),
+        (
+            "Time to acknowledge",
+            "none acknowledged"
+            if s.ack_median_s is None
+            else f"median {s.ack_median_s:.0f} s, max {s.ack_max_s:.0f} s",
+        ),
+        ("Shorter than 10 s", f"{s.nuisance_alarms} (likely nuisance)"),
+    ]
+    for code, x in s.signals.items():
+        outside = f"{x.seconds_outside_limits:.0f} s outside limits"
+        items.append((code, f"min {x.minimum:g}, max {x.maximum:g}, {outside}"))
+    return items
+
+
+ALARM_COLUMNS = (
+    "onset",
+    "alarm",
+    "priority",
+    "value",
+    "worst",
+    "limit",
+    "acknowledged by",
+    "acknowledged at",
+    "ended",
+)
+
+
+def alarm_cells(row: sqlite3.Row, fmt: Callable[[float | None], str] = when) -> list[str]:
+    """One alarm history line, in ALARM_COLUMNS order."""
+    return [
+        fmt(row["onset_t"]),
+        row["name"],
+        row["priority"],
+        "" if row["onset_value"] is None else f"{row['onset_value']:g}",
+        "" if row["worst_value"] is None else f"{row['worst_value']:g}",
+        f"{row['op']} {row['limit_value']}",
+        row["acked_by"] or "",
+        fmt(row["acked_at"]),
+        fmt(row["end_t"]),
+    ]

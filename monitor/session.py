@@ -349,15 +349,6 @@ class SessionView:
     assessments: int
 
 
-RATE_EVENTS = (
-    "infusion_start",
-    "rate_change",
-    "infusion_pause",
-    "infusion_resume",
-    "infusion_stop",
-)
-
-
 def rate_steps(events: Iterable[SessionEvent]) -> list[tuple[float, float, str]]:
     """(t, running rate in mg/kg/h, event kind) after each step: 0 while paused or stopped."""
     state = SessionState()

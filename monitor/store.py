@@ -24,7 +24,15 @@ from typing import Any
 
 import numpy as np
 
-from monitor.model import AlarmPhase, AlarmTransition, Reading, SessionInfo, Source, Waveform
+from monitor.model import (
+    AUDITED_EVENTS,
+    AlarmPhase,
+    AlarmTransition,
+    Reading,
+    SessionInfo,
+    Source,
+    Waveform,
+)
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +98,7 @@ CREATE TABLE IF NOT EXISTS alarms (
     ended_by TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS alarms_key ON alarms (bed, name, onset_t);
+CREATE INDEX IF NOT EXISTS alarms_session ON alarms (session_id, onset_t);
 CREATE TABLE IF NOT EXISTS waves (
     session_id INTEGER NOT NULL REFERENCES sessions (id),
     signal TEXT NOT NULL,
@@ -248,7 +257,8 @@ class SessionStore:
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except (sqlite3.Error, OSError) as err:
             raise StoreError(f"{self.path}: cannot open session log: {err}") from None
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # the database connection
+        self._queue = threading.Lock()  # the pending writes: never held while on the disk
         self._pending: deque[tuple[str, tuple[Any, ...]]] = deque()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -281,20 +291,26 @@ class SessionStore:
 
     # -- queued writes --------------------------------------------------------------------
 
-    def _enqueue(self, sql: str, params: tuple[Any, ...]) -> None:
-        with self._lock:
+    def _enqueue(
+        self, sql: str, params: tuple[Any, ...], journal: int | None = None, weight: int = 0
+    ) -> None:
+        """Queue one write; `journal` names the session whose journal it grows by `weight`."""
+        with self._queue:
             if len(self._pending) >= MAX_PENDING:
                 self._pending.popleft()
                 self._dropped += 1
             self._pending.append((sql, params))
+            if journal is not None:
+                self._journal[journal] = self._journal.get(journal, 0) + weight
 
     def append_reading(self, session_id: int, reading: Reading) -> None:
         self._enqueue(
             "INSERT OR IGNORE INTO readings (session_id, t, signal, value, quality) "
             "VALUES (?, ?, ?, ?, ?)",
             (session_id, reading.t, reading.signal, reading.value, str(reading.quality)),
+            journal=session_id,
+            weight=1,
         )
-        self._count_journal(session_id, 1)
 
     def append_waveform(self, session_id: int, block: Waveform) -> None:
         self._enqueue(
@@ -306,12 +322,9 @@ class SessionStore:
                 block.rate_hz,
                 np.asarray(block.samples, dtype=np.float32).tobytes(),
             ),
+            journal=session_id,
+            weight=10,  # a 1 s block weighs about as much as 10 rows
         )
-        self._count_journal(session_id, 10)  # a 1 s block weighs about as much as 10 rows
-
-    def _count_journal(self, session_id: int, rows: int) -> None:
-        with self._lock:
-            self._journal[session_id] = self._journal.get(session_id, 0) + rows
 
     def record_transition(self, session_id: int | None, tr: AlarmTransition) -> None:
         """Log every alarm transition as an event, and keep one summary row per alarm."""
@@ -382,11 +395,14 @@ class SessionStore:
             )
 
     def flush(self) -> int:
-        """Write everything queued in one transaction. On failure the batch is kept for retry."""
+        """Write everything queued in one transaction. On failure the batch is kept for retry.
+        Producers keep queueing meanwhile: the queue is only locked to copy and to trim it."""
         with self._lock:
-            if not self._pending:
+            with self._queue:
+                batch = list(self._pending)
+                dropped = self._dropped
+            if not batch:
                 return 0
-            batch = list(self._pending)
             try:
                 self._db.execute("BEGIN")
                 for sql, params in batch:
@@ -401,13 +417,15 @@ class SessionStore:
                     "session log write failed (%d queued, kept for retry): %s", len(batch), err
                 )
                 return 0
-            for _ in range(len(batch)):
-                self._pending.popleft()
+            with self._queue:
+                # writes dropped while we wrote came off the front, out of this batch
+                for _ in range(max(0, len(batch) - (self._dropped - dropped))):
+                    self._pending.popleft()
+                due = [sid for sid, rows in self._journal.items() if rows >= COMPACT_AFTER]
             self._written += sum(1 for sql, _ in batch if "INTO readings" in sql)
             self._last_error = None
-            for session_id, rows in list(self._journal.items()):
-                if rows >= COMPACT_AFTER:
-                    self.compact(session_id)
+            for session_id in due:
+                self.compact(session_id)
             return len(batch)
 
     # -- compaction -----------------------------------------------------------------------
@@ -424,8 +442,11 @@ class SessionStore:
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
                 log.error("session %d: compaction failed (rows kept): %s", session_id, err)
+                with self._queue:  # try again after as many rows more, not at every flush
+                    self._journal[session_id] = 0
                 return 0
-            self._journal.pop(session_id, None)
+            with self._queue:
+                self._journal.pop(session_id, None)
             return moved
 
     def _compact_readings(self, session_id: int) -> int:
@@ -501,7 +522,7 @@ class SessionStore:
         return WaveTrack.from_blocks(rows[0][1] if rows else 0.0, blocks)
 
     def stats(self) -> StoreStats:
-        with self._lock:
+        with self._queue:
             return StoreStats(
                 self._written, len(self._pending), self._failed, self._dropped, self._last_error
             )
@@ -783,15 +804,31 @@ class SessionStore:
         """Audit entries and the inactivation, limit and override events, newest first."""
         rows = self._query(
             "SELECT t, user, action, detail FROM audit"
-            " UNION ALL SELECT t, user, kind, payload FROM events WHERE kind IN"
-            " ('alarm_acknowledged', 'alarm_reset', 'audio_pause', 'limit_change', 'override',"
-            " 'instructor')"
+            " UNION ALL SELECT t, user, kind, payload FROM events"
+            f" WHERE kind IN ({','.join('?' * len(AUDITED_EVENTS))})"
             " ORDER BY t DESC LIMIT ?",
-            (limit,),
+            (*AUDITED_EVENTS, limit),
         )
         return [(r[0], r[1], r[2], r[3]) for r in rows]
 
-    def alarms(self, bed: str | None = None) -> list[sqlite3.Row]:
-        if bed is None:
-            return self._query("SELECT * FROM alarms ORDER BY onset_t")
-        return self._query("SELECT * FROM alarms WHERE bed = ? ORDER BY onset_t", (bed,))
+    def alarms(
+        self,
+        bed: str | None = None,
+        *,
+        session_id: int | None = None,
+        since: float | None = None,
+        priority: str | None = None,
+    ) -> list[sqlite3.Row]:
+        """Alarm summary rows in onset order, filtered by bed, session, onset and priority."""
+        where, params = [], []
+        for column, value in (
+            ("bed = ?", bed),
+            ("session_id = ?", session_id),
+            ("onset_t >= ?", since),
+            ("priority = ?", priority),
+        ):
+            if value is not None:
+                where.append(column)
+                params.append(value)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        return self._query(f"SELECT * FROM alarms{clause} ORDER BY onset_t", tuple(params))

@@ -11,7 +11,7 @@ import dash_mantine_components as dmc
 from dash import Dash, Input, Output, dcc, html
 from flask_wtf.csrf import generate_csrf
 
-from monitor.config import AlarmRule, ServerConfig
+from monitor.config import AlarmRule, ServerConfig, SessionConfig
 from monitor.feed import LiveFeed
 from monitor.store import SessionStore, StoreError
 from monitor.ui.auth import Access, install, page_permission
@@ -41,6 +41,7 @@ def create_app(
     rules: list[AlarmRule] | None = None,
     server: ServerConfig | None = None,
     config_text: str = "",
+    session: SessionConfig | None = None,
 ) -> Dash:
     """Build the dashboard. With a `store`, the physician review pages (/sessions,
     /review/<id>) and the audit are served too; with `server.auth`, logins and roles guard
@@ -159,7 +160,9 @@ def create_app(
         m = REVIEW_PATH.match(path)
         if store is not None and m:
             try:
-                return review.review_layout(store, int(m.group(1)), rules or [], access)
+                return review.review_layout(
+                    store, int(m.group(1)), rules or [], session or SessionConfig(), access
+                )
             except StoreError:
                 return not_found(path)
         return not_found(path)

@@ -16,11 +16,22 @@ import dash_mantine_components as dmc
 import numpy as np
 from dash import Dash, Input, Output, Patch, State, dcc, html, no_update
 
-from monitor.config import AlarmRule
+from monitor.config import AlarmRule, SessionConfig
 from monitor.exports import ExportError, export_session, readings_csv
 from monitor.feed import CommandError
-from monitor.pk import ANALGESIC_BAND, CLEMENTS, DISSOCIATIVE_BAND, PkSimulator
-from monitor.review import DEFAULT_POINTS, SessionSummary, summarize, window
+from monitor.model import AUDITED_EVENTS
+from monitor.pk import ANALGESIC_BAND, DISSOCIATIVE_BAND
+from monitor.review import (
+    ALARM_COLUMNS,
+    DEFAULT_POINTS,
+    SessionRecord,
+    SessionSummary,
+    alarm_cells,
+    load_record,
+    summarize,
+    summary_items,
+    window,
+)
 from monitor.session import SESSION_EVENTS, SessionEvent, fold, rate_steps
 from monitor.store import SessionStore
 from monitor.ui.auth import Access
@@ -86,52 +97,16 @@ def sessions_layout(store: SessionStore) -> Any:
     )
 
 
-def _summary_block(summary: SessionSummary) -> html.Div:
-    items = [
-        ("Dose", f"{summary.dose_mg:g} mg ({summary.dose_mg_kg:g} mg/kg)"),
-        ("Infusion", f"{summary.infusion_minutes:g} min"),
-        (
-            "Baseline",
-            ", ".join(f"{k} {v:g}" for k, v in sorted(summary.baseline.items())) or "not confirmed",
-        ),
-        (
-            "Peak ΔSBP",
-            "" if summary.peak_delta_sbp is None else f"{summary.peak_delta_sbp:+g} mmHg",
-        ),
-        ("Peak CADSS-6", "" if summary.peak_cadss6 is None else str(summary.peak_cadss6)),
-        ("Worst RASS", "" if summary.worst_rass is None else f"{summary.worst_rass:+d}"),
-        (
-            "Alarms",
-            ", ".join(f"{k} {v}" for k, v in summary.alarms_by_priority.items())
-            + f" ({summary.alarms_per_hour:g}/h)",
-        ),
-        (
-            "Time to acknowledge",
-            "none acknowledged"
-            if summary.ack_median_s is None
-            else f"median {summary.ack_median_s:.0f} s, max {summary.ack_max_s:.0f} s",
-        ),
-        ("Shorter than 10 s", f"{summary.nuisance_alarms} (likely nuisance)"),
-    ]
-    rows = [html.Tr([html.Th(k), html.Td(v)]) for k, v in items]
-    rows += [
-        html.Tr(
-            [
-                html.Th(s),
-                html.Td(
-                    f"min {x.minimum:g}, max {x.maximum:g}, "
-                    f"{x.seconds_outside_limits:.0f} s outside limits"
-                ),
-            ]
-        )
-        for s, x in summary.signals.items()
-    ]
+def _summary_block(summary: SessionSummary) -> html.Table:
+    rows = [html.Tr([html.Th(k), html.Td(v)]) for k, v in summary_items(summary)]
     return html.Table(rows, className="summary-table")
 
 
-def review_figure(
+def signal_traces(
     store: SessionStore, session_id: int, start: float | None = None, end: float | None = None
-) -> tuple[dict[str, Any], str]:
+) -> tuple[list[dict[str, Any]], str, dict[int, str]]:
+    """Every signal's trace for a time window, downsampled from the store, the resolution
+    line, and the panels (row: unit) they need. The only part of the figure a zoom changes."""
     data, resolution = [], []
     rows = dict(ROW_UNITS)
     waves = store.signals(session_id, wave=True)
@@ -157,7 +132,15 @@ def review_figure(
         )
         if w.raw_points:
             resolution.append(f"{name} {len(w.t)}/{w.raw_points} pts")
-    data += _session_traces(store, session_id)
+    return data, "Resolution: " + "; ".join(resolution), rows
+
+
+def review_figure(
+    store: SessionStore, record: SessionRecord, session: SessionConfig
+) -> tuple[dict[str, Any], str]:
+    """The whole-session figure: signal panels, then rate and events, then Cp/Ce."""
+    data, resolution, rows = signal_traces(store, record.info.id)
+    data += _session_traces(record, session)
     layout: dict[str, Any] = {
         "template": "plotly_dark",
         "height": 120 * len(rows) + 40,
@@ -165,7 +148,7 @@ def review_figure(
         "margin": {"l": 52, "r": 12, "t": 8, "b": 28},
         "paper_bgcolor": "#000",
         "plot_bgcolor": "#050505",
-        "shapes": _alarm_bands(store, session_id) + _reference_bands(),
+        "shapes": _alarm_bands(record) + _reference_bands(),
     }
     n = len(rows)
     for row, unit in rows.items():
@@ -178,15 +161,16 @@ def review_figure(
         if row > 1:
             x["matches"] = "x"
         layout["xaxis" if row == 1 else f"xaxis{row}"] = x
-    return {"data": data, "layout": layout}, "Resolution: " + "; ".join(resolution)
+    return {"data": data, "layout": layout}, resolution
 
 
-def _session_traces(store: SessionStore, session_id: int) -> list[dict[str, Any]]:
-    """Infusion rate (step line) with event markers, and the Cp/Ce model estimate."""
-    info = store.session(session_id)
+def _session_traces(record: SessionRecord, session: SessionConfig) -> list[dict[str, Any]]:
+    """Infusion rate (step line) with event markers, and the Cp/Ce model estimate from the
+    configured PK model, as on the bed page."""
+    info = record.info
     events = [
         SessionEvent(e.t, e.kind, e.user, e.payload)
-        for e in store.events(session_id)
+        for e in record.events
         if e.kind in SESSION_EVENTS
     ]
     steps = rate_steps(events)
@@ -222,8 +206,7 @@ def _session_traces(store: SessionStore, session_id: int) -> list[dict[str, Any]
     if info.weight_kg > 0 and (state.infusions or state.boluses):
         origin, infs, bols = state.pk_inputs(end)
         minutes = [m for m in range(0, int((end - origin) / 60) + 60)]
-        sim = PkSimulator(CLEMENTS, info.weight_kg)
-        pred = sim.predict(infs, minutes, bols)
+        pred = session.pk_simulator(info.weight_kg).predict(infs, minutes, bols)
         px = [(origin + p.minute * 60) * 1000 for p in pred]
         for name, ys_, colour in (
             ("Cp (model)", [p.cp_ng_ml for p in pred], "#ce93d8"),
@@ -244,13 +227,10 @@ def _session_traces(store: SessionStore, session_id: int) -> list[dict[str, Any]
     return traces
 
 
-def _alarm_bands(store: SessionStore, session_id: int) -> list[dict[str, Any]]:
-    info = store.session(session_id)
+def _alarm_bands(record: SessionRecord) -> list[dict[str, Any]]:
     bands = []
-    for r in store.alarms(info.bed):
-        if r["session_id"] != session_id:
-            continue
-        end = r["end_t"] or info.ended_at or r["onset_t"] + 1
+    for r in record.alarms:
+        end = r["end_t"] or record.info.ended_at or r["onset_t"] + 1
         bands.append(
             {
                 "type": "rect",
@@ -291,36 +271,22 @@ def _reference_bands() -> list[dict[str, Any]]:
 
 
 def review_layout(
-    store: SessionStore, session_id: int, rules: list[AlarmRule], access: Access | None = None
+    store: SessionStore,
+    session_id: int,
+    rules: list[AlarmRule],
+    session: SessionConfig,
+    access: Access | None = None,
 ) -> Any:
-    info = store.session(session_id)
-    figure, resolution = review_figure(store, session_id)
-    alarms = [r for r in store.alarms(info.bed) if r["session_id"] == session_id]
-    events = store.events(session_id)
-    alarm_rows = [
-        html.Tr(
-            [
-                html.Td(_when(r["onset_t"])),
-                html.Td(r["name"]),
-                html.Td(r["priority"]),
-                html.Td(r["onset_value"]),
-                html.Td(r["worst_value"]),
-                html.Td(f"{r['op']} {r['limit_value']}"),
-                html.Td(r["acked_by"] or ""),
-                html.Td(_when(r["acked_at"])),
-                html.Td(_when(r["end_t"])),
-            ]
-        )
-        for r in alarms
-    ]
+    record = load_record(store, session_id)
+    info = record.info
+    figure, resolution = review_figure(store, record, session)
+    alarm_rows = [html.Tr([html.Td(c) for c in alarm_cells(r, _when)]) for r in record.alarms]
     audit = [
         html.Tr(
             [html.Td(_when(e.t)), html.Td(e.kind), html.Td(e.user), html.Td(str(dict(e.payload)))]
         )
-        for e in events
-        if e.kind in ("limit_change", "audio_pause", "override", "hold_start")
-        or e.kind.startswith("alarm_acknowledged")
-        or e.kind == "alarm_reset"
+        for e in record.events
+        if e.kind in AUDITED_EVENTS
     ]
     return html.Div(
         [
@@ -329,30 +295,14 @@ def review_layout(
                 f" – {_when(info.ended_at)}"
                 + (f" · patient {access.pseudonym(info.patient_ref)}" if access else "")
             ),
-            html.Div(_summary_block(summarize(store, session_id, rules)), className="summary"),
+            html.Div(
+                _summary_block(summarize(store, session_id, rules, record)), className="summary"
+            ),
             html.Div(resolution, id="rv-resolution", className="resolution"),
             dcc.Graph(id="rv-trend", figure=figure, config={"displaylogo": False}),
             html.H3("Alarm history"),
             html.Table(
-                [
-                    html.Tr(
-                        [
-                            html.Th(h)
-                            for h in (
-                                "onset",
-                                "alarm",
-                                "priority",
-                                "value",
-                                "worst",
-                                "limit",
-                                "acknowledged by",
-                                "acknowledged at",
-                                "ended",
-                            )
-                        ]
-                    )
-                ]
-                + alarm_rows,
+                [html.Tr([html.Th(h) for h in ALARM_COLUMNS])] + alarm_rows,
                 id="rv-alarms",
                 className="alarm-list",
             ),
@@ -436,7 +386,7 @@ def register(app: Dash, store: SessionStore, rules: list[AlarmRule], access: Acc
         if source:
             rows = [s for s in rows if s.source == source]
         if high:
-            with_high = {r["session_id"] for r in store.alarms() if r["priority"] == "HIGH"}
+            with_high = {r["session_id"] for r in store.alarms(priority="HIGH")}
             rows = [s for s in rows if s.id in with_high]
         now = time.time()
         key = {
@@ -522,9 +472,9 @@ def zoom_patch(
         return no_update, no_update
     t0 = None if start is None else _parse_time(start)
     t1 = None if end is None else _parse_time(end)
-    figure, resolution = review_figure(store, session_id, t0, t1)
+    traces, resolution, _ = signal_traces(store, session_id, t0, t1)
     patch = Patch()
-    for i, trace in enumerate(figure["data"]):
+    for i, trace in enumerate(traces):  # they come first in the figure, in this order
         patch["data"][i]["x"] = trace["x"]
         patch["data"][i]["y"] = trace["y"]
     return patch, resolution
