@@ -83,9 +83,13 @@ class DriMonitor:
             if self.virtual is not None:
                 self.virtual.close()
 
-    def infusion_changed(self, rate_mg_kg_h: float) -> None:
+    def infusion_changed(self, mg_per_h: float) -> None:
         if self.virtual is not None:
-            self.virtual.simulator.infusion_changed(rate_mg_kg_h)
+            self.virtual.simulator.infusion_changed(mg_per_h)
+
+    def bolus(self, mg: float) -> None:
+        if self.virtual is not None:
+            self.virtual.simulator.bolus(mg)
 
     # -- training: a virtual monitor's patient runs scenarios; its bytes stay a monitor's ---
 

@@ -36,18 +36,20 @@ def build_device(
     bed: BedConfig, clock: Clock, library: dict[str, Scenario] | None = None
 ) -> Device:
     dev = bed.device
-    if isinstance(dev, SimulatorDevice):
+
+    def simulated() -> SimulatedMonitor:  # in process, or behind the virtual DRI monitor
         patient = SimplePatient(dev.seed)
         return SimulatedMonitor(
             bed.id, patient, clock, dev.interval_s, dev.nibp_interval_s, library
         )
+
+    if isinstance(dev, SimulatorDevice):
+        return simulated()
     assert isinstance(dev, DatexS5Device)
     virtual = None
     url = dev.port
     if dev.virtual:
-        simulator = SimulatedMonitor(
-            bed.id, SimplePatient(dev.seed), clock, dev.interval_s, dev.nibp_interval_s, library
-        )
+        simulator = simulated()
         link = virtual_port_path(bed.id)
         virtual = VirtualDriMonitor(simulator, clock, link)
         url = str(link)

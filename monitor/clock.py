@@ -109,8 +109,9 @@ class ScaledClock:
 
     def resume(self) -> None:
         with self._lock:
-            self.paused = False
-            self._mono0 = time.monotonic()
+            if self.paused:  # resuming a running clock must not rewind it
+                self.paused = False
+                self._mono0 = time.monotonic()
 
     def sleep(self, seconds: float, stop: threading.Event) -> bool:
         wake = self.now() + max(0.0, seconds)

@@ -122,6 +122,8 @@ class Trainable(Protocol):
 
     def start_replay(self, title: str, rows: list[tuple[float, str, float]]) -> None: ...
 
+    def trainee_action(self, action: str, detail: str = "") -> None: ...
+
 
 class Device(Protocol):
     """What the hub needs of a device: a blocking reader loop and its provenance."""
@@ -133,8 +135,9 @@ class Device(Protocol):
         """Deliver readings and device events to `sink` until `stop` is set."""
         ...
 
-    def infusion_changed(self, rate_mg_kg_h: float) -> None:
-        """Told when the infusion rate changes; real monitors ignore it, simulators react."""
+    def infusion_changed(self, mg_per_h: float) -> None:
+        """Told what the pump now delivers (the rate times the weight entered for the
+        session); real monitors ignore it, a simulated patient receives it."""
         ...
 
 
@@ -195,7 +198,7 @@ class BedHub:
         self._load_session(session)
         self._pk = self.session_config.pk_simulator(session.weight_kg)
         if self._state.running:
-            self.device.infusion_changed(self._state.rate_mg_kg_h)
+            self._pump(self._state.rate_mg_kg_h)
         log.info("bed %s: resumed session %d", self.info.id, session.id)
 
     @property
@@ -544,7 +547,7 @@ class BedHub:
                 )
             self._record("infusion_start", user, {"rate_mg_kg_h": self._state.rate_mg_kg_h})
             rate = self._state.rate_mg_kg_h
-        self.device.infusion_changed(rate)
+        self._pump(rate)
         self._trainee("start_infusion")
 
     def change_rate(self, rate_mg_kg_h: float, user: str) -> None:
@@ -555,7 +558,7 @@ class BedHub:
             self._record("rate_change", user, {"rate_mg_kg_h": rate_mg_kg_h})
             running = self._state.phase is Phase.INFUSING
         if running:
-            self.device.infusion_changed(rate_mg_kg_h)
+            self._pump(rate_mg_kg_h)
         detail = f"{before:g} → {rate_mg_kg_h:g} mg/kg/h"
         self._trainee("rate_reduced" if rate_mg_kg_h < before else "rate_change", detail)
 
@@ -563,7 +566,7 @@ class BedHub:
         with self._lock:
             self._require(Phase.INFUSING)
             self._record("infusion_pause", user)
-        self.device.infusion_changed(0.0)
+        self._pump(0.0)
         self._trainee("pause_infusion")
 
     def resume_infusion(self, user: str) -> None:
@@ -571,7 +574,7 @@ class BedHub:
             self._require(Phase.PAUSED)
             self._record("infusion_resume", user)
             rate = self._state.rate_mg_kg_h
-        self.device.infusion_changed(rate)
+        self._pump(rate)
         self._trainee("resume_infusion")
 
     def stop_infusion(self, user: str) -> None:
@@ -579,7 +582,7 @@ class BedHub:
         with self._lock:
             self._require(Phase.INFUSING, Phase.PAUSED)
             self._record("infusion_stop", user, {"dose_mg": round(self._dose(), 2)})
-        self.device.infusion_changed(0.0)
+        self._pump(0.0)
         self._trainee("stop_infusion")
 
     def give(
@@ -606,6 +609,10 @@ class BedHub:
                     raise CommandError("name the drug and its dose (up to 60 characters each)")
                 self._record("medication", user, {"drug": drug, "dose": dose})
         if kind == "bolus":
+            assert mg_per_kg is not None
+            given = getattr(self.device, "bolus", None)  # a simulated patient receives it
+            if given is not None:
+                given(mg_per_kg * self._state.weight_kg)
             self._trainee("give:ketamine", f"{mg_per_kg:g} mg/kg")
         else:
             self._trainee(f"give:{drug.lower()}", dose)
@@ -675,7 +682,7 @@ class BedHub:
             self._session = None
             self._state = SessionState()
             self._session_events = []
-        self.device.infusion_changed(0.0)
+        self._pump(0.0)
         return closed
 
     def start_session(self, weight_kg: float, rate_mg_kg_h: float, user: str) -> SessionInfo:
@@ -807,13 +814,15 @@ class BedHub:
         self._trainee("limit_change", f"{name} {old} → {limit:g}")
         return float(old) if old is not None else math.nan
 
+    def _pump(self, rate_mg_kg_h: float) -> None:
+        self.device.infusion_changed(rate_mg_kg_h * self._state.weight_kg)
+
     # -- training --------------------------------------------------------------------------
 
     def _trainee(self, action: str, detail: str = "") -> None:
         """Tell a training device what the trainee did (scenarios react to it and score it)."""
-        hook = getattr(self.device, "trainee_action", None)
-        if hook is not None:
-            hook(action, detail)
+        if isinstance(self.device, Trainable):
+            self.device.trainee_action(action, detail)
 
     def _trainer(self) -> Trainable:
         if not isinstance(self.device, Trainable) or not self.device.library:
@@ -856,9 +865,8 @@ class BedHub:
         view = self.device.training_view()
         if view is None:
             return None
-        start = self.clock.now() - view.elapsed_s
         alarms: list[TimelineEntry] = []
-        for row in self.store.alarms(self.info.id, since=start - 1e-6):
+        for row in self.store.alarms(self.info.id, since=view.started_at):
             raised = f"{row['name']} {row['priority']}"
             alarms.append(TimelineEntry(row["onset_t"], "alarm", raised))
             if row["acked_at"] is not None:

@@ -12,6 +12,8 @@ from typing import Literal
 
 SPEEDS = (1.0, 2.0, 5.0, 10.0, 60.0)
 ARTIFACTS = ("probe_off", "motion", "cuff_failure", "lead_off", "disconnect")
+# The vitals a scenario or the instructor can move (the simulated patient's own signals).
+SCRIPTED = ("HR", "SPO2", "RR", "ETCO2", "TEMP", "NIBP_SYS", "NIBP_DIA")
 # What a trainee can do that a scenario can react to or score (from the hub's commands).
 TRAINEE_ACTIONS = (
     "acknowledge",
@@ -82,19 +84,20 @@ class TrainingView:
     targets: dict[str, float]
     expected_alarms: list[str]
     findings: dict[str, int] = field(default_factory=dict)  # what an assessment would find
+    started_at: float = 0.0  # when the run began (the debrief counts from here)
 
 
-def _when(t: float, start: float) -> str:
-    s = max(0.0, t - start)
-    return f"{int(s // 60):02d}:{int(s % 60):02d}"
+def mmss(t: float, start: float = 0.0) -> str:
+    """Minutes and seconds since `start`, as a run's timeline counts."""
+    s = max(0, int(t - start))
+    return f"{s // 60:02d}:{s % 60:02d}"
 
 
 def debrief_html(debrief: Debrief, bed: str) -> str:
     """A printable debrief (the PDF route prints it with headless Chromium)."""
     e = html.escape
     rows = "".join(
-        f"<tr><td>{_when(x.t, debrief.started_at)}</td><td>{e(x.kind)}</td>"
-        f"<td>{e(x.text)}</td></tr>"
+        f"<tr><td>{mmss(x.t, debrief.started_at)}</td><td>{e(x.kind)}</td><td>{e(x.text)}</td></tr>"
         for x in debrief.timeline
     )
     checks = "".join(

@@ -77,8 +77,8 @@ def config_dict(
 
 
 class QuietDevice:
-    """A device that sends nothing by itself (tests feed the hub) and records the infusion
-    rates the hub asks of it."""
+    """A device that sends nothing by itself (tests feed the hub) and records what the pump
+    delivers (mg/h) each time the hub tells it."""
 
     def __init__(self, source: str = "live", intervals: dict[str, float] | None = None) -> None:
         self.source = source
@@ -88,8 +88,8 @@ class QuietDevice:
     def run(self, sink: Callable[..., object], stop: threading.Event) -> None:
         stop.wait()
 
-    def infusion_changed(self, rate_mg_kg_h: float) -> None:
-        self.rates.append(rate_mg_kg_h)
+    def infusion_changed(self, mg_per_h: float) -> None:
+        self.rates.append(mg_per_h)
 
 
 def wait_until(check: Callable[[], bool], seconds: float, what: str) -> float:

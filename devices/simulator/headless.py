@@ -37,7 +37,8 @@ def simulate(
 
     while (elapsed := clock.now() - t0) < duration_s:
         running = plan.start_s <= elapsed < plan.start_s + plan.duration_s
-        if (wanted := plan.rate_mg_kg_h if running else 0.0) != rate:
+        wanted = plan.rate_mg_kg_h * scenario.patient.weight_kg if running else 0.0
+        if wanted != rate:
             monitor.infusion_changed(wanted)
             rate = wanted
         monitor.tick(sink)

@@ -21,6 +21,8 @@ from monitor.signals import REGISTRY
 from monitor.training import Debrief, TimelineEntry, TrainingView
 
 FIRST_CUFF_AFTER_S = 5.0
+CONTINUOUS = ("HR", "PR", "SPO2", "RR", "ETCO2", "TEMP")
+CUFF = ("NIBP_SYS", "NIBP_DIA", "NIBP_MEAN")
 # the numerics each sensor artifact removes, and the status the monitor reports for them
 SENSOR_ARTIFACTS = {
     "probe_off": (("SPO2", "PR"), "sensor off"),
@@ -50,8 +52,8 @@ class SimulatedMonitor:
         self.nibp_interval_s = nibp_interval_s
         self.library = library or {}
         self.run_: ScenarioRun | None = None
-        self.expected_interval_s = {code: interval_s for code in patient.continuous()}
-        self.expected_interval_s.update(dict.fromkeys(patient.cuff(), nibp_interval_s))
+        self.expected_interval_s = dict.fromkeys(CONTINUOUS, interval_s)
+        self.expected_interval_s.update(dict.fromkeys(CUFF, nibp_interval_s))
         self._lock = threading.Lock()  # the patient is shared with instructor/test commands
         self._last: float | None = None
         self._next_cuff = 0.0
@@ -63,9 +65,13 @@ class SimulatedMonitor:
 
     # -- hub hooks -------------------------------------------------------------------------
 
-    def infusion_changed(self, rate_mg_kg_h: float) -> None:
+    def infusion_changed(self, mg_per_h: float) -> None:
         with self._lock:
-            self.patient.rate_mg_kg_h = rate_mg_kg_h
+            self.patient.mg_per_h = mg_per_h
+
+    def bolus(self, mg: float) -> None:
+        with self._lock:
+            self.patient.bolus(mg)
 
     def set_value(self, signal: str, value: float | None) -> None:
         """Force a signal to a value (None releases it): the test hook."""
@@ -90,9 +96,10 @@ class SimulatedMonitor:
             raise ValueError(f"no scenario {scenario_id!r}")
         with self._lock:
             self._replay = None
-            rate = self.patient.rate_mg_kg_h
+            self._last = None  # the new patient starts now, not when the last one did
+            rate = self.patient.mg_per_h
             self.patient = scenario.patient_model()
-            self.patient.rate_mg_kg_h = rate
+            self.patient.mg_per_h = rate
             self.run_ = ScenarioRun(scenario, self.patient, self.clock.now())
 
     def start_replay(self, title: str, rows: list[tuple[float, str, float]]) -> None:
@@ -101,11 +108,13 @@ class SimulatedMonitor:
         the debrief lists them with the alarms the recording raises."""
         if not rows:
             raise ValueError("the recording has no readings")
-        first = min(t for t, _, _ in rows)
+        rows = sorted(rows, key=lambda r: r[0])  # usually sorted already: cheap
         scenario = replay_scenario(title, rows)
+        first = rows[0][0]
         with self._lock:
-            self._replay = sorted(((t - first, s, v) for t, s, v in rows), key=lambda r: r[0])
+            self._replay = [(t - first, s, v) for t, s, v in rows]
             self._replay_next = 0
+            self._last = None
             self.run_ = ScenarioRun(scenario, self.patient, self.clock.now())
 
     def instructor(self, command: str, value: str, level: float | None = None) -> None:
@@ -124,6 +133,11 @@ class SimulatedMonitor:
 
     @property
     def artifacts(self) -> set[str]:
+        """The artifacts on now (a copy: the instructor changes them from another thread)."""
+        with self._lock:
+            return self._artifacts()
+
+    def _artifacts(self) -> set[str]:
         return set() if self.run_ is None else set(self.run_.artifacts)
 
     # -- emitting --------------------------------------------------------------------------
@@ -132,8 +146,9 @@ class SimulatedMonitor:
         for code, value in values.items():
             sink(Reading(self.bed, t, code, value, REGISTRY[code].unit))
 
-    def _apply_artifacts(self, sink: Sink, t: float, numerics: dict[str, float]) -> None:
-        artifacts = self.artifacts
+    def _apply_artifacts(
+        self, sink: Sink, t: float, numerics: dict[str, float], artifacts: set[str]
+    ) -> None:
         off: dict[str, str] = {}
         for name, (signals, status) in SENSOR_ARTIFACTS.items():
             if name in artifacts:
@@ -156,22 +171,25 @@ class SimulatedMonitor:
                 dip = abs(self._noise.gauss(0, 2))
                 numerics["SPO2"] = float(min(100, round(numerics["SPO2"] - dip)))
 
-    def _play(self, sink: Sink, now: float) -> None:
-        """Emit the recording's readings that are due, each at its recorded offset from the
-        start of the replay."""
+    def _due(self, now: float) -> list[Reading]:
+        """The recording's readings that are due, each at its recorded offset from the start
+        of the replay."""
         assert self._replay is not None and self.run_ is not None
-        start = self.run_.started_at
-        rows = self._replay
+        start, rows, due = self.run_.started_at, self._replay, []
         while self._replay_next < len(rows) and start + rows[self._replay_next][0] <= now:
             offset, signal, value = rows[self._replay_next]
-            sink(Reading(self.bed, start + offset, signal, value, REGISTRY[signal].unit))
+            due.append(Reading(self.bed, start + offset, signal, value, REGISTRY[signal].unit))
             self._replay_next += 1
+        return due
 
     def tick(self, sink: Sink) -> None:
         """Move the patient to the clock's now and emit this tick's readings."""
         now = self.clock.now()
-        if self._replay is not None:
-            self._play(sink, now)
+        with self._lock:  # the sink is called outside: the hub takes its own lock
+            replayed = self._due(now) if self._replay is not None else None
+        if replayed is not None:
+            for reading in replayed:
+                sink(reading)
             return
         with self._lock:
             if self._last is None:
@@ -186,10 +204,10 @@ class SimulatedMonitor:
                     self._next_cuff = now + self.nibp_interval_s
             if self.run_ is not None:
                 self.run_.tick(now, numerics | (cuff or {}))
-            artifacts = self.artifacts
+            artifacts = self._artifacts()
         if "disconnect" in artifacts:
             return  # nothing reaches the station: its watchdog raises the technical alarm
-        self._apply_artifacts(sink, now, numerics)
+        self._apply_artifacts(sink, now, numerics, artifacts)
         self._emit(sink, now, numerics)
         if cuff is not None:
             failed = "cuff_failure" in artifacts

@@ -25,7 +25,6 @@ from monitor.pk import CLEMENTS, DEFAULT_KE0_PER_MIN, PkSimulator
 PD = {"sbp": (0.30, 300.0), "dbp": (0.35, 300.0), "hr": (0.25, 600.0)}
 PD_CV = 0.30  # inter-individual variability of each Emax
 SPO2_AVERAGING_S = 8.0  # a monitor's SpO2 averaging time (first-order lag)
-SCRIPTED = ("HR", "SPO2", "RR", "ETCO2", "TEMP", "NIBP_SYS", "NIBP_DIA")
 
 
 @dataclass(slots=True)
@@ -92,7 +91,7 @@ class SimplePatient:
         self._rng = random.Random(seed)
         self.baseline = baseline or draw_baseline(self._rng)
         self._drift = dict.fromkeys(_DRIFT, 0.0)
-        self.rate_mg_kg_h = 0.0
+        self.mg_per_h = 0.0  # what the pump delivers
         self.weight_kg = weight_kg
         self.sensitivity = sensitivity
         self._emax = {
@@ -101,6 +100,7 @@ class SimplePatient:
         }
         self._pk = PkSimulator(CLEMENTS, weight_kg, DEFAULT_KE0_PER_MIN)
         self._pk_state = np.zeros(CLEMENTS.compartments + 2)
+        self._pk_due = 0.0
         self.t = 0.0  # seconds this patient has lived
         self.overrides: dict[str, float] = {}  # instant values (instructor "set", tests)
         self.ramps: dict[str, Ramp] = {}  # scripted offsets from the physiological value
@@ -115,8 +115,12 @@ class SimplePatient:
         for key, (tau, sd) in _DRIFT.items():
             a = math.exp(-dt / tau)
             self._drift[key] = a * self._drift[key] + sd * math.sqrt(1 - a * a) * self._rng.gauss()
-        rate_mg_min = self.rate_mg_kg_h * self.weight_kg / 60
-        self._pk_state = self._pk.advance(self._pk_state, dt / 60, rate_mg_min)
+        # PK steps in whole 10 ms, so the simulator's step-matrix cache keeps hitting
+        # whatever the tick jitter; the remainder carries into the next step.
+        self._pk_due += dt
+        step = round(self._pk_due, 2)
+        self._pk_due -= step
+        self._pk_state = self._pk.advance(self._pk_state, step / 60, self.mg_per_h / 60)
         self.t += dt
         true_spo2 = self._true("SPO2")
         if self._spo2_shown is None:

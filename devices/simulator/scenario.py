@@ -13,24 +13,33 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
-from devices.simulator.physiology import SCRIPTED, Baseline, SimplePatient
+from devices.simulator.physiology import Baseline, SimplePatient
 from monitor.config import one_line
+from monitor.session import SCALES
 from monitor.training import (
     ARTIFACTS,
+    SCRIPTED,
     TRAINEE_ACTIONS,
     ChecklistItem,
     Debrief,
+    Status,
     TimelineEntry,
     TrainingView,
 )
 
-Artifact = Literal["probe_off", "motion", "cuff_failure", "lead_off", "disconnect"]
-Scale = Literal["RASS", "CADSS6", "MOAA_S", "NAUSEA", "PAIN_NRS"]
-Vital = Literal["HR", "SPO2", "RR", "ETCO2", "TEMP", "NIBP_SYS", "NIBP_DIA"]
+Artifact = Literal[ARTIFACTS]  # type: ignore[valid-type]
+Scale = Literal[tuple(SCALES)]  # type: ignore[valid-type]
+Vital = Literal[SCRIPTED]  # type: ignore[valid-type]
 OPS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
-assert set(ARTIFACTS) == set(Artifact.__args__) and set(SCRIPTED) == set(Vital.__args__)
 
 
 class ScenarioError(Exception):
@@ -51,7 +60,13 @@ def _trainee_action(text: str) -> str:
     return text
 
 
-TraineeAction = Annotated[str, Field(min_length=1)]
+TraineeAction = Annotated[str, AfterValidator(_trainee_action)]
+# One action, or alternatives any of which will do ("reduce the rate or pause").
+Actions = TraineeAction | list[TraineeAction]
+
+
+def _alternatives(wanted: str | list[str]) -> list[str]:
+    return [wanted] if isinstance(wanted, str) else wanted
 
 
 class PatientSpec(_Strict):
@@ -79,7 +94,7 @@ class When(_Strict):
     after_s: float | None = Field(None, ge=0)
     condition: Condition | None = None
     instructor: str | None = None
-    trainee_action: TraineeAction | None = None
+    trainee_action: Actions | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> When:
@@ -87,8 +102,6 @@ class When(_Strict):
         given = [k for k in kinds if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError("give exactly one of after_s, condition, instructor, trainee_action")
-        if self.trainee_action is not None:
-            _trainee_action(self.trainee_action)
         return self
 
 
@@ -118,16 +131,11 @@ class EventSpec(_Strict):
 
 class ExpectedAction(_Strict):
     label: str
-    action: TraineeAction
+    action: Actions
     after: str  # the state whose entry starts the clock
     within_s: float = Field(gt=0)
     points: int = Field(gt=0)
     avoid: bool = False  # a harmful action: points are lost if it is taken
-
-    @model_validator(mode="after")
-    def _known(self) -> ExpectedAction:
-        _trainee_action(self.action)
-        return self
 
 
 class InfusionPlan(_Strict):
@@ -218,13 +226,14 @@ def load_library(folder: Path | str) -> dict[str, Scenario]:
 
 
 def replay_scenario(title: str, rows: list[tuple[float, str, float]]) -> Scenario:
-    """A one-state scenario around a recording, so a replay has a run, a log and a debrief."""
+    """A one-state scenario around a recording (rows in time order), so a replay has a run,
+    a log and a debrief."""
     first: dict[str, float] = {}
-    for _, signal, value in sorted(rows):
+    for _, signal, value in rows:  # in time order
         first.setdefault(signal, value)
     defaults = {"HR": 75, "SPO2": 98, "NIBP_SYS": 120, "NIBP_DIA": 75, "RR": 14, "ETCO2": 37}
     baseline = {k: first.get(k, v) for k, v in (defaults | {"TEMP": 36.8}).items()}
-    span = max(t for t, _, _ in rows) - min(t for t, _, _ in rows) + 1
+    span = rows[-1][0] - rows[0][0] + 1
     return Scenario(
         id="replay",
         title=title,
@@ -249,9 +258,7 @@ class ScenarioRun:
         self.actions: list[tuple[float, str]] = []
         self.entered: dict[str, float] = {}  # first entry into each state
         self._held: dict[int, float] = {}
-        self.state = scenario.states[0]
-        self.state_since = t
-        self._enter(scenario.states[0].id, t, "start")
+        self._enter(scenario.states[0].id, t, "start")  # sets state and state_since
 
     # -- states ----------------------------------------------------------------------------
 
@@ -397,6 +404,7 @@ class ScenarioRun:
             targets={k: round(v, 1) for k, v in p.ramp_targets().items()},
             expected_alarms=list(self.scenario.alarms.expected),
             findings=dict(self.state.findings),
+            started_at=self.started_at,
         )
 
     def debrief(self, t: float, alarms: list[TimelineEntry]) -> Debrief:
@@ -405,30 +413,31 @@ class ScenarioRun:
         return Debrief(self.scenario.id, self.scenario.title, self.started_at, timeline, checklist)
 
     def _check(self, ex: ExpectedAction, now: float) -> ChecklistItem:
+        def item(status: Status, points: int, possible: int, delay: float | None) -> ChecklistItem:
+            action = " or ".join(_alternatives(ex.action))
+            return ChecklistItem(ex.label, action, status, points, possible, delay)
+
         start = self.entered.get(ex.after)
-        taken = [
-            at for at, action in self.actions if _matches(ex.action, action)
-            and start is not None and at >= start
+        taken = [] if start is None else [
+            at for at, action in self.actions if at >= start and _matches(ex.action, action)
         ]  # fmt: skip
-        first = taken[0] if taken else None
-        delay = None if first is None or start is None else first - start
+        delay = taken[0] - start if taken and start is not None else None
         if ex.avoid:
-            if first is not None:
-                return ChecklistItem(ex.label, ex.action, "not avoided", -ex.points, 0, delay)
-            return ChecklistItem(ex.label, ex.action, "avoided", 0, 0, None)
+            if delay is not None:
+                return item("not avoided", -ex.points, 0, delay)
+            return item("avoided", 0, 0, None)
         if start is None:  # the state never came: nothing to score
-            return ChecklistItem(ex.label, ex.action, "not reached", 0, 0, None)
+            return item("not reached", 0, 0, None)
         if delay is not None:
             on_time = delay <= ex.within_s
-            status = "done" if on_time else "late"
-            return ChecklistItem(
-                ex.label, ex.action, status, ex.points if on_time else ex.points // 2,
-                ex.points, delay,
-            )  # fmt: skip
-        status = "missed" if now - start > ex.within_s else "pending"
-        return ChecklistItem(ex.label, ex.action, status, 0, ex.points, None)
+            return item("done" if on_time else "late", ex.points if on_time else ex.points // 2,
+                        ex.points, delay)  # fmt: skip
+        return item("missed" if now - start > ex.within_s else "pending", 0, ex.points, None)
 
 
-def _matches(wanted: str, action: str) -> bool:
-    """`give` matches any drug; `give:midazolam` only that one."""
-    return action == wanted or (":" not in wanted and action.split(":", 1)[0] == wanted)
+def _matches(wanted: str | list[str], action: str) -> bool:
+    """Any of the alternatives; `give` matches any drug, `give:midazolam` only that one."""
+    return any(
+        action == w or (":" not in w and action.split(":", 1)[0] == w)
+        for w in _alternatives(wanted)
+    )

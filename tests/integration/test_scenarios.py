@@ -14,7 +14,14 @@ import yaml
 from pypdf import PdfReader
 
 from devices.simulator.headless import simulate
-from devices.simulator.scenario import ScenarioError, load_library, load_scenario, parse_scenario
+from devices.simulator.inprocess import SimulatedMonitor
+from devices.simulator.scenario import (
+    ScenarioError,
+    ScenarioRun,
+    load_library,
+    load_scenario,
+    parse_scenario,
+)
 from monitor.clock import ManualClock, ScaledClock
 from monitor.config import load_config
 from monitor.feed import CommandError
@@ -126,12 +133,23 @@ def test_trainee_actions_move_the_scenario_and_are_timed(tmp_path: Path) -> None
     assert result.monitor.run_ is not None and result.monitor.run_.state.id == "settling"
     debrief = hub.debrief()
     assert debrief is not None
-    checks = {c.action: c for c in debrief.checklist}
-    assert checks["rate_reduced"].status == "done" and checks["rate_reduced"].points == 10
-    assert checks["acknowledge"].status == "done"
-    rate = checks["rate_reduced"].seconds_to_action
+    checks = {c.label.split(" ")[0]: c for c in debrief.checklist}
+    assert checks["Reduce"].status == "done" and checks["Reduce"].points == 10
+    assert checks["Acknowledge"].status == "done"
+    rate = checks["Reduce"].seconds_to_action
     assert rate is not None and rate == pytest.approx(1700 - 1500 + 30, abs=2)
     assert any(e.kind == "trainee" and e.text.startswith("rate_reduced") for e in debrief.timeline)
+
+
+def test_any_listed_alternative_answers_an_expected_action() -> None:
+    scenario = load_scenario(LIBRARY / "hypertensive-surge.yaml")
+    run = ScenarioRun(scenario, scenario.patient_model(), 0.0)
+    run.instructor(100.0, "event", "surge-now")
+    run.trainee_action(160.0, "pause_infusion")  # pausing is as good as reducing the rate
+    assert run.state.id == "settling"
+    (reduce,) = [c for c in run.debrief(200.0, []).checklist if c.label.startswith("Reduce")]
+    assert reduce.status == "done" and reduce.seconds_to_action == 60.0
+    assert reduce.action == "rate_reduced or pause_infusion or stop_infusion"
 
 
 def test_headless_cli_writes_readings(tmp_path: Path) -> None:
@@ -207,3 +225,43 @@ def test_time_runs_faster_pauses_and_stays_continuous() -> None:
         ward.clock_control("speed", 3.0)
     with pytest.raises(CommandError, match="real time"):
         Ward([], ManualClock()).clock_control("pause")
+
+
+def test_resuming_a_running_clock_does_not_rewind_it() -> None:
+    clock = ScaledClock(60.0)
+    time.sleep(0.05)
+    before = clock.now()
+    clock.resume()
+    assert clock.now() >= before
+
+
+def test_the_pump_gives_what_the_session_weight_says_and_a_bolus_arrives(tmp_path: Path) -> None:
+    scenario = load_scenario(LIBRARY / "uneventful.yaml")  # a 68 kg patient
+    short = scenario.model_copy(update={"duration_s": 10.0})
+    result = run_on_hub(short, load_config(REPO / "config.yaml"), tmp_path)
+    hub, patient = result.hub, result.monitor.patient
+    hub.close_session("trainee", "restart with a wrong weight")
+    hub.create_session({"weight_kg": 100, "planned_rate_mg_kg_h": 0.5}, "trainee")
+    hub.start_infusion("trainee", override_reason="training run")
+    assert patient.mg_per_h == 50.0  # 0.5 mg/kg/h for the 100 kg entered, not 68 kg
+    ce = patient.ce_ng_ml
+    hub.give("bolus", "trainee", mg_per_kg=0.1)  # 10 mg into the central compartment
+    assert patient.cp_ng_ml > 0 and patient.ce_ng_ml == ce
+    result.monitor.tick(hub.receive)
+    assert patient.ce_ng_ml >= ce
+
+
+def test_a_scenario_after_a_replay_starts_from_now() -> None:
+    scenario = load_scenario(LIBRARY / "uneventful.yaml")
+    monitor = SimulatedMonitor(
+        "b", scenario.patient_model(), ManualClock(), library={"u": scenario}
+    )
+    clock = monitor.clock
+    monitor.tick(lambda _item: None)
+    monitor.start_replay("r", [(0.0, "HR", 70.0), (1.0, "HR", 71.0)])
+    clock.advance(3600)
+    monitor.tick(lambda _item: None)
+    monitor.start_scenario("u")
+    clock.advance(1)
+    monitor.tick(lambda _item: None)
+    assert monitor.patient.t <= 1.0  # one second lived, not an hour

@@ -98,9 +98,9 @@ def test_readings_are_stored_only_during_a_session(
     hub.ingest(_r(clock, "HR", 71, "/min"))
     store.flush()
     assert [v for _, _, v in store.readings(session.id)] == [71]
-    assert hub.device.rates == [0.75]  # type: ignore[attr-defined]
+    assert hub.device.rates == [0.75 * 70]  # mg/h for 70 kg  # type: ignore[attr-defined]
     hub.stop_session("nurse")
-    assert hub.device.rates == [0.75, 0.0]  # type: ignore[attr-defined]
+    assert hub.device.rates == [0.75 * 70, 0.0]  # type: ignore[attr-defined]
     clock.advance(1)
     hub.ingest(_r(clock, "HR", 72, "/min"))
     store.flush()
@@ -144,7 +144,7 @@ def test_restart_resumes_the_open_session(store: SessionStore, clock: ManualCloc
     assert second.session is not None and second.session.id == session.id
     assert [r.value for r in second.since(0)[0]] == [70, 71]
     assert second.info.epoch != first.info.epoch
-    assert device.rates == [0.5]
+    assert device.rates == [0.5 * 70]
 
 
 def test_ward_rejects_unknown_bed(hub: BedHub, clock: ManualClock) -> None:

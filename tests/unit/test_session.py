@@ -82,7 +82,8 @@ def test_dose_with_rate_changes_pauses_and_boluses(hub: BedHub, clock: ManualClo
     hub.stop_infusion("nurse")
     clock.advance(30 * MIN)
     assert hub.session_view().dose_mg == pytest.approx(40.0)  # type: ignore[union-attr]
-    assert hub.device.rates == [0.75, 0.5, 0.0, 0.5, 0.0]  # type: ignore[attr-defined]
+    mg_h = [r * 80 for r in (0.75, 0.5, 0.0, 0.5, 0.0)]  # the pump at 80 kg
+    assert hub.device.rates == mg_h  # type: ignore[attr-defined]
 
 
 def test_pk_estimate_follows_the_events(hub: BedHub, clock: ManualClock) -> None:
@@ -206,11 +207,10 @@ def test_state_is_rebuilt_from_the_log(hub: BedHub, clock: ManualClock, tmp_path
     state = fold(events)
     assert state.phase is Phase.INFUSING and state.rate_mg_kg_h == 0.5
     assert state.dose_mg(clock.now()) == pytest.approx(10 + 80 * 0.5 / 6)
-    again = BedHub(
-        hub.config, QuietDevice("simulated"), hub.store, clock, RULES
-    )  # a restarted station
+    # a restarted station
+    again = BedHub(hub.config, QuietDevice("simulated"), hub.store, clock, RULES)
     assert again.session_view().dose_mg == hub.session_view().dose_mg  # type: ignore[union-attr]
-    assert again.device.rates == [0.5]  # type: ignore[attr-defined]
+    assert again.device.rates == [0.5 * 80]  # type: ignore[attr-defined]
 
 
 def test_bad_plans_and_out_of_order_steps(hub: BedHub) -> None:

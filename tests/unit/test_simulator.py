@@ -83,7 +83,7 @@ def test_infusion_raises_pressure_and_heart_rate() -> None:
         return statistics.mean(sbp[-10:]), statistics.mean(hr[-600:])
 
     control, infused = SimplePatient(5), SimplePatient(5)
-    infused.rate_mg_kg_h = 0.75
+    infused.mg_per_h = 0.75 * infused.weight_kg
     sbp0, hr0 = mean_over(control, 40)
     sbp1, hr1 = mean_over(infused, 40)
     assert 6 < sbp1 - sbp0 < 25  # mild: around +14 mmHg at 0.75 mg/kg/h

@@ -16,12 +16,19 @@ from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from monitor.feed import CommandError, LiveFeed
 from monitor.report import ReportError, print_pdf
-from monitor.training import ARTIFACTS, SPEEDS, Debrief, TrainingView, debrief_html
+from monitor.training import (
+    ARTIFACTS,
+    SCRIPTED,
+    SPEEDS,
+    Debrief,
+    TrainingView,
+    debrief_html,
+    mmss,
+)
 from monitor.ui.auth import Access
 from monitor.ui.components import simulation_banner
 
 TICK_MS = 1000
-VITALS = ("HR", "SPO2", "RR", "ETCO2", "TEMP", "NIBP_SYS", "NIBP_DIA")
 
 
 def training_beds(feed: LiveFeed) -> list[str]:
@@ -80,7 +87,7 @@ def layout(feed: LiveFeed) -> Any:
                     dmc.Select(id="in-goto-state", label="Jump to state", data=[], w=200),
                     dmc.Button("Jump", id="in-goto", variant="outline"),
                     dmc.Select(
-                        id="in-vital", label="Vital", data=list(VITALS), value="NIBP_SYS", w=140
+                        id="in-vital", label="Vital", data=list(SCRIPTED), value="NIBP_SYS", w=140
                     ),
                     dmc.NumberInput(id="in-level", label="Target", w=110),
                     dmc.Button("Set now", id="in-set", variant="outline"),
@@ -98,7 +105,6 @@ def layout(feed: LiveFeed) -> Any:
 
 
 def _panel(view: TrainingView) -> Any:
-    minutes, seconds = divmod(int(view.elapsed_s), 60)
     hidden = [html.Tr([html.Th(k), html.Td(f"{v:g}")]) for k, v in view.hidden.items()]
     targets = ", ".join(f"{k} → {v:g}" for k, v in view.targets.items()) or "none"
     findings = ", ".join(
@@ -106,7 +112,7 @@ def _panel(view: TrainingView) -> Any:
     )
     return html.Div(
         [
-            html.H3(f"{view.title} · state {view.state} · {minutes:02d}:{seconds:02d}"),
+            html.H3(f"{view.title} · state {view.state} · {mmss(view.elapsed_s)}"),
             html.P(view.state_note or "", className="state-note"),
             html.P(f"An assessment now would find: {findings}" if findings else ""),
             html.P(f"Scripted targets: {targets}"),
@@ -166,11 +172,6 @@ def debrief_layout(feed: LiveFeed, bed: str) -> Any:
     )
 
 
-def _clock(t: float, start: float) -> str:
-    s = max(0, int(t - start))
-    return f"{s // 60:02d}:{s % 60:02d}"
-
-
 def _debrief_tables(d: Debrief) -> Any:
     checks = [
         html.Tr(
@@ -184,7 +185,7 @@ def _debrief_tables(d: Debrief) -> Any:
         for c in d.checklist
     ]
     rows = [
-        html.Tr([html.Td(_clock(e.t, d.started_at)), html.Td(e.kind), html.Td(e.text)])
+        html.Tr([html.Td(mmss(e.t, d.started_at)), html.Td(e.kind), html.Td(e.text)])
         for e in d.timeline
     ]
     head = ("expected action", "result", "time to action", "points")
