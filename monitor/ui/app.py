@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ from flask_wtf.csrf import generate_csrf
 
 from monitor.config import AlarmRule, ServerConfig, SessionConfig
 from monitor.feed import LiveFeed
+from monitor.review import when
 from monitor.store import SessionStore, StoreError
 from monitor.ui.auth import Access, install, page_permission
 from monitor.ui.pages import bed, instructor, overview, review
@@ -58,6 +58,7 @@ def create_app(
         access = install(app, store, server, store.path.parent)
     else:
         access = Access(station, enabled=False, secret=b"ketamine-monitor")
+    app.server.extensions["monitor_access"] = access  # the gate's table, for the tests
     bed_ids = {b.id for b in feed.beds()}
     training = bool(instructor.training_beds(feed))
     links = [("Ward", "/", "live"), ("Sessions", "/sessions", "review")]
@@ -122,7 +123,9 @@ def create_app(
         )
 
     app.layout = shell
-    app.clientside_callback(
+    access.clientside(
+        app,
+        "any",
         "function(n) { return window.monitorAudio.enable(n); }",
         Output("sound-enable", "children"),
         Output("sound-enable", "className"),
@@ -130,7 +133,7 @@ def create_app(
         prevent_initial_call=True,
     )
 
-    @app.callback(Output("page", "children"), Input("url", "pathname"))
+    @access.callback(app, "any", Output("page", "children"), Input("url", "pathname"))
     def route(path: str | None) -> Any:
         path = path or "/"
         if not access.can(page_permission(path)):
@@ -167,7 +170,7 @@ def create_app(
                 return not_found(path)
         return not_found(path)
 
-    overview.register(app, feed)
+    overview.register(app, feed, access)
     bed.register(app, feed, access)
     if training:
         instructor.register(app, feed, access)
@@ -176,14 +179,10 @@ def create_app(
     return app
 
 
-def _when(t: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
-
-
 def audit_layout(store: SessionStore) -> Any:
     """Logins, failed logins, exports, acknowledgements, limit changes: who, what, when."""
     rows = [
-        html.Tr([html.Td(_when(t)), html.Td(user), html.Td(action), html.Td(detail)])
+        html.Tr([html.Td(when(t)), html.Td(user), html.Td(action), html.Td(detail)])
         for t, user, action, detail in store.audit_log()
     ]
     return html.Div(
@@ -206,7 +205,7 @@ def admin_layout(store: SessionStore, config_text: str) -> Any:
                 html.Td(u["name"]),
                 html.Td(u["role"]),
                 html.Td("disabled" if u["disabled"] else "active"),
-                html.Td(_when(u["created_at"])),
+                html.Td(when(u["created_at"])),
             ]
         )
         for u in store.users()

@@ -1,22 +1,22 @@
 """Logins, roles on every page and callback, audit of logins, and security headers.
 
 Flask-Login keeps the session, Flask-WTF guards the login and logout form posts against CSRF,
-and Flask-Limiter rate-limits login attempts. Every Dash callback request names its outputs;
-the gate maps them to a permission (monitor/access.py) before Dash runs anything, and refuses
-by default: a new callback without a mapping is refused until it gets one (a test walks the
-app's callback map). Commands that need more than their callback's permission (a limit
-change, an override) are checked again inside, through `Access.require`.
+and Flask-Limiter rate-limits login attempts. Every callback is registered through
+`Access.callback` with the permission it needs (monitor/access.py); every Dash request names
+its callback, and the gate checks that permission before Dash runs anything. A callback
+registered without one is refused (a test walks the app's callback map). Only what depends
+on the request's data (a limit change from the alarm form, an override) is checked again
+inside, through `Access.require`.
 """
 
 from __future__ import annotations
 
 import html
 import json
-import logging
 import os
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,30 +28,14 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 
-from monitor.access import allowed, check_password, pseudonym
+from monitor.access import ALL_PERMISSIONS, allowed, check_password, pseudonym
 from monitor.config import ServerConfig
 from monitor.feed import CommandError
 from monitor.store import SessionStore
 
-log = logging.getLogger(__name__)
-
 SECRET_ENV = "MONITOR_SECRET_KEY"
 PUBLIC = ("/login", "/assets/login.css")
-# Callbacks by their first output's component id (or pattern-matching type): most specific
-# first. Anything not listed is refused.
-CALLBACK_PERMISSIONS: tuple[tuple[str, str], ...] = (
-    ("sound-enable", "any"),
-    ("page", "any"),
-    ("ov-", "live"),
-    ("bed-", "live"),
-    ("s-msg", "session"),
-    ("limit-msg", "alarm"),  # the limit change itself needs "limits": checked inside
-    ("in-", "training"),
-    ("db-", "training"),
-    ("sl-", "review"),
-    ("rv-download", "export"),
-    ("rv-", "review"),
-)
+HOME = {"instructor": "/instructor", "admin": "/admin"}  # others start on the ward
 PAGE_PERMISSIONS: tuple[tuple[str, str], ...] = (
     ("/bed/", "live"),
     ("/sessions", "review"),
@@ -61,31 +45,6 @@ PAGE_PERMISSIONS: tuple[tuple[str, str], ...] = (
     ("/audit", "audit"),
     ("/admin", "admin"),
 )
-
-
-def _first_output_id(output: str) -> str:
-    text = output.removeprefix("..")
-    if text.startswith("{"):
-        depth = 0
-        for i, ch in enumerate(text):
-            depth += ch == "{"
-            depth -= ch == "}"
-            if depth == 0:
-                try:
-                    return str(json.loads(text[: i + 1]).get("type", ""))
-                except json.JSONDecodeError:
-                    return ""
-        return ""
-    return text.split(".", 1)[0]
-
-
-def callback_permission(output: str) -> str | None:
-    """The permission a callback needs, from its output spec; None if it has none."""
-    ident = _first_output_id(output)
-    for prefix, permission in CALLBACK_PERMISSIONS:
-        if ident == prefix or (prefix.endswith("-") and ident.startswith(prefix)):
-            return permission
-    return None
 
 
 def page_permission(path: str) -> str:
@@ -110,6 +69,7 @@ class Access:
     station: str
     enabled: bool
     secret: bytes
+    permissions: dict[str, str] = field(default_factory=dict)  # callback key -> permission
 
     def user(self) -> str:
         if not self.enabled:
@@ -132,6 +92,27 @@ class Access:
 
     def pseudonym(self, patient_ref: str) -> str:
         return pseudonym(patient_ref, self.secret)
+
+    # -- declaring what each callback needs ------------------------------------------------
+
+    def callback(self, app: Dash, permission: str, *args: Any, **kwargs: Any) -> Any:
+        """`app.callback`, recording the permission the gate checks for it."""
+        before = set(app.callback_map)
+        register = app.callback(*args, **kwargs)  # Dash maps the callback here already
+        self._declare(app, before, permission)
+        return register
+
+    def clientside(self, app: Dash, permission: str, *args: Any, **kwargs: Any) -> None:
+        """`app.clientside_callback` (never reaches the server, but is declared all the same)."""
+        before = set(app.callback_map)
+        app.clientside_callback(*args, **kwargs)
+        self._declare(app, before, permission)
+
+    def _declare(self, app: Dash, before: set[str], permission: str) -> None:
+        if permission not in ALL_PERMISSIONS:
+            raise ValueError(f"unknown permission {permission!r}")
+        for key in set(app.callback_map) - before:
+            self.permissions[key] = permission
 
 
 def load_secret(folder: Path) -> bytes:
@@ -189,6 +170,9 @@ def install(app: Dash, store: SessionStore, server_config: ServerConfig, folder:
         return response
 
     if not server_config.auth:
+        # Loopback only: refuse other Host names, so no web page can rebind its own name
+        # to this address and post commands as the station.
+        server.config["TRUSTED_HOSTS"] = ["127.0.0.1", "localhost", "::1"]
         return access
 
     logins = LoginManager(server)
@@ -227,9 +211,10 @@ def install(app: Dash, store: SessionStore, server_config: ServerConfig, folder:
         session.permanent = True
         session["last_active"] = time.time()
         store.audit(time.time(), name, "login", {"role": row["role"]})
-        target = request.args.get("next", "/")
+        home = HOME.get(row["role"], "/")
+        target = request.args.get("next") or home
         safe = urlsplit(target)
-        return redirect(target if not safe.netloc and target.startswith("/") else "/")
+        return redirect(target if not safe.netloc and target.startswith("/") else home)
 
     @server.route("/logout", methods=["POST"])
     def logout() -> Any:
@@ -254,21 +239,21 @@ def install(app: Dash, store: SessionStore, server_config: ServerConfig, folder:
             logout_user()
             session.clear()
             return _refuse(path, 401, "logged out after inactivity")
-        body = request.get_json(silent=True) if path == "/_dash-update-component" else None
-        if not _passive(body):
-            session["last_active"] = now
-        if body is not None:
-            permission = callback_permission(str(body.get("output", "")))
+        if path == "/_dash-update-component":
+            body = request.get_json(silent=True)
+            if not isinstance(body, dict):
+                return _refuse(path, 400, "a callback request is a JSON object")
+            if not _passive(body):
+                session["last_active"] = now
+            permission = access.permissions.get(str(body.get("output", "")))
             if permission is None or not allowed(current_user.role, permission):
-                return Response(
-                    json.dumps({"error": f"not permitted: {permission}"}),
-                    403,
-                    mimetype="application/json",
-                )
-        elif (
-            request.method == "GET"
-            and not path.startswith(("/_dash", "/assets/"))
-            and not allowed(current_user.role, page_permission(path))
+                return _refuse(path, 403, f"not permitted: {permission}")
+            return None
+        session["last_active"] = now
+        if request.method != "GET":  # our only other form post is the logout
+            return None if path == "/logout" else _refuse(path, 403, "not a known form")
+        if not path.startswith(("/_dash", "/assets/")) and not allowed(
+            current_user.role, page_permission(path)
         ):
             return _refuse(path, 403, f"not permitted for your role ({current_user.role})")
         return None
@@ -276,10 +261,8 @@ def install(app: Dash, store: SessionStore, server_config: ServerConfig, folder:
     return access
 
 
-def _passive(body: dict[str, Any] | None) -> bool:
+def _passive(body: dict[str, Any]) -> bool:
     """A poll (only Intervals fired) is not activity: it must not keep a session alive."""
-    if body is None:
-        return False
     changed = body.get("changedPropIds") or []
     return bool(changed) and all(str(p).endswith(".n_intervals") for p in changed)
 

@@ -287,8 +287,8 @@ def _clock(t: float | None) -> str:
 def info_lines(
     view: SessionView | None, checklist: list[Any] | None = None, patient: str = ""
 ) -> list[html.Div]:
-    """`patient` is the pseudonym shown for the session's patient reference."""
-    """The session's derived state, as text (patient text is never rendered as HTML)."""
+    """The session's derived state, as text (patient text is never rendered as HTML);
+    `patient` is the pseudonym shown for the session's patient reference."""
     if view is None:
         return [html.Div("No session: values are shown live but not recorded.")]
     lines = [html.Div(f"{patient or 'unnamed patient'} · {view.phase}")]
@@ -341,7 +341,9 @@ def view_signature(view: SessionView | None, now: float, checklist: list[Any]) -
 
 
 def register(app: Dash, feed: LiveFeed, access: Access) -> None:
-    @app.callback(
+    @access.callback(
+        app,
+        "session",
         Output("s-msg", "children"),
         Output("s-msg", "className"),
         *[Input(c, "n_clicks") for c in COMMANDS],
@@ -390,7 +392,6 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
         bed = cursor["bed"]
         which = ctx.triggered_id
         try:
-            access.require("session")
             if (which == "s-start" and override) or (which == "s-discharge" and discharge_override):
                 access.require("override")  # overriding a hold or the checklist: a physician
             if which == "s-create":

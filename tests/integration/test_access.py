@@ -15,7 +15,7 @@ import pytest
 from dashboard import Station, build_station
 from monitor.access import PERMISSIONS, ROLES, AccessError, allowed, check_password, hash_password
 from monitor.config import ConfigError, parse_config
-from monitor.ui.auth import callback_permission, page_permission
+from monitor.ui.auth import Access, page_permission
 from tests.helpers import REPO, config_dict
 
 PASSWORD = "correct horse battery"
@@ -44,6 +44,12 @@ def login(client: Any, name: str, password: str = PASSWORD) -> Any:
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
     return client.post("/login", data={"username": name, "password": password, "csrf_token": token})
+
+
+def declared(station: Station) -> dict[str, str]:
+    access = station.app.server.extensions["monitor_access"]
+    assert isinstance(access, Access)
+    return access.permissions
 
 
 def callback_request(client: Any, output: str) -> Any:
@@ -89,7 +95,7 @@ def test_every_callback_and_page_refuses_an_anonymous_request(station: Station) 
     outputs = list(station.app.callback_map)
     assert len(outputs) >= 15  # every page's callbacks are registered
     for output in outputs:
-        assert callback_permission(output) is not None, f"{output} has no permission"
+        assert output in declared(station), f"{output} declares no permission"
         assert callback_request(client, output).status_code == 401, output
     assert client.get("/assets/login.css").status_code == 200  # the login page's own style
     assert client.get("/assets/monitor.css").status_code == 401
@@ -106,7 +112,7 @@ def test_role_matrix(station: Station) -> None:
         client = station.app.server.test_client()
         assert login(client, role).status_code == 302
         for output in outputs:
-            permitted = allowed(role, callback_permission(output) or "")
+            permitted = allowed(role, declared(station)[output])
             refused = callback_request(client, output).status_code == 403
             assert refused != permitted, (role, output)
         for path in PAGES:
@@ -215,3 +221,29 @@ def test_pages_show_a_pseudonym_never_the_patient_reference(station: Station) ->
     text = response.get_data(as_text=True)
     assert response.status_code == 200 and "K-0042" not in text
     assert re.search(r'"P-[0-9A-F]{6}"', text)
+
+
+def test_each_role_lands_on_a_page_it_may_open(station: Station) -> None:
+    for role, home in (("nurse", "/"), ("instructor", "/instructor"), ("admin", "/admin")):
+        client = station.app.server.test_client()
+        response = login(client, role)
+        assert response.headers["Location"] == home
+        assert client.get(home).status_code == 200
+
+
+def test_requests_the_gate_does_not_know_are_refused(station: Station) -> None:
+    client = station.app.server.test_client()
+    login(client, "physician")
+    assert client.post("/_dash-update-component", json=[1, 2]).status_code == 400
+    assert client.post("/anything", data={}).status_code == 403
+    assert callback_request(client, "no-such.children").status_code == 403
+
+
+def test_without_logins_only_loopback_host_names_are_served(tmp_path: Path) -> None:
+    st = build_station(parse_config(config_dict(tmp_path / "s.db")))
+    try:
+        client = st.app.server.test_client()
+        assert client.get("/", headers={"Host": "127.0.0.1:8050"}).status_code == 200
+        assert client.get("/", headers={"Host": "rebound.example:8050"}).status_code == 400
+    finally:
+        st.store.close()

@@ -6,7 +6,6 @@ One Interval drives one cursor-based server callback that returns only what is n
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -35,7 +34,7 @@ TICK_MS = 1000
 def session_text(session: SessionInfo | None, view: SessionView | None) -> str:
     if session is None or view is None:
         return "No session running: values are shown live but not recorded."
-    started = time.strftime("%H:%M:%S", time.localtime(session.started_at))
+    started = live.measured_at(session.started_at)
     rate = (
         f"planned {view.rate_mg_kg_h:g}"
         if view.phase is Phase.PRE_INFUSION
@@ -143,7 +142,9 @@ def layout(feed: LiveFeed, bed_id: str, pseudonym: Callable[[str], str] = str) -
 def register(app: Dash, feed: LiveFeed, access: Access) -> None:
     session_panel.register(app, feed, access)
 
-    @app.callback(
+    @access.callback(
+        app,
+        "live",
         Output("bed-extend", "data"),
         Output("bed-cursor", "data"),
         Output({"type": "bed-value", "tile": ALL}, "children"),
@@ -213,7 +214,9 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
             session_panel.due_text(view, snap.now) if session_changed else no_update,
         )
 
-    @app.callback(
+    @access.callback(
+        app,
+        "alarm",
         Output("bed-alarm-msg", "children"),
         Input("bed-ack", "n_clicks"),
         Input("bed-pause", "n_clicks"),
@@ -236,7 +239,9 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
         except CommandError as err:
             return str(err)
 
-    @app.callback(
+    @access.callback(
+        app,
+        "live",
         Output("limit-msg", "children"),
         Output("limit-msg", "className"),
         Input("limit-change", "n_clicks"),
@@ -253,7 +258,7 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
             if not name:
                 raise CommandError("choose an alarm")
             limit = form_number(value, "new limit")
-            access.require("limits")
+            access.require("limits")  # the form is on every bed page: refuse with a reason
             old = feed.change_limit(cursor["bed"], name, limit, access.user(), reason or "")
             return f"{name}: {old:g} → {limit:g}, logged.", "form-msg ok"
         except CommandError as err:
@@ -262,7 +267,9 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
     # New trend points reach the graph one frame after the rest of the tick, so the numbers and
     # the alarm banner are painted before Plotly redraws (its redraw can take a few hundred ms
     # on a slow ward PC and would otherwise hold back the alarm).
-    app.clientside_callback(
+    access.clientside(
+        app,
+        "live",
         """function(extend) {
             if (!extend) { return window.dash_clientside.no_update; }
             return new Promise(resolve => requestAnimationFrame(() =>
@@ -273,14 +280,18 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
         prevent_initial_call=True,
     )
 
-    app.clientside_callback(
+    access.clientside(
+        app,
+        "live",
         "function(n, fresh) { return window.monitorAudio.follow(fresh); }",
         Output("bed-pause-left", "children"),
         Input("bed-tick", "n_intervals"),
         Input("bed-fresh", "data"),
     )
 
-    app.clientside_callback(
+    access.clientside(
+        app,
+        "live",
         "function(n, fresh, ids) { return window.monitorFreshness(fresh, ids, 'bed'); }",
         Output({"type": "bed-tile", "tile": ALL}, "className"),
         Output({"type": "bed-age", "tile": ALL}, "children"),

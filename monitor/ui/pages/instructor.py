@@ -208,7 +208,9 @@ def _debrief_tables(d: Debrief) -> Any:
 
 
 def register(app: Dash, feed: LiveFeed, access: Access) -> None:
-    @app.callback(
+    @access.callback(
+        app,
+        "training",
         Output("in-scenario", "data"),
         Output("in-trainee-link", "href"),
         Output("in-debrief-link", "href"),
@@ -219,7 +221,9 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
         data = [{"value": i, "label": t} for i, t in feed.scenarios(bed)]
         return data, f"/bed/{bed}", f"/debrief/{bed}"
 
-    @app.callback(
+    @access.callback(
+        app,
+        "training",
         Output("in-panel", "children"),
         Output("in-controls", "children"),
         Output("in-goto-state", "data"),
@@ -237,7 +241,9 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
             return _panel(view), no_update, no_update, no_update
         return _panel(view), _controls(view), view.states, new
 
-    @app.callback(
+    @access.callback(
+        app,
+        "training",
         Output("in-status", "children"),
         Input("in-start", "n_clicks"),
         Input("in-replay", "n_clicks"),
@@ -265,7 +271,6 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
         if trigger is None or not ctx.triggered[0]["value"]:
             return no_update  # a button re-rendered, not clicked
         try:
-            access.require("training")
             if isinstance(trigger, dict):
                 kind = {"in-trigger": "trigger", "in-event": "event", "in-artifact": "artifact"}
                 cmd, value = kind[trigger["type"]], trigger["value"]
@@ -295,7 +300,9 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
         except CommandError as err:
             return str(err)
 
-    @app.callback(
+    @access.callback(
+        app,
+        "training",
         Output("db-download", "data"),
         Output("db-status", "children"),
         Input("db-pdf", "n_clicks"),

@@ -9,6 +9,7 @@ from dash import ALL, Dash, Input, Output, State, ctx, dcc, html
 from monitor.feed import BedSnapshot, LiveFeed
 from monitor.model import Priority
 from monitor.ui import live
+from monitor.ui.auth import Access
 from monitor.ui.components import disclaimer, numeric_tiles
 from monitor.ui.tiles import OVERVIEW_TILES
 
@@ -101,8 +102,10 @@ def layout(feed: LiveFeed) -> Any:
     )
 
 
-def register(app: Dash, feed: LiveFeed) -> None:
-    @app.callback(
+def register(app: Dash, feed: LiveFeed, access: Access) -> None:
+    @access.callback(
+        app,
+        "live",
         Output({"type": "ov-value", "bed": ALL, "tile": ALL}, "children"),
         Output({"type": "ov-value", "bed": ALL, "tile": ALL}, "title"),
         Output({"type": "ov-sub", "bed": ALL, "tile": ALL}, "children"),
@@ -137,14 +140,18 @@ def register(app: Dash, feed: LiveFeed) -> None:
             [_rank(snaps[i["bed"]]) for i in card_ids],
         )
 
-    app.clientside_callback(
+    access.clientside(
+        app,
+        "live",
         "function(n, fresh) { window.monitorAudio.follow(fresh); return ''; }",
         Output("ov-sound-state", "children"),
         Input("ov-tick", "n_intervals"),
         Input("ov-fresh", "data"),
     )
 
-    app.clientside_callback(
+    access.clientside(
+        app,
+        "live",
         "function(n, fresh, ids) { return window.monitorFreshness(fresh, ids, 'ov'); }",
         Output({"type": "ov-tile", "bed": ALL, "tile": ALL}, "className"),
         Output({"type": "ov-age", "bed": ALL, "tile": ALL}, "children"),

@@ -18,7 +18,6 @@ from dash import Dash, Input, Output, Patch, State, dcc, html, no_update
 
 from monitor.config import AlarmRule, SessionConfig
 from monitor.exports import ExportError, export_session, readings_csv
-from monitor.feed import CommandError
 from monitor.model import AUDITED_EVENTS
 from monitor.pk import ANALGESIC_BAND, DISSOCIATIVE_BAND
 from monitor.review import (
@@ -345,7 +344,9 @@ def review_layout(
 
 
 def register(app: Dash, store: SessionStore, rules: list[AlarmRule], access: Access) -> None:
-    @app.callback(
+    @access.callback(
+        app,
+        "review",
         Output("sl-table", "children"),
         Input("sl-bed", "value"),
         Input("sl-patient", "value"),
@@ -416,7 +417,9 @@ def register(app: Dash, store: SessionStore, rules: list[AlarmRule], access: Acc
             className="alarm-list",
         )
 
-    @app.callback(
+    @access.callback(
+        app,
+        "review",
         Output("rv-trend", "figure"),
         Output("rv-resolution", "children"),
         Input("rv-trend", "relayoutData"),
@@ -426,7 +429,9 @@ def register(app: Dash, store: SessionStore, rules: list[AlarmRule], access: Acc
     def zoom(relayout: dict[str, Any] | None, session_id: int) -> tuple[Any, Any]:
         return zoom_patch(store, session_id, relayout)
 
-    @app.callback(
+    @access.callback(
+        app,
+        "export",
         Output("rv-download", "data"),
         Output("rv-export-status", "children"),
         Input("rv-export", "n_clicks"),
@@ -437,10 +442,6 @@ def register(app: Dash, store: SessionStore, rules: list[AlarmRule], access: Acc
     )
     def export(_n: int, fmt: str, include_sim: bool | None, session_id: int) -> tuple[Any, str]:
         """The export runs in the request; dcc.Loading shows it is working meanwhile."""
-        try:
-            access.require("export")
-        except CommandError as err:
-            return no_update, str(err)
         info = store.session(session_id)
         name = f"session-{session_id}{'-SIMULATED' if info.source == 'simulated' else ''}"
         store.audit(time.time(), access.user(), "export", {"session": session_id, "format": fmt})
