@@ -50,6 +50,14 @@ def _select(ident: str, label: str, options: list[str], width: int = 110) -> dmc
     return dmc.Select(id=ident, label=label, data=options, size="lg", w=width, clearable=True)
 
 
+def _number(ident: str, label: str, width: int, **kw: Any) -> dmc.NumberInput:
+    return dmc.NumberInput(id=ident, label=label, size="lg", w=width, **kw)
+
+
+def _text(ident: str, label: str, width: int) -> dmc.TextInput:
+    return dmc.TextInput(id=ident, label=label, size="lg", w=width)
+
+
 def _button(ident: str, label: str, color: str = "blue", variant: str = "filled") -> dmc.Button:
     return dmc.Button(label, id=ident, size="lg", color=color, variant=variant)
 
@@ -67,15 +75,7 @@ def panel(view: SessionView | None, checklist: list[Any], patient: str = "") -> 
                             dmc.TextInput(
                                 id="s-patient", label="Patient (pseudonym)", size="lg", w=200
                             ),
-                            dmc.NumberInput(
-                                id="s-weight",
-                                label="Weight (kg)",
-                                size="lg",
-                                w=150,
-                                min=20,
-                                max=300,
-                                step=0.5,
-                            ),
+                            _number("s-weight", "Weight (kg)", 150, min=20, max=300, step=0.5),
                             dmc.Select(
                                 id="s-indication",
                                 label="Indication",
@@ -90,24 +90,17 @@ def panel(view: SessionView | None, checklist: list[Any], patient: str = "") -> 
                                 w=330,
                                 data=[{"value": k, "label": v[0]} for k, v in REGIMENS.items()],
                             ),
-                            dmc.NumberInput(
-                                id="s-plan-rate",
-                                label="Rate (mg/kg/h)",
-                                size="lg",
-                                w=170,
+                            _number(
+                                "s-plan-rate",
+                                "Rate (mg/kg/h)",
+                                170,
                                 min=0.01,
                                 max=2,
                                 step=0.05,
                                 decimalScale=3,
                             ),
-                            dmc.NumberInput(
-                                id="s-conc",
-                                label="Concentration (mg/mL)",
-                                size="lg",
-                                w=200,
-                                min=0.1,
-                                max=100,
-                                value=10,
+                            _number(
+                                "s-conc", "Concentration (mg/mL)", 200, min=0.1, max=100, value=10
                             ),
                             _button("s-create", "Create session", "green"),
                         ],
@@ -121,12 +114,7 @@ def panel(view: SessionView | None, checklist: list[Any], patient: str = "") -> 
                     dmc.Group(
                         [
                             _button("s-baseline", "Confirm baseline"),
-                            dmc.TextInput(
-                                id="s-override",
-                                label="Override reason (physician)",
-                                size="lg",
-                                w=340,
-                            ),
+                            _text("s-override", "Override reason (physician)", 340),
                             _button("s-start", "Start infusion", "green"),
                         ],
                         align="flex-end",
@@ -138,11 +126,10 @@ def panel(view: SessionView | None, checklist: list[Any], patient: str = "") -> 
                 [
                     dmc.Group(
                         [
-                            dmc.NumberInput(
-                                id="s-new-rate",
-                                label="New rate (mg/kg/h)",
-                                size="lg",
-                                w=190,
+                            _number(
+                                "s-new-rate",
+                                "New rate (mg/kg/h)",
+                                190,
                                 min=0.01,
                                 max=2,
                                 step=0.05,
@@ -157,11 +144,10 @@ def panel(view: SessionView | None, checklist: list[Any], patient: str = "") -> 
                     ),
                     dmc.Group(
                         [
-                            dmc.NumberInput(
-                                id="s-bolus-dose",
-                                label="Bolus (mg/kg)",
-                                size="lg",
-                                w=150,
+                            _number(
+                                "s-bolus-dose",
+                                "Bolus (mg/kg)",
+                                150,
                                 min=0.01,
                                 max=0.5,
                                 step=0.05,
@@ -238,12 +224,7 @@ def panel(view: SessionView | None, checklist: list[Any], patient: str = "") -> 
                     ),
                     dmc.Group(
                         [
-                            dmc.TextInput(
-                                id="s-discharge-override",
-                                label="Override reason (physician)",
-                                size="lg",
-                                w=340,
-                            ),
+                            _text("s-discharge-override", "Override reason (physician)", 340),
                             _button("s-discharge", "Discharge", "green"),
                         ],
                         align="flex-end",
@@ -256,12 +237,7 @@ def panel(view: SessionView | None, checklist: list[Any], patient: str = "") -> 
                 [
                     dmc.Group(
                         [
-                            dmc.TextInput(
-                                id="s-close-reason",
-                                label="Reason (needed before discharge)",
-                                size="lg",
-                                w=340,
-                            ),
+                            _text("s-close-reason", "Reason (needed before discharge)", 340),
                             _button("s-close", "Close record", "gray", "outline"),
                         ],
                         align="flex-end",
