@@ -7,6 +7,7 @@ e.g. ``config.yaml: beds[0].device.port: field required``.
 from __future__ import annotations
 
 import ipaddress
+import math
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -16,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from monitor.access import is_loopback
 from monitor.pk import MODELS, PkSimulator
 from monitor.session import SCALES
-from monitor.signals import is_known
+from monitor.signals import REGISTRY, is_known
 
 DEFAULT_CONFIG = Path("config.yaml")
 VIRTUAL_PORT = "virtual"
@@ -143,10 +144,15 @@ class AlarmRule(_Strict):
       no_value_s                     no valid value for that many seconds.
     """
 
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
     name: str = Field(pattern=r"^[A-Z0-9_]+$")
     signal: str
     op: Op | None = None
     limit: float | None = None
+    allowed: tuple[float, float] | None = None
+    """The range a limit may be set to, here and at run time (default: the signal's plausible
+    range, or the scale's). A limit outside it could switch the alarm off."""
     relative: Literal["pct", "abs"] | None = None
     rise: float | None = Field(None, gt=0)
     window_s: float | None = Field(None, gt=0, le=3600)
@@ -191,7 +197,30 @@ class AlarmRule(_Strict):
             raise ValueError("relative applies to an op+limit condition")
         if self.relative is not None and self.limit is not None and self.limit < 0:
             raise ValueError("a relative limit is a distance from the baseline: use >= 0")
+        if self.limit is not None:
+            problem = self.limit_problem(self.limit)
+            if problem:
+                raise ValueError(problem)
         return self
+
+    @property
+    def limit_range(self) -> tuple[float, float]:
+        """Where this rule's limit may lie: its `allowed` range inside the plausible one."""
+        lo, hi = plausible_range(self.signal)
+        if self.relative == "pct":
+            lo, hi = 0.0, 100.0
+        elif self.relative == "abs":
+            lo, hi = 0.0, hi - lo
+        if self.allowed is not None:
+            lo, hi = max(lo, self.allowed[0]), min(hi, self.allowed[1])
+        return lo, hi
+
+    def limit_problem(self, limit: float) -> str | None:
+        """One line naming why `limit` is refused, or None."""
+        lo, hi = self.limit_range
+        if not math.isfinite(limit) or not lo <= limit <= hi:
+            return f"the limit of {self.name} must be between {lo:g} and {hi:g}"
+        return None
 
     @property
     def latches(self) -> bool:
@@ -216,6 +245,23 @@ class AlarmsConfig(_Strict):
         _reject_duplicates("alarm name", [r.name for r in rules])
         return rules
 
+    def missing_vitals(self) -> list[str]:
+        """The core vital signs with no rule at all: such a rule set cannot protect anyone."""
+        have = {r.signal.split("_")[0] for r in self.rules}
+        return [v for v in REQUIRED_VITALS if v not in have]
+
+
+REQUIRED_VITALS = ("SPO2", "HR", "NIBP", "RR")
+
+
+def plausible_range(code: str) -> tuple[float, float]:
+    """A signal's plausible range, or an assessment scale's range."""
+    if code in SCALES:
+        lo, hi = SCALES[code]
+        return float(lo), float(hi)
+    sig = REGISTRY[code]
+    return sig.low, sig.high
+
 
 class Criterion(_Strict):
     """A hold-start criterion: holds when `signal op limit` for the latest value or score."""
@@ -230,11 +276,74 @@ class Criterion(_Strict):
         return _signal_or_score(v)
 
 
+DischargeCheck = Literal[
+    "rass_zero",
+    "cadss_settled",
+    "sbp_settled",
+    "hr_settled",
+    "spo2_settled",
+    "rr_settled",
+    "no_alarms",
+    "recovery_time",
+]
+
+
 class ChecklistItemConfig(_Strict):
     key: str = Field(pattern=r"^[a-z0-9_]+$")
     label: str = Field(min_length=1)
-    check: Literal["rass_zero", "cadss_settled", "sbp_settled", "hr_settled"] | None = None
+    check: DischargeCheck | None = None
     """Computed from the data; without it the nurse ticks the item."""
+
+
+class DischargeCriteria(_Strict):
+    """The numbers behind the computed discharge checks (clinical.md §7 step 5, §6)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    spo2_min: float = Field(94, ge=80, le=100)
+    rr_range: tuple[float, float] = (10, 24)
+    hr_range: tuple[float, float] = (50, 100)
+    sbp_below: float = Field(160, ge=90, le=220)
+    sbp_within_pct: float = Field(20, gt=0, le=100)
+    cuff_max_age_min: float = Field(10, gt=0, le=60)
+    vitals_max_age_s: float = Field(60, gt=0, le=600)
+    cadss_max: int = Field(2, ge=0, le=24)
+    recovery_min: float = Field(30, ge=0, le=480)
+
+
+class DoseGuards(_Strict):
+    """Ketamine dose guards. A command past a guard is refused unless a physician overrides
+    it with a reason; the predicted effect-site concentration raises alarms (clinical.md §5.2)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    max_rate_mg_kg_h: float = Field(1.0, gt=0, le=2)
+    max_session_mg_kg: float = Field(2.5, gt=0, le=10)
+    max_bolus_mg_kg: float = Field(0.5, gt=0, le=2)
+    ce_medium_ng_ml: float = Field(250, gt=0, le=5000)
+    ce_high_ng_ml: float = Field(640, gt=0, le=5000)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DoseGuards:
+        if self.ce_high_ng_ml <= self.ce_medium_ng_ml:
+            raise ValueError("ce_high_ng_ml must be above ce_medium_ng_ml")
+        return self
+
+
+class BaselineRule(_Strict):
+    """What a confirmed baseline needs (clinical.md §7 step 1)."""
+
+    min_cuffs: int = Field(2, ge=1, le=10)
+    window_min: float = Field(10, gt=0, le=60)
+    signals: tuple[str, ...] = ("HR", "SPO2", "RR")
+
+    @field_validator("signals")
+    @classmethod
+    def _known_signals(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for code in v:
+            if not is_known(code):
+                raise ValueError(f"unknown signal {code!r}")
+        return v
 
 
 class AssessmentSchedule(_Strict):
@@ -255,25 +364,57 @@ def _default_holds() -> list[Criterion]:
 
 
 def _default_checklist() -> list[ChecklistItemConfig]:
-    return [
-        ChecklistItemConfig(key="rass", label="RASS 0", check="rass_zero"),
-        ChecklistItemConfig(
-            key="cadss", label="CADSS-6 at most 2 or back to its first value", check="cadss_settled"
-        ),
-        ChecklistItemConfig(
-            key="sbp", label="SBP below 160 and within 20 % of baseline", check="sbp_settled"
-        ),
-        ChecklistItemConfig(key="hr", label="HR below 100", check="hr_settled"),
+    computed = [
+        ("spo2", "SpO2 at least 94 %", "spo2_settled"),
+        ("rr", "RR 10-24", "rr_settled"),
+        ("hr", "HR 50-100", "hr_settled"),
+        ("sbp", "SBP below 160 and within 20 % of baseline (cuff within 10 min)", "sbp_settled"),
+        ("alarms", "No active MEDIUM or HIGH alarm", "no_alarms"),
+        ("rass", "RASS 0 after the stop", "rass_zero"),
+        ("cadss", "CADSS-6 at most 2 or back to its pre-infusion value", "cadss_settled"),
+        ("recovery", "Minimum recovery time", "recovery_time"),
+    ]
+    return [ChecklistItemConfig(key=k, label=lbl, check=c) for k, lbl, c in computed] + [
         ChecklistItemConfig(key="ambulating", label="Walks steadily"),
         ChecklistItemConfig(key="nausea", label="No nausea needing treatment"),
         ChecklistItemConfig(key="escort", label="Responsible adult present; no driving today"),
     ]
 
 
+def _default_pre_infusion() -> list[ChecklistItemConfig]:
+    items = [
+        ("identity", "Identity and weight checked"),
+        ("consent", "Consent signed"),
+        ("fasting", "Fasting per protocol"),
+        ("iv", "IV line patent"),
+        ("contraindications", "Contraindications screened"),
+        ("escort", "Escort arranged; no driving today"),
+    ]
+    return [ChecklistItemConfig(key=k, label=lbl) for k, lbl in items]
+
+
 class SessionConfig(_Strict):
     hold_start: list[Criterion] = Field(default_factory=_default_holds)
+    baseline: BaselineRule = Field(default_factory=BaselineRule)
+    pre_infusion: list[ChecklistItemConfig] = Field(default_factory=_default_pre_infusion)
+    """Ticked by the nurse before the start; every item is needed (computed checks: none)."""
+    start_scores: tuple[str, ...] = ("RASS", "CADSS6", "PAIN_NRS")
+    """Scores that must be entered before the start."""
+
+    @field_validator("start_scores")
+    @classmethod
+    def _scales(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for code in v:
+            if code not in SCALES:
+                raise ValueError(f"unknown score {code!r} (one of {', '.join(SCALES)})")
+        return v
+
+    dose: DoseGuards = Field(default_factory=DoseGuards)
+    nibp_overdue_cycles: float = Field(2, gt=0, le=10)
+    """During an infusion, no cuff reading for this many cycles raises a MEDIUM alarm."""
     assessments: AssessmentSchedule = Field(default_factory=AssessmentSchedule)
     discharge: list[ChecklistItemConfig] = Field(default_factory=_default_checklist)
+    discharge_criteria: DischargeCriteria = Field(default_factory=DischargeCriteria)
     ke0_per_min: float = Field(0.114, gt=0, le=10)
     pk_model: Literal["clements", "domino"] = "clements"
 
@@ -295,7 +436,7 @@ class Config(_Strict):
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
     beds: list[BedConfig] = Field(min_length=1)
-    alarms: AlarmsConfig = Field(default_factory=AlarmsConfig)
+    alarms: AlarmsConfig = Field(default_factory=AlarmsConfig, validate_default=True)
     session: SessionConfig = Field(default_factory=SessionConfig)
 
     @field_validator("beds")
@@ -303,6 +444,14 @@ class Config(_Strict):
     def _unique_bed_ids(cls, beds: list[BedConfig]) -> list[BedConfig]:
         _reject_duplicates("bed id", [b.id for b in beds])
         return beds
+
+    @field_validator("alarms")
+    @classmethod
+    def _covers_the_vitals(cls, alarms: AlarmsConfig) -> AlarmsConfig:
+        missing = alarms.missing_vitals()
+        if missing:
+            raise ValueError(f"rules: no alarm rule for {', '.join(missing)}")
+        return alarms
 
     def bed(self, bed_id: str) -> BedConfig:
         for b in self.beds:

@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from monitor.gates import ChecklistItem
 from monitor.model import ActiveAlarm, Reading, SessionInfo, Source
-from monitor.session import ChecklistItem, SessionEvent, SessionView
+from monitor.session import SessionEvent, SessionView
 from monitor.training import Debrief, TrainingView
 
 
@@ -66,10 +67,6 @@ class LiveFeed(Protocol):
     def window(self, bed: str, seconds: float) -> tuple[list[Reading], int]:
         """Readings of the last `seconds` and the cursor that follows them."""
         ...
-
-    def start_session(
-        self, bed: str, weight_kg: float, rate_mg_kg_h: float, user: str
-    ) -> SessionInfo: ...
 
     def stop_session(self, bed: str, user: str) -> SessionInfo: ...
 

@@ -19,6 +19,19 @@ from monitor.alarms import technical as tech
 from monitor.clock import Clock, ScaledClock
 from monitor.config import AlarmsConfig, BedConfig, SessionConfig
 from monitor.feed import BedInfo, BedSnapshot, CommandError
+from monitor.gates import (
+    RATE_MG_KG_H,
+    ChecklistItem,
+    Refused,
+    baseline_from,
+    bolus_reasons,
+    discharge_checklist,
+    dose_reasons,
+    number_in,
+    refusal,
+    start_reasons,
+    validate_plan,
+)
 from monitor.model import (
     ActiveAlarm,
     AlarmPhase,
@@ -31,19 +44,14 @@ from monitor.model import (
     Waveform,
 )
 from monitor.session import (
-    INDICATIONS,
     SCALES,
     SESSION_EVENTS,
-    ChecklistItem,
     Phase,
     SessionError,
     SessionEvent,
     SessionState,
     SessionView,
-    baseline_from,
-    discharge_checklist,
     fold,
-    hold_reasons,
     next_assessment_due,
     validate_assessment,
 )
@@ -55,52 +63,20 @@ log = logging.getLogger(__name__)
 
 LIVE_WINDOW_S = 15 * 60
 RING_CAPACITY = 16_384  # > 15 min of 10 numerics at 1 Hz; fixed so a 12 h session stays bounded
-WEIGHT_KG = (20.0, 300.0)
-RATE_MG_KG_H = (0.01, 2.0)  # guardrail: sub-anaesthetic infusions stay well inside this
 DEVICE_RESTART_S = 2.0
 
 WATCHDOG_PERIOD_S = 0.5
-BASELINE_WINDOW_S = 10 * 60
 BASELINE_SIGNALS = ("NIBP_SYS", "NIBP_DIA", "NIBP_MEAN", "HR", "SPO2", "RR", "ETCO2")
-MAX_BOLUS_MG_KG = 0.5
 ASSESSMENT_OVERDUE = "ASSESSMENT_OVERDUE"
+NIBP_OVERDUE = "TECH_NIBP_OVERDUE"
+PLAN_REACHED = "DOSE_PLAN_REACHED"  # LOW prompt: the planned duration or dose is given
+CE_MEDIUM, CE_HIGH = "DOSE_CE_ABOVE_DISSOCIATIVE", "DOSE_CE_ABOVE_AWAKENING"
+PK_CHECK_S = 10.0  # how often the predicted Ce is checked against the dose alarms
+SESSION_ALARM_SIGNALS = (*SCALES, "ASSESSMENT", "DOSE", "NIBP")
 
 
-def _check_rate(rate: float) -> None:
-    lo, hi = RATE_MG_KG_H
-    if not (math.isfinite(rate) and lo <= rate <= hi):
-        raise CommandError(f"rate must be between {lo:g} and {hi:g} mg/kg/h")
-
-
-def validate_plan(plan: dict[str, Any]) -> dict[str, Any]:
-    """The creation form: weight, planned rate, concentration, patient reference, indication."""
-    try:
-        weight = float(plan.get("weight_kg") or "nan")
-        rate = float(plan.get("planned_rate_mg_kg_h") or "nan")
-        conc_raw = plan.get("concentration_mg_ml")
-        conc = 10.0 if conc_raw in (None, "") else float(conc_raw)
-    except (TypeError, ValueError):
-        raise CommandError("weight, rate and concentration must be numbers") from None
-    lo, hi = WEIGHT_KG
-    if not (math.isfinite(weight) and lo <= weight <= hi):
-        raise CommandError(f"weight must be between {lo:g} and {hi:g} kg")
-    _check_rate(rate)
-    if not (math.isfinite(conc) and 0.1 <= conc <= 100):
-        raise CommandError("concentration must be between 0.1 and 100 mg/mL")
-    ref = str(plan.get("patient_ref") or "").strip()
-    if len(ref) > 40:
-        raise CommandError("patient reference: at most 40 characters")
-    indication = str(plan.get("indication") or "")
-    if indication and indication not in INDICATIONS:
-        raise CommandError(f"indication must be one of: {', '.join(INDICATIONS)}")
-    return {
-        "weight_kg": weight,
-        "planned_rate_mg_kg_h": rate,
-        "concentration_mg_ml": conc,
-        "patient_ref": ref,
-        "indication": indication,
-        "regimen": str(plan.get("regimen") or "")[:80],
-    }
+def _refused(err: Refused | SessionError) -> CommandError:
+    return CommandError(str(err))
 
 
 DeviceSink = Callable[[Reading | DeviceEvent | Waveform], object]
@@ -175,6 +151,10 @@ class BedHub:
         self._rejected: Counter[str] = Counter()
         self._status: dict[str, str] = {}  # signals whose device reports no valid value
         self._last_arrival = clock.now()  # the feed's pulse, by our clock, not the device's
+        self._last_cuff_t: float | None = None
+        self._pk_checked = -math.inf
+        self.listeners: list[Callable[[AlarmTransition | SessionEvent], object]] = []
+        """Told every alarm transition and session event as it happens (the replay tool)."""
         self._link: str | None = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -241,23 +221,76 @@ class BedHub:
             self.check_feed()
 
     def check_feed(self) -> None:
-        """Time-driven alarm work: a silent feed, a failing store, delays, reminders."""
+        """Time-driven alarm work: a silent feed, a failing store, delays, reminders, the
+        session's own prompts (assessments, cuff, planned dose, predicted Ce)."""
         with self._lock:
             now = self.clock.now()
             silent = now - self._last_arrival
-            self._log_alarms(
-                self._alarms.set_condition(
-                    tech.NO_DATA,
-                    silent > self._stale_after_s,
-                    now,
-                    round(silent, 1),
-                    limit=self._stale_after_s,
-                )
+            lost = self._alarms.set_condition(
+                tech.NO_DATA,
+                silent > self._stale_after_s,
+                now,
+                round(silent, 1),
+                limit=self._stale_after_s,
+                steps=tech.no_data_steps(self._infusing),
             )
+            if any(tr.state is AlarmPhase.ACTIVE for tr in lost):  # only the technical alarm
+                lost += self._alarms.invalidate(sorted(self._ever_valid), now, "no data")
+            self._log_alarms(lost)
             store_error = self.store.stats().last_error is not None
             self._log_alarms(self._alarms.set_condition(tech.STORE_WRITE, store_error, now))
             self._check_assessments(now)
+            self._check_infusion(now)
             self._log_alarms(self._alarms.tick(now))
+
+    @property
+    def _infusing(self) -> bool:
+        return self._state.phase is Phase.INFUSING
+
+    def _check_infusion(self, now: float) -> None:
+        """Cuff overdue, planned dose reached and predicted Ce: only while infusing."""
+        st, cfg, alarms = self._state, self.session_config, self._alarms
+        infusing = self._infusing
+        for name, tracker in alarms.trackers().items():  # sensor alarms escalate in infusion
+            if tracker.technical and name.endswith("_INVALID"):
+                tracker.steps = tech.sensor_steps(name, infusing)
+        cycle = self.info.expected_interval_s.get("NIBP_SYS")
+        overdue = False
+        if infusing and cycle and st.infusion_started_at is not None:
+            since = max(self._last_cuff_t or 0.0, st.infusion_started_at)
+            overdue = now - since > cfg.nibp_overdue_cycles * cycle
+        out = alarms.set_condition(
+            NIBP_OVERDUE, overdue, now, limit=cfg.nibp_overdue_cycles * (cycle or 0), signal="NIBP"
+        )
+        reached = infusing and st.plan_reached(now)
+        out += alarms.set_condition(
+            PLAN_REACHED, reached, now, priority=Priority.LOW, technical=False, signal="DOSE"
+        )
+        if (st.infusions or st.boluses) and now - self._pk_checked >= PK_CHECK_S:
+            self._pk_checked = now
+            ce = self._predict(now)[1]
+            guard = cfg.dose
+            for name, limit, priority in (
+                (CE_MEDIUM, guard.ce_medium_ng_ml, Priority.MEDIUM),
+                (CE_HIGH, guard.ce_high_ng_ml, Priority.HIGH),
+            ):
+                out += alarms.set_condition(
+                    name,
+                    ce > limit,
+                    now,
+                    round(ce, 1),
+                    priority,
+                    limit,
+                    technical=False,
+                    signal="DOSE",
+                )
+        self._log_alarms(out)
+
+    def _predict(self, now: float) -> tuple[float, float]:
+        """(Cp, Ce) in ng/mL from the session's infusions and boluses, by the PK model."""
+        origin, infs, bols = self._state.pk_inputs(now)
+        pred = self._pk.predict(infs, [(now - origin) / 60], bols)[0]
+        return pred.cp_ng_ml, pred.ce_ng_ml
 
     # -- the pipeline ---------------------------------------------------------------------
 
@@ -295,14 +328,17 @@ class BedHub:
                 else:
                     self._status[signal] = status
                     self._latest.pop(signal, None)  # the tile shows --- and the status
+                if status != "valid":  # what was pending on it can no longer be judged
+                    self._log_alarms(self._alarms.invalidate([signal], now, f"{signal} {status}"))
                 if signal in self._ever_valid:  # it was reading: a probe off, a lead off
+                    name = tech.sensor_alarm(signal)
                     self._log_alarms(
                         self._alarms.set_condition(
-                            tech.sensor_alarm(signal),
+                            name,
                             status != "valid",
                             now,
                             priority=tech.SENSOR_PRIORITY,
-                            escalate_after_s=tech.SENSOR_ESCALATE_S,
+                            steps=tech.sensor_steps(name, self._infusing),
                         )
                     )
             elif event.kind == "link":
@@ -361,6 +397,8 @@ class BedHub:
                 )
             )
             self._last_arrival = now
+            if reading.signal == "NIBP_SYS":
+                self._last_cuff_t = now
             self._status.pop(reading.signal, None)
             self._ever_valid.add(reading.signal)
             self._log_alarms(self._alarms.evaluate(reading, now))
@@ -376,6 +414,8 @@ class BedHub:
         session_id = self._session.id if self._session else None
         for tr in transitions:
             self.store.record_transition(session_id, tr)
+            for listener in self.listeners:
+                listener(tr)
             loud = tr.state in (AlarmPhase.ACTIVE, AlarmPhase.ESCALATED, AlarmPhase.REMINDER)
             log.log(
                 logging.WARNING if loud else logging.INFO,
@@ -459,9 +499,7 @@ class BedHub:
         self._alarms.set_baseline(self._state.baseline)
         for e in logged:  # limit changes last for the session
             if e.kind == "limit_change":
-                tracker = self._alarms.trackers().get(e.payload["alarm"])
-                if tracker is not None and tracker.condition is not None:
-                    tracker.condition.limit = float(e.payload["new"])
+                self._alarms.restore_limit(e.payload["alarm"], float(e.payload["new"]))
 
     def _record(self, kind: str, user: str, payload: dict[str, Any] | None = None) -> None:
         """One step of the session: logged first, then applied to the derived state."""
@@ -474,6 +512,8 @@ class BedHub:
             raise CommandError(str(err)) from None
         ev = SessionEvent(now, kind, user, payload or {})
         self._session_events.append(ev)
+        for listener in self.listeners:
+            listener(ev)
         before = self._state.phase
         self._state.apply(ev)
         if self._state.phase != before:
@@ -491,7 +531,10 @@ class BedHub:
 
     def create_session(self, plan: dict[str, Any], user: str) -> SessionInfo:
         """Created: patient reference, weight, indication, planned regimen, concentration."""
-        plan = validate_plan(plan)
+        try:
+            plan = validate_plan(plan)
+        except Refused as err:
+            raise _refused(err) from None
         with self._lock:
             if self._session is not None:
                 raise CommandError(f"{self.info.name} already has a session running")
@@ -506,61 +549,87 @@ class BedHub:
             return self._session
 
     def confirm_baseline(self, user: str) -> dict[str, float]:
-        """The mean of the resting readings of the last 10 min (at least 2 cuff readings)."""
+        """The mean of the resting readings in the window: at least 2 cuff readings, and HR,
+        SpO2 and RR seen (config `session.baseline`)."""
+        rule = self.session_config.baseline
         with self._lock:
             self._require(Phase.PRE_INFUSION)
-            since = self.clock.now() - BASELINE_WINDOW_S
+            since = self.clock.now() - rule.window_min * 60
             resting = [
                 (r.signal, r.value)
                 for _, r in self._ring
                 if r.t >= since and r.signal in BASELINE_SIGNALS
             ]
             try:
-                values = baseline_from(resting)
+                values = baseline_from(resting, rule.min_cuffs, rule.signals)
             except SessionError as err:
-                raise CommandError(str(err)) from None
+                raise _refused(err) from None
             self._record("baseline_confirmed", user, {"values": values})
             self._alarms.set_baseline(values)
             return values
 
-    def holds(self) -> list[str]:
+    def holds(self, ticked: list[str] | None = None) -> list[str]:
         with self._lock:
-            return self._holds()
+            return self._holds(ticked or [])
 
-    def _holds(self) -> list[str]:
-        latest = {k: r.value for k, r in self._latest.items()}
-        return hold_reasons(self.session_config.hold_start, latest, self._state)
+    def _holds(self, ticked: list[str]) -> list[str]:
+        """Why the start would be held now: every gate item, missing data included."""
+        return start_reasons(
+            self.session_config, self._state, self._latest, ticked, self.clock.now()
+        )
 
-    def start_infusion(self, user: str, override_reason: str = "") -> None:
-        """Start at the planned rate unless a hold-start criterion holds (or is overridden)."""
+    def _gate(
+        self, what: str, reasons: list[str], user: str, role: str | None, override: str
+    ) -> None:
+        """Refuse (and log the hold) unless a physician overrides with a reason (audited)."""
+        message = refusal(reasons, role, override, what)
+        if message is not None:
+            self._record("hold_start" if what == "hold" else "refused", user, {"reasons": reasons})
+            raise CommandError(message)
+        if reasons:
+            payload = {"command": what, "reasons": reasons, "reason": override.strip()}
+            self._record("override", user, dict(payload, role=role))
+
+    def start_infusion(
+        self,
+        user: str,
+        override_reason: str = "",
+        ticked: list[str] | None = None,
+        role: str | None = "nurse",
+    ) -> None:
+        """Start at the planned rate; the gate fails closed, a physician may override."""
         with self._lock:
             self._require(Phase.PRE_INFUSION)
-            reasons = self._holds()
-            if reasons and not override_reason.strip():
-                self._record("hold_start", user, {"reasons": reasons})
-                raise CommandError(
-                    "hold: " + "; ".join(reasons) + " (a physician may override with a reason)"
-                )
-            if reasons:
-                self._record(
-                    "override", user, {"reasons": reasons, "reason": override_reason.strip()}
-                )
-            self._record("infusion_start", user, {"rate_mg_kg_h": self._state.rate_mg_kg_h})
+            done = list(ticked or [])
+            self._gate("hold", self._holds(done), user, role, override_reason)
             rate = self._state.rate_mg_kg_h
+            self._record("infusion_start", user, {"rate_mg_kg_h": rate, "ticked": done})
         self._pump(rate)
         self._trainee("start_infusion")
 
-    def change_rate(self, rate_mg_kg_h: float, user: str) -> None:
-        _check_rate(rate_mg_kg_h)
+    def change_rate(
+        self,
+        rate_mg_kg_h: float,
+        user: str,
+        override_reason: str = "",
+        role: str | None = "nurse",
+    ) -> None:
+        try:
+            rate = number_in(rate_mg_kg_h, "rate", *RATE_MG_KG_H, "mg/kg/h")
+        except Refused as err:
+            raise _refused(err) from None
         with self._lock:
             self._require(Phase.INFUSING, Phase.PAUSED)
+            now = self.clock.now()
             before = self._state.rate_mg_kg_h
-            self._record("rate_change", user, {"rate_mg_kg_h": rate_mg_kg_h})
+            reasons = dose_reasons(self.session_config, self._state, rate, now)
+            self._gate("rate", reasons, user, role, override_reason)
+            self._record("rate_change", user, {"rate_mg_kg_h": rate})
             running = self._state.phase is Phase.INFUSING
         if running:
-            self._pump(rate_mg_kg_h)
-        detail = f"{before:g} → {rate_mg_kg_h:g} mg/kg/h"
-        self._trainee("rate_reduced" if rate_mg_kg_h < before else "rate_change", detail)
+            self._pump(rate)
+        detail = f"{before:g} → {rate:g} mg/kg/h"
+        self._trainee("rate_reduced" if rate < before else "rate_change", detail)
 
     def pause_infusion(self, user: str) -> None:
         with self._lock:
@@ -593,15 +662,23 @@ class BedHub:
         drug: str = "",
         dose: str = "",
         mg_per_kg: float | None = None,
+        override_reason: str = "",
+        role: str | None = "nurse",
     ) -> None:
-        """A ketamine bolus (mg/kg) or another medication (ondansetron, midazolam, ...)."""
+        """A ketamine bolus (mg/kg; through the start's gate and the dose ceiling) or another
+        medication (ondansetron, midazolam, ...)."""
         with self._lock:
             self._require(Phase.PRE_INFUSION, Phase.INFUSING, Phase.PAUSED, Phase.RECOVERY)
             if kind == "bolus":
-                if mg_per_kg is None or not (0 < mg_per_kg <= MAX_BOLUS_MG_KG):
-                    raise CommandError(
-                        f"a bolus is more than 0 and at most {MAX_BOLUS_MG_KG:g} mg/kg"
-                    )
+                try:
+                    top = self.session_config.dose.max_bolus_mg_kg
+                    mg_per_kg = number_in(mg_per_kg, "bolus", 0.01, top, "mg/kg")
+                except Refused as err:
+                    raise _refused(err) from None
+                reasons = bolus_reasons(
+                    self.session_config, self._state, self._latest, mg_per_kg, self.clock.now()
+                )
+                self._gate("bolus", reasons, user, role, override_reason)
                 self._record("bolus", user, {"mg_per_kg": mg_per_kg})
             else:
                 drug, dose = drug.strip(), dose.strip()
@@ -622,7 +699,7 @@ class BedHub:
         try:
             scores, note = validate_assessment(raw)
         except SessionError as err:
-            raise CommandError(str(err)) from None
+            raise _refused(err) from None
         with self._lock:
             self._require(Phase.PRE_INFUSION, Phase.INFUSING, Phase.PAUSED, Phase.RECOVERY)
             self._record("assessment", user, {"scores": scores, "note": note})
@@ -637,16 +714,31 @@ class BedHub:
             return self._checklist(ticked)
 
     def _checklist(self, ticked: list[str] | None = None) -> list[ChecklistItem]:
-        latest = {k: r.value for k, r in self._latest.items()}
-        return discharge_checklist(self.session_config.discharge, latest, self._state, ticked or [])
+        cfg = self.session_config
+        return discharge_checklist(
+            cfg.discharge,
+            cfg.discharge_criteria,
+            self._latest,
+            self._state,
+            self._alarms.active(),
+            self.clock.now(),
+            ticked or [],
+        )
 
-    def discharge(self, ticked: list[str], user: str, override_reason: str = "") -> None:
+    def discharge(
+        self,
+        ticked: list[str],
+        user: str,
+        override_reason: str = "",
+        role: str | None = "nurse",
+    ) -> None:
         with self._lock:
             self._require(Phase.RECOVERY)
             items = self._checklist(ticked)
-            missing = [i.label for i in items if not i.ok]
-            if missing and not override_reason.strip():
-                raise CommandError("not yet: " + "; ".join(missing))
+            missing = [
+                f"{i.label} ({i.detail})" if i.detail else i.label for i in items if not i.ok
+            ]
+            self._gate("not yet", missing, user, role, override_reason)
             self._record(
                 "discharged",
                 user,
@@ -655,7 +747,7 @@ class BedHub:
                         i.key: {"ok": i.ok, "computed": i.computed, "detail": i.detail}
                         for i in items
                     },
-                    "override": override_reason.strip(),
+                    "override": override_reason.strip() if missing else "",
                 },
             )
 
@@ -678,28 +770,12 @@ class BedHub:
                 )
             except StoreError as err:
                 raise CommandError(str(err)) from None
-            self._log_alarms(self._alarms.end_patient(self.clock.now(), SCALES))
+            self._log_alarms(self._alarms.end_patient(self.clock.now(), SESSION_ALARM_SIGNALS))
             self._session = None
             self._state = SessionState()
             self._session_events = []
         self._pump(0.0)
         return closed
-
-    def start_session(self, weight_kg: float, rate_mg_kg_h: float, user: str) -> SessionInfo:
-        """Create a session and start its infusion at once (the quick path; holds apply)."""
-        session = self.create_session(
-            {
-                "weight_kg": weight_kg,
-                "planned_rate_mg_kg_h": rate_mg_kg_h,
-                "patient_ref": "",
-                "indication": "",
-                "regimen": "",
-                "concentration_mg_ml": 10.0,
-            },
-            user,
-        )
-        self.start_infusion(user)
-        return session
 
     def stop_session(self, user: str) -> SessionInfo:
         """Stop the infusion and close the record straight away."""
@@ -720,9 +796,7 @@ class BedHub:
             cfg = self.session_config
             cp = ce = None
             if st.infusions or st.boluses:
-                origin, infs, bols = st.pk_inputs(now)
-                pred = self._pk.predict(infs, [(now - origin) / 60], bols)[0]
-                cp, ce = round(pred.cp_ng_ml, 1), round(pred.ce_ng_ml, 1)
+                cp, ce = (round(x, 1) for x in self._predict(now))
             due = next_assessment_due(st, cfg.assessments.every_min, cfg.assessments.peak_min, now)
             last = {code: v for code in SCALES if (v := st.last_score(code)) is not None}
             return SessionView(
@@ -733,7 +807,7 @@ class BedHub:
                 round(self._dose(), 2),
                 round(st.dose_mg_kg(now), 3),
                 dict(st.baseline),
-                self._holds() if st.phase is Phase.PRE_INFUSION else [],
+                self._holds([]) if st.phase is Phase.PRE_INFUSION else [],
                 due,
                 cp,
                 ce,
@@ -796,8 +870,6 @@ class BedHub:
         reason = reason.strip()
         if not reason:
             raise CommandError("a limit change needs a reason")
-        if not math.isfinite(limit):
-            raise CommandError("the limit must be a number")
         with self._lock:
             try:
                 tracker = self._alarms.rule(name)
@@ -806,6 +878,9 @@ class BedHub:
             cond = tracker.condition
             if cond is None or cond.rule.op is None or cond.rule.relative is not None:
                 raise CommandError(f"{name} has no absolute limit to change")
+            problem = cond.rule.limit_problem(limit)
+            if problem:
+                raise CommandError(problem)
             old = cond.limit
             cond.limit = limit
             self._command(
@@ -968,11 +1043,6 @@ class Ward:
         clock = self.clock
         return (clock.speed, clock.paused) if isinstance(clock, ScaledClock) else None
 
-    def start_session(
-        self, bed: str, weight_kg: float, rate_mg_kg_h: float, user: str
-    ) -> SessionInfo:
-        return self.hub(bed).start_session(weight_kg, rate_mg_kg_h, user)
-
     def stop_session(self, bed: str, user: str) -> SessionInfo:
         return self.hub(bed).stop_session(user)
 
@@ -998,21 +1068,32 @@ class Ward:
         """One workflow step by name: create, baseline, start, rate, pause, resume, stop,
         bolus, medication, assess, discharge, close."""
         hub = self.hub(bed)
+        role = args.get("role", "nurse")
         actions = {
             "create": lambda: hub.create_session(args["plan"], user),
             "baseline": lambda: hub.confirm_baseline(user),
-            "start": lambda: hub.start_infusion(user, args.get("override_reason", "")),
-            "rate": lambda: hub.change_rate(args["rate_mg_kg_h"], user),
+            "start": lambda: hub.start_infusion(
+                user, args.get("override_reason", ""), args.get("ticked", []), role
+            ),
+            "rate": lambda: hub.change_rate(
+                args["rate_mg_kg_h"], user, args.get("override_reason", ""), role
+            ),
             "pause": lambda: hub.pause_infusion(user),
             "resume": lambda: hub.resume_infusion(user),
             "stop": lambda: hub.stop_infusion(user),
-            "bolus": lambda: hub.give("bolus", user, mg_per_kg=args.get("mg_per_kg")),
+            "bolus": lambda: hub.give(
+                "bolus",
+                user,
+                mg_per_kg=args.get("mg_per_kg"),
+                override_reason=args.get("override_reason", ""),
+                role=role,
+            ),
             "medication": lambda: hub.give(
                 "medication", user, drug=args.get("drug", ""), dose=args.get("dose", "")
             ),
             "assess": lambda: hub.assess(args["scores"], user),
             "discharge": lambda: hub.discharge(
-                args.get("ticked", []), user, args.get("override_reason", "")
+                args.get("ticked", []), user, args.get("override_reason", ""), role
             ),
             "close": lambda: hub.close_session(user, args.get("reason", "")),
         }

@@ -39,6 +39,7 @@ class Reading:
     value: float
     unit: str
     quality: Quality = Quality.VALID
+    source: str = ""  # where the monitor took it from, e.g. RR from "co2" or "impedance"
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +115,7 @@ class AlarmTransition:
     delay_s: float
     user: str | None = None
     technical: bool = False
+    reason: str = ""  # why it ended or was cancelled other than by its value (sensor off, ...)
 
 
 @dataclass(frozen=True, slots=True)

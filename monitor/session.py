@@ -118,7 +118,10 @@ class SessionState:
     """Everything derived from a session's events."""
 
     weight_kg: float = 0.0
-    concentration_mg_ml: float = 10.0
+    concentration_mg_ml: float = 0.0  # required at creation: no default
+    planned_duration_min: float | None = None
+    planned_total_mg_kg: float | None = None
+    pre_infusion_ticked: tuple[str, ...] = ()
     phase: Phase = Phase.PRE_INFUSION
     rate_mg_kg_h: float = 0.0  # the set rate (kept while paused)
     infusions: list[tuple[float, float | None, float]] = field(default_factory=list)
@@ -136,7 +139,26 @@ class SessionState:
 
     @property
     def rate_ml_h(self) -> float:
+        if not self.concentration_mg_ml:
+            return math.nan
         return self.rate_mg_kg_h * self.weight_kg / self.concentration_mg_ml
+
+    def infused_h(self, now: float) -> float:
+        """Hours the pump has run, pauses excluded."""
+        return sum(((end or now) - start) / 3600 for start, end, _ in self.infusions)
+
+    def remaining_plan_h(self, now: float) -> float:
+        """Planned infusion hours still to run (0 without a planned duration)."""
+        if self.planned_duration_min is None:
+            return 0.0
+        return max(0.0, self.planned_duration_min / 60 - self.infused_h(now))
+
+    def plan_reached(self, now: float) -> bool:
+        """The planned duration or total dose has been given."""
+        if self.planned_duration_min is not None and self.remaining_plan_h(now) <= 0:
+            return True
+        total = self.planned_total_mg_kg
+        return total is not None and self.dose_mg_kg(now) >= total - 1e-9
 
     def dose_mg(self, now: float) -> float:
         """Cumulative dose from the events: infusion time at each rate, pauses excluded."""
@@ -162,8 +184,25 @@ class SessionState:
         return origin, infs, bols
 
     def last_score(self, code: str) -> int | None:
+        return self.score_since(code, None)
+
+    def score_since(self, code: str, since: float | None) -> int | None:
+        """The last score for `code` entered at or after `since` (None: any time)."""
         for a in reversed(self.assessments):
+            if since is not None and a.t < since:
+                return None
             if code in a.scores:
+                return a.scores[code]
+        return None
+
+    def scored(self, code: str) -> bool:
+        return any(code in a.scores for a in self.assessments)
+
+    def pre_infusion_score(self, code: str) -> int | None:
+        """The last score for `code` entered before the infusion started."""
+        start = self.infusion_started_at
+        for a in reversed(self.assessments):
+            if (start is None or a.t < start) and code in a.scores:
                 return a.scores[code]
         return None
 
@@ -171,8 +210,11 @@ class SessionState:
         p, t = ev.payload, ev.t
         if ev.kind == "session_created":
             self.weight_kg = float(p["weight_kg"])
-            self.concentration_mg_ml = float(p.get("concentration_mg_ml") or 10.0)
+            self.concentration_mg_ml = float(p.get("concentration_mg_ml") or 0.0)
             self.rate_mg_kg_h = float(p.get("planned_rate_mg_kg_h") or 0.0)
+            duration, total = p.get("planned_duration_min"), p.get("planned_total_mg_kg")
+            self.planned_duration_min = None if duration is None else float(duration)
+            self.planned_total_mg_kg = None if total is None else float(total)
         elif ev.kind == "baseline_confirmed":
             self.baseline = {k: float(v) for k, v in p["values"].items()}
         elif ev.kind == "override":
@@ -181,6 +223,7 @@ class SessionState:
             self.rate_mg_kg_h = float(p["rate_mg_kg_h"])
             self.infusions.append((t, None, self.rate_mg_kg_h))
             self.infusion_started_at = self.infusion_started_at or t
+            self.pre_infusion_ticked = tuple(p.get("ticked", ()))
             self.phase = Phase.INFUSING
         elif ev.kind in ("infusion_pause", "infusion_stop", "rate_change"):
             if self.running:
@@ -214,95 +257,6 @@ def fold(events: Iterable[SessionEvent]) -> SessionState:
     for ev in events:
         state.apply(ev)
     return state
-
-
-# -- gates ---------------------------------------------------------------------------------
-
-_GATE_OPS = {
-    ">": lambda v, lim: v > lim,
-    ">=": lambda v, lim: v >= lim,
-    "<": lambda v, lim: v < lim,
-    "<=": lambda v, lim: v <= lim,
-    "!=": lambda v, lim: v != lim,
-    "==": lambda v, lim: v == lim,
-}
-
-
-def hold_reasons(
-    criteria: Iterable[Any], latest: Mapping[str, float], state: SessionState
-) -> list[str]:
-    """Which hold-start criteria hold now ('NIBP_SYS 182 >= 180'). Scores use the last entry."""
-    out = []
-    for c in criteria:
-        value = latest.get(c.signal) if c.signal not in SCALES else state.last_score(c.signal)
-        if value is not None and _GATE_OPS[c.op](value, c.limit):
-            out.append(f"{c.signal} {value:g} {c.op} {c.limit:g}")
-    return out
-
-
-@dataclass(frozen=True, slots=True)
-class ChecklistItem:
-    key: str
-    label: str
-    computed: bool
-    ok: bool | None  # None: the nurse decides
-    detail: str = ""
-
-
-def discharge_checklist(
-    items: Iterable[Any],
-    latest: Mapping[str, float],
-    state: SessionState,
-    ticked: Iterable[str] = (),
-) -> list[ChecklistItem]:
-    """Items computed from the data where the config names a check, else ticked by the nurse."""
-    ticked = set(ticked)
-    out = []
-    for item in items:
-        check = item.check
-        if check is None:
-            out.append(ChecklistItem(item.key, item.label, False, item.key in ticked))
-            continue
-        ok, detail = _computed(check, latest, state)
-        out.append(ChecklistItem(item.key, item.label, True, ok, detail))
-    return out
-
-
-def _computed(check: str, latest: Mapping[str, float], state: SessionState) -> tuple[bool, str]:
-    if check == "rass_zero":
-        rass = state.last_score("RASS")
-        return rass == 0, f"last RASS {rass}" if rass is not None else "no RASS entered"
-    if check == "cadss_settled":
-        cadss = state.last_score("CADSS6")
-        base = state.assessments[0].scores.get("CADSS6") if state.assessments else None
-        if cadss is None:
-            return False, "no CADSS-6 entered"
-        ok = cadss <= 2 or (base is not None and cadss <= base)
-        return ok, f"last CADSS-6 {cadss}" + (f", first {base}" if base is not None else "")
-    if check == "sbp_settled":
-        sbp = latest.get("NIBP_SYS")
-        base = state.baseline.get("NIBP_SYS")
-        if sbp is None:
-            return False, "no cuff pressure"
-        within = base is not None and abs(sbp - base) <= 0.2 * base
-        return sbp < 160 and within, f"SBP {sbp:g}" + (f", baseline {base:g}" if base else "")
-    if check == "hr_settled":
-        hr = latest.get("HR")
-        return (hr is not None and hr < 100), f"HR {hr:g}" if hr is not None else "no HR"
-    raise ValueError(f"unknown discharge check {check!r}")
-
-
-def baseline_from(readings: Iterable[tuple[str, float]], min_cuffs: int = 2) -> dict[str, float]:
-    """Mean of the resting readings per signal; at least `min_cuffs` cuff measurements."""
-    sums: dict[str, list[float]] = {}
-    for signal, value in readings:
-        sums.setdefault(signal, []).append(value)
-    cuffs = len(sums.get("NIBP_SYS", []))
-    if cuffs < min_cuffs:
-        raise SessionError(
-            f"a baseline needs at least {min_cuffs} resting cuff readings; {cuffs} so far"
-        )
-    return {k: round(math.fsum(v) / len(v), 1) for k, v in sums.items() if len(v) >= 2}
 
 
 def next_assessment_due(

@@ -23,6 +23,8 @@ class Signal:
     low: float
     high: float
     intermittent: bool = False  # NIBP: one reading per cuff measurement, not a stream
+    absent_at: float | None = None
+    """At or below this the thing measured is absent (RR 0: no breath), for no-value rules."""
 
     def plausible(self, value: float) -> bool:
         return self.low <= value <= self.high
@@ -95,7 +97,9 @@ _ENTRIES = (
         250,
         intermittent=True,
     ),
-    Signal("RR", "respiratory rate", "/min", 151562, "MDC_RESP_RATE", "9279-1", "RR", 0, 150),
+    Signal(
+        "RR", "respiratory rate", "/min", 151562, "MDC_RESP_RATE", "9279-1", "RR", 0, 150, False, 0
+    ),
     # signals.md flags the EtCO2 MDC code as "verify"; kept as listed there.
     Signal(
         "ETCO2", "end-tidal CO2", "mmHg", 151708, "MDC_CONC_AWAY_CO2_ET", "19889-5", "ETCO2", 0, 150

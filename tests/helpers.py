@@ -71,9 +71,24 @@ def config_dict(
                     "priority": "MEDIUM",
                     "delay_s": 10,
                 },
+                *VITAL_RULES,
             ]
         },
     }
+
+
+# Every rule set needs SpO2, HR, NIBP and RR rules; these two complete the small test set.
+VITAL_RULES: list[dict[str, Any]] = [
+    {"name": "NIBP_SYS_VERY_HIGH", "signal": "NIBP_SYS", "op": ">=", "limit": 180},
+    {"name": "RR_VERY_LOW", "signal": "RR", "op": "<", "limit": 8, "delay_s": 15},
+]
+for _rule in VITAL_RULES:
+    _rule["priority"] = "HIGH"
+MINIMAL_RULES: list[dict[str, Any]] = [
+    {"name": "SPO2_DESAT", "signal": "SPO2", "op": "<", "limit": 85, "priority": "HIGH"},
+    {"name": "HR_VERY_HIGH", "signal": "HR", "op": ">", "limit": 140, "priority": "HIGH"},
+    *VITAL_RULES,
+]
 
 
 class QuietDevice:
@@ -142,3 +157,57 @@ def capture(name: str) -> Path:
             pytest.fail(f"{path} is missing: CI runs beside ../shared")
         pytest.skip(f"{path} is not available")
     return path
+
+
+# A plan as the create form sends it: concentration and duration are required.
+PLAN: dict[str, Any] = {
+    "patient_ref": "K-0042",
+    "weight_kg": 80,
+    "indication": "depression",
+    "regimen": "0.5 mg/kg over 40 min",
+    "planned_rate_mg_kg_h": 0.75,
+    "concentration_mg_ml": 10,
+    "planned_duration_min": 40,
+}
+PRE_INFUSION_TICKED = ["identity", "consent", "fasting", "iv", "contraindications", "escort"]
+
+
+def resting_vitals(hub: Any, t: float, sbp: float = 125, spo2: float = 98, rr: float = 14) -> None:
+    """One set of resting vitals at `t` (a cuff reading with HR, SpO2 and RR)."""
+    from monitor.model import Reading
+
+    bed = hub.info.id
+    for signal, value, unit in (
+        ("NIBP_SYS", sbp, "mmHg"),
+        ("NIBP_DIA", 80, "mmHg"),
+        ("NIBP_MEAN", 95, "mmHg"),
+        ("HR", 72, "/min"),
+        ("SPO2", spo2, "%"),
+        ("RR", rr, "/min"),
+    ):
+        hub.ingest(Reading(bed, t, signal, value, unit))
+
+
+def ready_to_start(hub: Any, clock: Any, sbp: float = 125) -> None:
+    """What the start gate needs: two resting cuffs with HR, SpO2 and RR, a confirmed
+    baseline, and the pre-infusion RASS, CADSS-6 and pain scores."""
+    resting_vitals(hub, clock.now(), sbp=sbp)
+    clock.advance(180)
+    resting_vitals(hub, clock.now(), sbp=sbp)
+    hub.confirm_baseline("nurse")
+    hub.assess({"RASS": 0, "CADSS6_ITEMS": [0] * 6, "PAIN_NRS": 6}, "nurse")
+
+
+def start_ready(hub: Any, clock: Any, user: str = "nurse") -> None:
+    """Make the bed ready and start the infusion through the gate."""
+    ready_to_start(hub, clock)
+    hub.start_infusion(user, ticked=PRE_INFUSION_TICKED)
+
+
+def start_by_override(hub: Any, weight_kg: float = 70, rate: float = 0.75, user: str = "nurse"):  # type: ignore[no-untyped-def]
+    """A running infusion for tests about something else: created, then started by a
+    physician's audited override of the start gate."""
+    plan = PLAN | {"weight_kg": weight_kg, "planned_rate_mg_kg_h": rate}
+    session = hub.create_session(plan, user)
+    hub.start_infusion("dr-test", "test set-up", role="physician")
+    return session

@@ -12,6 +12,7 @@ from monitor.config import BedConfig, Config, SimulatorDevice
 from monitor.hub import BedHub
 from monitor.session import Phase
 from monitor.store import SessionStore
+from tests.helpers import PLAN
 
 LIBRARY = Path(__file__).resolve().parents[1] / "devices" / "simulator" / "scenarios"
 
@@ -39,7 +40,9 @@ def run_on_hub(
     monitor.start_scenario(scenario.id)
     plan = scenario.infusion
     hub.create_session(
-        {"weight_kg": scenario.patient.weight_kg, "planned_rate_mg_kg_h": plan.rate_mg_kg_h},
+        PLAN
+        | {"weight_kg": scenario.patient.weight_kg, "planned_rate_mg_kg_h": plan.rate_mg_kg_h}
+        | {"planned_duration_min": plan.duration_s / 60},
         "trainee",
     )
     assessed: set[str] = set()
@@ -51,7 +54,7 @@ def run_on_hub(
         phase = hub.session_view().phase  # type: ignore[union-attr]
         if second == plan.start_s - 1 and phase is Phase.PRE_INFUSION:
             hub.confirm_baseline("trainee")
-            hub.start_infusion("trainee", override_reason="training run")
+            hub.start_infusion("instructor", "training run", role="physician")
         if second == plan.start_s + plan.duration_s and phase in (Phase.INFUSING, Phase.PAUSED):
             hub.stop_infusion("trainee")
         run = monitor.run_

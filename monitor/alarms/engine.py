@@ -1,14 +1,12 @@
-"""The alarm engine: one state machine per alarm, IEC 60601-1-8 semantics (clinical.md §1, §6).
+"""The alarm engine of one bed: rule-driven and technical alarms, plus the bed's audio pause.
 
-    inactive -> pending (condition delay) -> active -> acknowledged
-                                               \\-> latched (cause gone, HIGH) -> reset
-    acknowledged + condition still present after the reminder interval -> active again
-    active + unacknowledged past the escalation time -> one priority up
-
-Acknowledge silences only the current condition; audio pause silences the whole bed for at
-most two minutes and a new HIGH alarm breaks through it. There is no "all alarms off".
-Technical alarms (TECH_*) share the machine but never latch and are set from outside.
-Everything is driven by the caller's time, so it runs the same live and in replay.
+Each alarm is a Tracker (monitor/alarms/tracker.py). Acknowledge silences only the current
+condition; audio pause silences the bed for at most two minutes from the first press, and a
+new HIGH alarm sounds through it for that alarm only. There is no "all alarms off".
+A signal the monitor reports invalid (probe off, leads off) or a lost feed cancels what is
+pending on it and ends its limit alarms: the technical alarm takes over, and a held value
+never matures into a physiological alarm. Everything runs on the caller's time, so it runs
+the same live and in replay (clinical.md §1, §6).
 """
 
 from __future__ import annotations
@@ -16,240 +14,16 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from monitor.alarms.rules import Condition, worse
+from monitor.alarms.rules import Condition
+from monitor.alarms.tracker import ACKED, ACTIVE, INACTIVE, LATCHED, Steps, Tracker
 from monitor.config import MAX_AUDIO_PAUSE_S, AlarmRule
-from monitor.model import ActiveAlarm, AlarmPhase, AlarmTransition, Display, Priority, Reading
+from monitor.model import ActiveAlarm, AlarmPhase, AlarmTransition, Priority, Reading
+from monitor.signals import REGISTRY
 
-_INACTIVE, _PENDING, _ACTIVE, _ACKED, _LATCHED = range(5)
-
-
-class Tracker:
-    """The state machine of one alarm on one bed."""
-
-    __slots__ = (
-        "bed",
-        "name",
-        "signal",
-        "base_priority",
-        "priority",
-        "delay_s",
-        "clear_delay_s",
-        "latching",
-        "escalate_after_s",
-        "reminder_s",
-        "technical",
-        "prompt",
-        "condition",
-        "state",
-        "since",
-        "clear_since",
-        "unacked_since",
-        "onset_t",
-        "onset_value",
-        "worst",
-        "acked_at",
-        "acked_by",
-        "escalated",
-        "op",
-        "last_value",
-        "fixed_limit",
-    )
-
-    def __init__(
-        self,
-        bed: str,
-        name: str,
-        signal: str,
-        priority: Priority,
-        *,
-        delay_s: float = 0.0,
-        clear_delay_s: float = 0.0,
-        latching: bool = False,
-        escalate_after_s: float | None = None,
-        reminder_s: float = 300.0,
-        technical: bool = False,
-        prompt: str = "",
-        condition: Condition | None = None,
-        op: str = "",
-    ) -> None:
-        self.bed, self.name, self.signal = bed, name, signal
-        self.base_priority = self.priority = priority
-        self.delay_s, self.clear_delay_s = delay_s, clear_delay_s
-        self.latching = latching and not technical  # technical alarms never latch
-        self.escalate_after_s, self.reminder_s = escalate_after_s, reminder_s
-        self.technical, self.prompt, self.condition = technical, prompt, condition
-        self.op = condition.op if condition is not None else op
-        self.state = _INACTIVE
-        self.since = self.onset_t = self.acked_at = self.unacked_since = 0.0
-        self.clear_since: float | None = None
-        self.onset_value: float | None = None
-        self.worst: float | None = None
-        self.last_value: float | None = None
-        self.acked_by: str | None = None
-        self.escalated = False
-        self.fixed_limit: float | None = None  # technical alarms: e.g. the silence allowed
-
-    @classmethod
-    def for_rule(cls, bed: str, rule: AlarmRule) -> Tracker:
-        return cls(
-            bed,
-            rule.name,
-            rule.signal,
-            Priority[rule.priority],
-            delay_s=rule.delay_s,
-            clear_delay_s=rule.clear_delay_s,
-            latching=rule.latches,
-            escalate_after_s=rule.escalation,
-            reminder_s=rule.reminder,
-            prompt="repeat the measurement to confirm" if rule.confirm_repeat else "",
-            condition=Condition(rule),
-        )
-
-    @property
-    def limit(self) -> float | None:
-        c = self.condition
-        if c is None:
-            return self.fixed_limit
-        return c.limit if c.rule.no_value_s is None else c.rule.no_value_s
-
-    def _tr(self, t: float, state: AlarmPhase, user: str | None = None) -> AlarmTransition:
-        return AlarmTransition(
-            self.bed,
-            t,
-            self.name,
-            self.signal,
-            self.priority,
-            state,
-            self.last_value,
-            self.worst,
-            self.limit,
-            self.op,
-            self.delay_s,
-            user,
-            self.technical,
-        )
-
-    # -- the condition -------------------------------------------------------------------
-
-    def update(self, t: float, present: bool | None, value: float | None) -> list[AlarmTransition]:
-        """Feed the condition's current truth at time `t` (None: no information)."""
-        if present is None:
-            return self.tick(t)
-        if value is not None:
-            self.last_value = value
-            if self.state in (_ACTIVE, _ACKED) and present:
-                self.worst = value if self.worst is None else worse(self.worst, value, self.op)
-        out: list[AlarmTransition] = []
-        st = self.state
-        if present:
-            self.clear_since = None
-            if st == _INACTIVE:
-                self.state, self.since = _PENDING, t
-                self.worst = value
-                out.append(self._tr(t, AlarmPhase.PENDING))
-                st = _PENDING
-            if st == _PENDING:
-                if value is not None:
-                    self.worst = value if self.worst is None else worse(self.worst, value, self.op)
-                if t - self.since >= self.delay_s:
-                    out.append(self._raise(t, value))
-            elif st == _LATCHED:  # the cause is back before anyone reset it: a new onset,
-                out.append(self._raise(t, value))  # never silenced by an old acknowledgement
-        else:
-            if st == _PENDING:
-                self.state = _INACTIVE
-                out.append(self._tr(t, AlarmPhase.CANCELLED))
-            elif st in (_ACTIVE, _ACKED):
-                if self.clear_since is None:
-                    self.clear_since = t
-                if t - self.clear_since >= self.clear_delay_s:
-                    out.append(self._end(t))
-        out += self.tick(t)
-        return out
-
-    def _raise(self, t: float, value: float | None) -> AlarmTransition:
-        self.state = _ACTIVE
-        self.onset_t, self.onset_value = t, value
-        self.priority, self.escalated = self.base_priority, False
-        self.acked_by, self.acked_at = None, 0.0
-        self.unacked_since = t
-        return self._tr(t, AlarmPhase.ACTIVE)
-
-    def _end(self, t: float) -> AlarmTransition:
-        self.clear_since = None
-        if self.latching:
-            self.state = _LATCHED
-            return self._tr(t, AlarmPhase.LATCHED)
-        self.state = _INACTIVE
-        tr = self._tr(t, AlarmPhase.CLEARED)
-        self.priority = self.base_priority
-        return tr
-
-    def tick(self, t: float) -> list[AlarmTransition]:
-        """Time-driven parts: a delay running out, reminders and escalation."""
-        st = self.state
-        if st == _PENDING and t - self.since >= self.delay_s and self.delay_s > 0:
-            return [self._raise(t, self.last_value)]
-        if st == _ACKED and t - self.acked_at >= self.reminder_s:
-            self.state, self.acked_by = _ACTIVE, None
-            self.unacked_since = t  # escalation counts unacknowledged time from here
-            return [self._tr(t, AlarmPhase.REMINDER)]
-        if (
-            st == _ACTIVE
-            and not self.escalated
-            and self.escalate_after_s is not None
-            and self.priority < Priority.HIGH
-            and t - self.unacked_since >= self.escalate_after_s
-        ):
-            self.escalated = True
-            self.priority = Priority(self.priority + 1)
-            return [self._tr(t, AlarmPhase.ESCALATED)]
-        return []
-
-    # -- operator actions ----------------------------------------------------------------
-
-    def acknowledge(self, t: float, user: str) -> list[AlarmTransition]:
-        if self.state == _ACTIVE or (self.state == _LATCHED and self.acked_by is None):
-            if self.state == _ACTIVE:
-                self.state = _ACKED
-            self.acked_at, self.acked_by = t, user
-            return [self._tr(t, AlarmPhase.ACKNOWLEDGED, user)]
-        return []
-
-    def reset(self, t: float, user: str) -> list[AlarmTransition]:
-        if self.state != _LATCHED:
-            return []
-        self.state = _INACTIVE
-        tr = self._tr(t, AlarmPhase.RESET, user)
-        self.priority = self.base_priority
-        return [tr]
-
-    # -- what the screen shows -----------------------------------------------------------
-
-    @property
-    def shown(self) -> bool:
-        return self.state in (_ACTIVE, _ACKED, _LATCHED)
-
-    def view(self) -> ActiveAlarm:
-        display = {
-            _ACTIVE: Display.ACTIVE,
-            _ACKED: Display.ACKNOWLEDGED,
-            _LATCHED: Display.LATCHED,
-        }[self.state]
-        return ActiveAlarm(
-            self.name,
-            self.signal,
-            self.priority,
-            self.onset_t,
-            self.onset_value,
-            self.worst,
-            self.limit,
-            self.op,
-            display,
-            self.technical,
-            self.prompt,
-            self.acked_by,
-        )
+# ECG heart rate older than this is "absent": the oximeter's pulse rate carries the HR alarms.
+HR_FRESH_S = 10.0
+_LOUD = (AlarmPhase.ACTIVE, AlarmPhase.ESCALATED)
+_SOURCE_OF = {"ETCO2": ("RR", "co2")}  # a sensor whose loss ends one source of another signal
 
 
 class BedAlarms:
@@ -264,9 +38,12 @@ class BedAlarms:
         self._by_signal: dict[str, list[Tracker]] = {}
         self._no_value: list[tuple[Tracker, float]] = []
         self._last_valid: dict[str, float] = {}
+        # "no value" rules (apnoea): when each source last showed the thing present, e.g.
+        # RR > 0 from CO2 and from impedance separately, so one never masks the other.
+        self._present: dict[str, dict[str, float]] = {}
+        self._invalid: set[str] = set()
         self._baseline: dict[str, float] = {}
         self.paused_until = 0.0
-        self._pause_started = 0.0
         for rule in rules:
             tracker = Tracker.for_rule(bed, rule)
             self._trackers[rule.name] = tracker
@@ -281,39 +58,89 @@ class BedAlarms:
 
         Live, the hub passes its own clock so delays never depend on a device's clock.
         """
-        return self.evaluate_value(reading.signal, reading.t if t is None else t, reading.value)
+        return self.evaluate_value(
+            reading.signal, reading.t if t is None else t, reading.value, reading.source
+        )
 
-    def evaluate_value(self, signal: str, t: float, value: float) -> list[AlarmTransition]:
+    def evaluate_value(
+        self, signal: str, t: float, value: float, source: str = ""
+    ) -> list[AlarmTransition]:
         """The hot path of `evaluate`, for callers holding plain values (the replay tool)."""
         self._last_valid[signal] = t
-        trackers = self._by_signal.get(signal)
-        if not trackers:
-            return []
+        self._invalid.discard(signal)
+        sig = REGISTRY.get(signal)
+        if sig is None or sig.absent_at is None or value > sig.absent_at:
+            self._present.setdefault(signal, {})[source] = t
+        else:  # RR 0: measured, and nothing there; arms the clock without resetting it
+            self._present.setdefault(signal, {}).setdefault(source, t)
+        out = self._run(signal, t, value)
+        if signal == "PR" and not self._hr_fresh(t):
+            out += self._run("HR", t, value)  # the oximeter's pulse carries the rate alarms
+        return self._breakthrough(out)
+
+    def _run(self, signal: str, t: float, value: float) -> list[AlarmTransition]:
         out: list[AlarmTransition] = []
-        for tracker in trackers:
+        for tracker in self._by_signal.get(signal, ()):
             cond = tracker.condition
             assert cond is not None
-            present = (
-                cond.holds(t, value)
-                if tracker.state in (_ACTIVE, _ACKED)
-                else (cond.onset(t, value))
-            )
+            if cond.rule.no_value_s is not None:
+                silent = self._silent_for(signal, t)
+                if silent is not None:
+                    out += tracker.update(t, silent >= cond.rule.no_value_s, round(silent, 3))
+                continue
+            if tracker.state in (ACTIVE, ACKED):
+                present = cond.holds(t, value)
+            else:
+                present = cond.onset(t, value)
             out += tracker.update(t, present, value)
-        return self._breakthrough(out)
+        return out
+
+    def _silent_for(self, signal: str, t: float) -> float | None:
+        """Seconds since the signal last showed something present (a breath), or None while
+        it is unarmed. CO2 rules over impedance: impedance never masks a CO2 no-breath."""
+        sources = self._present.get(signal)
+        if not sources:
+            return None
+        last = sources["co2"] if "co2" in sources else max(sources.values())
+        return t - last
+
+    def _hr_fresh(self, t: float) -> bool:
+        last = self._last_valid.get("HR")
+        return "HR" not in self._invalid and last is not None and t - last <= HR_FRESH_S
+
+    def invalidate(self, signals: Iterable[str], t: float, reason: str) -> list[AlarmTransition]:
+        """The monitor says these signals are not measured now (sensor off, leads off), or
+        the feed is lost. Pending alarms on them are cancelled and their limit alarms end
+        with `reason`; latched ones stay for a reset. Apnoea clocks are disarmed until the
+        signal is measured again."""
+        out: list[AlarmTransition] = []
+        for signal in signals:
+            self._invalid.add(signal)
+            self._last_valid.pop(signal, None)
+            self._present.pop(signal, None)
+            if signal in _SOURCE_OF:  # CO2 gone: RR from CO2 is no longer measured either
+                code, source = _SOURCE_OF[signal]
+                self._present.get(code, {}).pop(source, None)
+            for tracker in self._by_signal.get(signal, ()):
+                out += tracker.cancel_pending(t, reason)
+                if tracker.state in (ACTIVE, ACKED):
+                    out.append(tracker.end(t, "system", reason))
+        return out
 
     def tick(self, t: float) -> list[AlarmTransition]:
         """Advance time with no new reading: delays, missing values, reminders, escalation."""
         out: list[AlarmTransition] = []
         for tracker, limit_s in self._no_value:
-            # armed by the first valid value, as monitors arm a parameter once it measures
-            last = self._last_valid.get(tracker.signal)
-            if last is not None and t - last >= limit_s:
-                out += tracker.update(t, True, round(t - last, 3))
+            silent = self._silent_for(tracker.signal, t)
+            if silent is not None and silent >= limit_s:
+                out += tracker.update(t, True, round(silent, 3))
         for tracker in self._trackers.values():
-            if tracker.state != _INACTIVE:
+            if tracker.state != INACTIVE:
                 out += tracker.tick(t)
         if self.paused_until and t >= self.paused_until:
             self.paused_until = 0.0
+            for tracker in self._trackers.values():
+                tracker.breaks_pause = False
         return self._breakthrough(out)
 
     def set_condition(
@@ -327,9 +154,10 @@ class BedAlarms:
         escalate_after_s: float | None = None,
         technical: bool = True,
         signal: str = "DEVICE",
+        steps: Steps = (),
     ) -> list[AlarmTransition]:
         """Raise or clear a non-latching alarm decided outside the rules (technical alarms,
-        an overdue assessment)."""
+        an overdue assessment, a dose prompt). `steps` raise its priority as it lasts."""
         tracker = self._trackers.get(name)
         if tracker is None:
             if not present:
@@ -345,6 +173,7 @@ class BedAlarms:
             )
             self._trackers[name] = tracker
         tracker.fixed_limit = limit
+        tracker.steps = steps
         return self._breakthrough(tracker.update(t, present, value))
 
     def set_baseline(self, baselines: dict[str, float]) -> None:
@@ -368,18 +197,19 @@ class BedAlarms:
         return [tr for trk in self._trackers.values() for tr in trk.reset(t, user)]
 
     def pause_audio(self, t: float, seconds: float | None = None) -> float:
-        """Silence the bed for at most two minutes; returns when the pause ends."""
-        length = min(seconds or self.audio_pause_s, self.audio_pause_s)
-        self.paused_until, self._pause_started = t + length, t
+        """Silence the bed for at most two minutes from the first press; pressing again
+        while paused silences what broke through but never extends the pause."""
+        for tracker in self._trackers.values():
+            tracker.breaks_pause = False
+        if not (self.paused_until and t < self.paused_until):
+            self.paused_until = t + min(seconds or self.audio_pause_s, self.audio_pause_s)
         return self.paused_until
 
     def _breakthrough(self, out: list[AlarmTransition]) -> list[AlarmTransition]:
-        if self.paused_until and any(
-            tr.priority == Priority.HIGH
-            and tr.state in (AlarmPhase.ACTIVE, AlarmPhase.ESCALATED, AlarmPhase.REMINDER)
-            for tr in out
-        ):
-            self.paused_until = 0.0  # a new HIGH alarm is never held back by a pause
+        if self.paused_until:
+            for tr in out:  # a new HIGH alarm is never held back by a pause; others are
+                if tr.priority == Priority.HIGH and tr.state in _LOUD:
+                    self._trackers[tr.name].breaks_pause = True
         return out
 
     def rule(self, name: str) -> Tracker:
@@ -390,18 +220,25 @@ class BedAlarms:
 
     def end_patient(self, t: float, signals: Iterable[str]) -> list[AlarmTransition]:
         """A session closed: end the alarms that belong to its patient (assessment scores,
-        missing-assessment), forget the baseline and restore configured limits."""
+        session prompts, baseline-relative limits), forget the baseline and restore the
+        configured limits. Nothing carries over to the next patient."""
         codes = set(signals)
         out: list[AlarmTransition] = []
         for tracker in self._trackers.values():
-            if (tracker.signal in codes or tracker.signal == "ASSESSMENT") and tracker.state:
-                tracker.state = _INACTIVE
-                out.append(tracker._tr(t, AlarmPhase.CLEARED, "system"))
             cond = tracker.condition
+            relative = cond is not None and cond.rule.relative is not None
+            if tracker.state and (tracker.signal in codes or relative):
+                out.append(tracker.end(t, "system", "session closed"))
             if cond is not None and cond.rule.relative is None and cond.rule.op:
                 cond.limit = cond.rule.limit
         self.set_baseline({})
         return out
+
+    def restore_limit(self, name: str, limit: float) -> None:
+        """A limit changed earlier in this session (after a restart)."""
+        tracker = self._trackers.get(name)
+        if tracker is not None and tracker.condition is not None:
+            tracker.condition.limit = limit
 
     # -- what the screen shows -----------------------------------------------------------
 
@@ -412,12 +249,16 @@ class BedAlarms:
 
     def sounding(self, t: float) -> Priority | None:
         """The priority whose tone should play now, or None (nothing, or audio paused)."""
-        if self.paused_until and t < self.paused_until:
-            return None
+        paused = bool(self.paused_until) and t < self.paused_until
         loud = [
-            trk.priority for trk in self._trackers.values() if trk.shown and trk.acked_by is None
+            trk.priority
+            for trk in self._trackers.values()
+            if trk.shown and trk.acked_by is None and (trk.breaks_pause or not paused)
         ]
         return max(loud) if loud else None
 
     def pause_remaining(self, t: float) -> float:
         return max(0.0, self.paused_until - t) if self.paused_until else 0.0
+
+
+__all__ = ["BedAlarms", "Condition", "LATCHED", "Tracker"]

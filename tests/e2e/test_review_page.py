@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from monitor.clock import ManualClock
 from monitor.model import Reading
-from tests.helpers import make_config, served
+from tests.helpers import PLAN, make_config, served
 
 pytestmark = pytest.mark.e2e
 
@@ -23,10 +23,8 @@ def test_review_a_stored_session(browser: Any, tmp_path: Path) -> None:
         hub = station.ward.hub("chair-1")
         hub.stop()  # only this test's readings: the simulator must not race them
         clock.advance(1)  # past the simulator's first tick
-        hub.create_session(
-            {"weight_kg": 70, "planned_rate_mg_kg_h": 0.75, "patient_ref": "K-0042"}, "nurse"
-        )
-        hub.start_infusion("nurse")
+        hub.create_session(PLAN | {"weight_kg": 70}, "nurse")
+        hub.start_infusion("dr", "review test set-up", role="physician")
         for i in range(3600):  # an hour at 1 Hz, with a desaturation at 30 min
             spo2 = 80.0 if 1800 <= i < 1830 else 97.0
             hub.ingest(Reading("chair-1", clock.now(), "SPO2", spo2, "%"))

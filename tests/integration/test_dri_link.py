@@ -10,7 +10,7 @@ import pytest
 from dashboard import build_station
 from devices.dri import DriMonitor
 from monitor.config import parse_config
-from tests.helpers import config_dict, wait_until
+from tests.helpers import config_dict, start_by_override, wait_until
 
 pytestmark = pytest.mark.slow
 INTERVAL_S = 1
@@ -31,7 +31,7 @@ def test_unplug_and_replug_the_virtual_monitor(tmp_path: Path) -> None:
     assert device.source == "simulated" and hub.info.source == "simulated"
     station.start()
     try:
-        hub.start_session(70, 0.75, "nurse")
+        start_by_override(hub, 70, 0.75, "nurse")
         wait_until(lambda: len(hub.since(0)[0]) >= 3 * 6, 10, "readings from the pty")
         assert device.decoder.stats.good >= 3 and device.decoder.stats.bad == 0
         latest = hub.snapshot().latest

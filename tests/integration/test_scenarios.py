@@ -29,7 +29,7 @@ from monitor.hub import Ward
 from monitor.model import Reading
 from monitor.report import print_pdf
 from monitor.training import debrief_html
-from tests.helpers import REPO
+from tests.helpers import PLAN, REPO
 from tests.scenarios import LIBRARY, run_on_hub
 
 SCENARIOS = sorted(LIBRARY.glob("*.yaml"))
@@ -241,11 +241,13 @@ def test_the_pump_gives_what_the_session_weight_says_and_a_bolus_arrives(tmp_pat
     result = run_on_hub(short, load_config(REPO / "config.yaml"), tmp_path)
     hub, patient = result.hub, result.monitor.patient
     hub.close_session("trainee", "restart with a wrong weight")
-    hub.create_session({"weight_kg": 100, "planned_rate_mg_kg_h": 0.5}, "trainee")
-    hub.start_infusion("trainee", override_reason="training run")
+    hub.create_session(PLAN | {"weight_kg": 100, "planned_rate_mg_kg_h": 0.5}, "trainee")
+    hub.start_infusion("instructor", "training run", role="physician")
     assert patient.mg_per_h == 50.0  # 0.5 mg/kg/h for the 100 kg entered, not 68 kg
     ce = patient.ce_ng_ml
-    hub.give("bolus", "trainee", mg_per_kg=0.1)  # 10 mg into the central compartment
+    hub.give(
+        "bolus", "instructor", mg_per_kg=0.1, override_reason="drill", role="physician"
+    )  # 10 mg into the central compartment
     assert patient.cp_ng_ml > 0 and patient.ce_ng_ml == ce
     result.monitor.tick(hub.receive)
     assert patient.ce_ng_ml >= ce

@@ -156,7 +156,7 @@ def test_new_high_breaks_through_audio_pause() -> None:
     assert engine.sounding(T0 + 10) is None  # MEDIUM stays paused
     feed(engine, "SPO2", [80] * 7, start=10)
     assert engine.sounding(T0 + 16) is Priority.HIGH
-    assert engine.pause_remaining(T0 + 16) == 0
+    assert engine.pause_remaining(T0 + 16) == 106  # the pause goes on for the others
 
 
 def test_unacknowledged_medium_escalates() -> None:
@@ -261,9 +261,10 @@ def test_latched_alarm_whose_cause_returns_sounds_again() -> None:
     feed(engine, "SPO2", [80] * 6)
     engine.acknowledge(T0 + 6, "nurse")
     feed(engine, "SPO2", [97], start=7)  # latched, acknowledged, silent
-    got = feed(engine, "SPO2", [80], start=100)
-    assert states(got) == [(100, "active")]  # a new onset: the old ack does not cover it
-    assert engine.sounding(T0 + 100) is Priority.HIGH
+    got = feed(engine, "SPO2", [80] * 6, start=100)
+    # a new condition waits its delay, then a new onset the old ack does not cover
+    assert states(got) == [(100, "pending"), (105, "active")]
+    assert engine.sounding(T0 + 105) is Priority.HIGH
 
 
 def test_escalation_counts_from_the_reminder() -> None:
@@ -273,3 +274,126 @@ def test_escalation_counts_from_the_reminder() -> None:
     assert [t.state for t in engine.tick(T0 + 310)] == [AlarmPhase.REMINDER]
     assert engine.tick(T0 + 311) == []  # not escalated 1 s after sounding again
     assert [t.state for t in engine.tick(T0 + 490)] == [AlarmPhase.ESCALATED]
+
+
+# -- issue 11: alarms a clinic can trust (items 1-9) -------------------------------------
+
+RR_RULES = [
+    rule(name="RR_VERY_LOW", signal="RR", op="<", limit=8, priority="HIGH", delay_s=15),
+    rule(name="RR_APNOEA", signal="RR", no_value_s=20, priority="HIGH"),
+]
+
+
+def test_1_latched_rebreach_waits_its_delay_and_keeps_ack_and_pause() -> None:
+    engine = BedAlarms("b", SPO2_RULES[1:])
+    feed(engine, "SPO2", [80] * 6 + [97])
+    engine.acknowledge(T0 + 7, "nurse")
+    engine.pause_audio(T0 + 8)
+    got = feed(engine, "SPO2", [80] * 3 + [97], start=20)  # a single-reading dip: no onset
+    assert states(got) == [(20, "pending"), (23, "cancelled")]
+    (shown,) = engine.active()
+    assert (shown.display, shown.acked_by) == (Display.LATCHED, "nurse")
+    assert engine.pause_remaining(T0 + 24) == 104 and engine.sounding(T0 + 24) is None
+    got = feed(engine, "SPO2", [80] * 6, start=40)
+    assert states(got) == [(40, "pending"), (45, "active")]
+    assert engine.sounding(T0 + 45) is Priority.HIGH  # a new HIGH sounds through the pause
+
+
+def test_2_sensor_off_cancels_pending_and_ends_limit_alarms() -> None:
+    engine = BedAlarms("b", SPO2_RULES)
+    feed(engine, "SPO2", [88] * 16)  # SPO2_LOW active
+    feed(engine, "SPO2", [83] * 3, start=16)  # SPO2_DESAT pending
+    got = engine.invalidate(["SPO2"], T0 + 19, "sensor off")
+    assert {(tr.name, str(tr.state), tr.reason) for tr in got} == {
+        ("SPO2_DESAT", "cancelled", "sensor off"),
+        ("SPO2_LOW", "cleared", "sensor off"),
+    }
+    assert engine.tick(T0 + 60) == [] and engine.active() == []  # the held 83 never matures
+
+
+def test_3_feed_loss_is_technical_only_and_rr_zero_is_apnoea() -> None:
+    engine = BedAlarms("b", RR_RULES)
+    feed(engine, "RR", [14] * 5)
+    engine.invalidate(["RR"], T0 + 5, "no data")
+    assert engine.tick(T0 + 100) == []  # no apnoea from a lost feed
+    got = feed(engine, "RR", [0] * 25, start=200)
+    assert ("RR_APNOEA", "active") in {(n, str(s)) for _, n, s in got}
+    assert [t for t, n, s in got if n == "RR_APNOEA" and s is AlarmPhase.ACTIVE] == [220]
+
+
+def test_3_impedance_never_masks_a_co2_no_breath() -> None:
+    engine = BedAlarms("b", RR_RULES[1:])
+    for i in range(5):
+        engine.evaluate(Reading("b", T0 + i, "RR", 14, "/min", source="co2"))
+    got = []
+    for i in range(5, 30):  # CO2 sees no breath; impedance counts chest movement
+        got += engine.evaluate(Reading("b", T0 + i, "RR", 16, "/min", source="impedance"))
+    assert [(tr.t - T0, tr.name) for tr in got if tr.state is AlarmPhase.ACTIVE] == [
+        (24, "RR_APNOEA")
+    ]
+
+
+def test_3_etco2_no_breath_rule_in_shipped_config() -> None:
+    import yaml
+
+    config = parse_config(yaml.safe_load((REPO / "config.yaml").read_text()))
+    rules = {r.name: r for r in config.alarms.rules}
+    no_breath = rules["ETCO2_NO_BREATH"]
+    assert (no_breath.op, no_breath.limit, no_breath.delay_s, no_breath.priority) == (
+        "<",
+        5,
+        20,
+        "HIGH",
+    )
+
+
+def test_4_technical_alarm_escalates_in_steps_while_it_lasts() -> None:
+    engine = BedAlarms("b", [])
+    steps = ((30.0, Priority.MEDIUM), (120.0, Priority.HIGH))
+    engine.set_condition("TECH_SPO2_INVALID", True, T0, priority=Priority.LOW, steps=steps)
+    engine.acknowledge(T0 + 1, "nurse")
+    assert [tr.priority for tr in engine.tick(T0 + 30)] == [Priority.MEDIUM]
+    assert engine.tick(T0 + 119) == []
+    (high,) = engine.tick(T0 + 120)
+    assert (high.state, high.priority) == (AlarmPhase.ESCALATED, Priority.HIGH)
+    assert engine.sounding(T0 + 121) is Priority.HIGH  # louder: sounds again
+
+
+def test_6_pulse_rate_carries_hr_alarms_while_ecg_is_invalid() -> None:
+    engine = BedAlarms("b", [hr_high()])
+    feed(engine, "HR", [80] * 3)
+    engine.invalidate(["HR"], T0 + 3, "leads off")
+    got = []
+    for i in range(4, 20):
+        got += engine.evaluate(Reading("b", T0 + i, "PR", 135, "/min"))
+    assert ("HR_HIGH", AlarmPhase.ACTIVE) in {(tr.name, tr.state) for tr in got}
+    fresh = BedAlarms("b", [hr_high()])
+    feed(fresh, "HR", [80] * 3)
+    assert fresh.evaluate(Reading("b", T0 + 3, "PR", 135, "/min")) == []  # ECG rules
+
+
+def test_8_baseline_relative_alarm_ends_when_the_session_closes() -> None:
+    engine = BedAlarms(
+        "b",
+        [rule(name="HR_RISE", signal="HR", op=">", limit=30, relative="abs", priority="HIGH")],
+    )
+    engine.set_baseline({"HR": 70})
+    feed(engine, "HR", [120] * 3)
+    (ended,) = engine.end_patient(T0 + 3, ())
+    assert (ended.name, ended.state, ended.reason) == (
+        "HR_RISE",
+        AlarmPhase.CLEARED,
+        "session closed",
+    )
+    assert engine.active() == [] and feed(engine, "HR", [120] * 30, start=4) == []
+
+
+def test_9_audio_pause_not_extended_and_reminder_does_not_end_it() -> None:
+    engine = BedAlarms("b", [hr_high(reminder_s=60, escalate_after_s=None)])
+    feed(engine, "HR", [130] * 2)
+    engine.acknowledge(T0 + 2, "nurse")
+    assert engine.pause_audio(T0 + 10) == T0 + 130
+    assert engine.pause_audio(T0 + 100) == T0 + 130  # a second press never extends it
+    (remind,) = engine.tick(T0 + 62)
+    assert remind.state is AlarmPhase.REMINDER
+    assert engine.sounding(T0 + 63) is None and engine.pause_remaining(T0 + 63) == 67

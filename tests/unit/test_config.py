@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from monitor.config import ConfigError, load_config, parse_config
-from tests.helpers import REPO, config_dict
+from tests.helpers import MINIMAL_RULES, REPO, config_dict
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -44,9 +45,54 @@ def test_shipped_config_is_valid() -> None:
 
 
 def test_defaults_when_sections_are_omitted() -> None:
-    config = parse_config({"beds": [{"id": "a", "name": "A", "device": {"kind": "simulator"}}]})
+    config = parse_config(
+        {
+            "beds": [{"id": "a", "name": "A", "device": {"kind": "simulator"}}],
+            "alarms": {"rules": MINIMAL_RULES},
+        }
+    )
     assert (config.server.host, config.server.port) == ("127.0.0.1", 8050)
     assert config.store.path == "./data/sessions.db"
+    assert config.session.dose.max_session_mg_kg == 2.5
+
+
+def test_a_rule_set_without_the_core_vitals_is_refused() -> None:
+    bed = [{"id": "a", "name": "A", "device": {"kind": "simulator"}}]
+    assert _error({"beds": bed}) == (
+        "config.yaml: alarms: rules: no alarm rule for SPO2, HR, NIBP, RR"
+    )
+    rules = [r for r in MINIMAL_RULES if r["signal"] != "RR"]
+    assert _error({"beds": bed, "alarms": {"rules": rules}}).endswith("no alarm rule for RR")
+
+
+@pytest.mark.parametrize("bad", [".nan", ".inf", "-.inf"])
+def test_nan_and_inf_limits_are_config_errors(tmp_path: Path, bad: str) -> None:
+    text = (REPO / "config.yaml").read_text().replace("limit: 92,", f"limit: {bad},", 1)
+    with pytest.raises(ConfigError) as info:
+        load_config(_write(tmp_path, text))
+    assert str(info.value).endswith("alarms.rules[0].limit: input should be a finite number")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "limit: 85, allowed: [75, 90]",
+            "limit: -1",
+            "limit of SPO2_DESAT must be between 0 and 100",
+        ),
+        ("limit: 92, allowed: [85, 96]", "limit: 70, allowed: [85, 96]", "between 85 and 96"),
+        ("limit: 140, allowed: [110, 200]", "limit: 1e308", "between 0 and 300"),
+    ],
+)
+def test_limits_outside_their_range_are_config_errors(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    text = (REPO / "config.yaml").read_text()
+    assert old in text
+    with pytest.raises(ConfigError) as info:
+        load_config(_write(tmp_path, text.replace(old, new, 1)))
+    assert message in str(info.value) and "alarms.rules[" in str(info.value)
 
 
 def test_serial_device_without_port(good: dict[str, Any]) -> None:
@@ -141,6 +187,8 @@ def test_top_level_not_a_mapping(tmp_path: Path) -> None:
 
 def test_relative_store_path_is_taken_from_the_config_folder(tmp_path: Path) -> None:
     path = _write(
-        tmp_path, "beds:\n  - {id: a, name: A, device: {kind: simulator}}\nstore: {path: db/x.db}\n"
+        tmp_path,
+        "beds:\n  - {id: a, name: A, device: {kind: simulator}}\nstore: {path: db/x.db}\n"
+        + yaml.safe_dump({"alarms": {"rules": MINIMAL_RULES}}),
     )
     assert Path(load_config(path).store.path) == tmp_path / "db" / "x.db"

@@ -13,7 +13,7 @@ from monitor.feed import CommandError
 from monitor.hub import BedHub, Ward
 from monitor.model import Reading
 from monitor.store import SessionStore
-from tests.helpers import QuietDevice
+from tests.helpers import PLAN, QuietDevice, start_by_override
 
 BED = BedConfig(id="chair-1", name="Chair 1", device=SimulatorDevice(kind="simulator"))
 RULES = AlarmsConfig(
@@ -93,7 +93,7 @@ def test_readings_are_stored_only_during_a_session(
     hub: BedHub, store: SessionStore, clock: ManualClock
 ) -> None:
     hub.ingest(_r(clock, "HR", 70, "/min"))
-    session = hub.start_session(70, 0.75, "nurse")
+    session = start_by_override(hub, 70, 0.75, "nurse")
     clock.advance(1)
     hub.ingest(_r(clock, "HR", 71, "/min"))
     store.flush()
@@ -110,7 +110,7 @@ def test_readings_are_stored_only_during_a_session(
 def test_alarm_goes_to_the_log_with_its_session(
     hub: BedHub, store: SessionStore, clock: ManualClock
 ) -> None:
-    session = hub.start_session(70, 0.75, "nurse")
+    session = start_by_override(hub, 70, 0.75, "nurse")
     for _ in range(4):
         hub.ingest(_r(clock, "SPO2", 80, "%"))
         clock.advance(1)
@@ -121,20 +121,20 @@ def test_alarm_goes_to_the_log_with_its_session(
 
 
 def test_nurse_command_errors_are_one_line(hub: BedHub) -> None:
-    with pytest.raises(CommandError, match="weight must be between 20 and 300 kg"):
-        hub.start_session(5, 0.75, "nurse")
-    with pytest.raises(CommandError, match="rate must be between"):
-        hub.start_session(70, 9, "nurse")
+    with pytest.raises(CommandError, match="weight: 5 is outside 20 to 300 kg"):
+        hub.create_session(PLAN | {"weight_kg": 5}, "nurse")
+    with pytest.raises(CommandError, match="rate: 9 is outside 0.01 to 2 mg/kg/h"):
+        hub.create_session(PLAN | {"planned_rate_mg_kg_h": 9}, "nurse")
     with pytest.raises(CommandError, match="no session running"):
         hub.stop_session("nurse")
-    hub.start_session(70, 0.75, "nurse")
+    hub.create_session(PLAN, "nurse")
     with pytest.raises(CommandError, match="already has a session running"):
-        hub.start_session(70, 0.75, "nurse")
+        hub.create_session(PLAN, "nurse")
 
 
 def test_restart_resumes_the_open_session(store: SessionStore, clock: ManualClock) -> None:
     first = BedHub(BED, QuietDevice(), store, clock, RULES)
-    session = first.start_session(70, 0.5, "nurse")
+    session = start_by_override(first, 70, 0.5, "nurse")
     for v in (70, 71):
         first.ingest(_r(clock, "HR", v, "/min"))
         clock.advance(1)
@@ -157,7 +157,7 @@ def test_ward_rejects_unknown_bed(hub: BedHub, clock: ManualClock) -> None:
 def test_operator_actions_are_logged_with_user_and_reason(
     hub: BedHub, store: SessionStore, clock: ManualClock
 ) -> None:
-    session = hub.start_session(70, 0.75, "nurse-a")
+    session = start_by_override(hub, 70, 0.75, "nurse-a")
     for _ in range(4):
         hub.ingest(_r(clock, "SPO2", 80, "%"))
         clock.advance(1)
@@ -216,7 +216,7 @@ def test_sensor_that_stops_reading_raises_a_low_technical_alarm(
 def test_store_write_failure_is_a_technical_alarm(
     hub: BedHub, store: SessionStore, clock: ManualClock
 ) -> None:
-    hub.start_session(70, 0.75, "nurse")
+    start_by_override(hub, 70, 0.75, "nurse")
     hub.ingest(_r(clock, "HR", 70, "/min"))
     store._db.execute("PRAGMA query_only = ON")
     store.flush()

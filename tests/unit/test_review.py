@@ -13,7 +13,7 @@ from monitor.hub import BedHub
 from monitor.model import Reading, Waveform
 from monitor.review import downsample, summarize, window
 from monitor.store import SessionStore
-from tests.helpers import QuietDevice
+from tests.helpers import PLAN, QuietDevice
 
 
 def test_downsampling_keeps_every_windows_extremes() -> None:
@@ -48,12 +48,12 @@ def test_summary_of_a_hand_made_session(tmp_path: Path) -> None:
     def at(signal: str, value: float, unit: str) -> None:
         hub.ingest(Reading("b", clock.now(), signal, value, unit))
 
-    s = hub.create_session({"weight_kg": 80, "planned_rate_mg_kg_h": 0.75}, "nurse")
+    s = hub.create_session(PLAN, "nurse")
     for sbp in (120, 124):
         at("NIBP_SYS", sbp, "mmHg")
         clock.advance(180)
     hub.confirm_baseline("nurse")  # SBP 122
-    hub.start_infusion("nurse")
+    hub.start_infusion("dr", "no HR, SpO2 or RR in this test", role="physician")
     hub.assess({"CADSS6": 14, "RASS": 1}, "nurse")
     # SpO2 each second for 100 s: 97, except 20 s at 90 (one alarm) and 5 s at 91 (a blip)
     spo2 = [97.0] * 30 + [90.0] * 20 + [97.0] * 20 + [91.0] * 5 + [97.0] * 25

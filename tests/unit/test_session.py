@@ -13,7 +13,14 @@ from monitor.hub import BedHub
 from monitor.model import Reading
 from monitor.session import Phase, SessionError, SessionEvent, fold, validate_assessment
 from monitor.store import SessionStore
-from tests.helpers import QuietDevice
+from tests.helpers import (
+    PLAN,
+    PRE_INFUSION_TICKED,
+    QuietDevice,
+    ready_to_start,
+    resting_vitals,
+    start_ready,
+)
 
 MIN = 60.0
 
@@ -24,14 +31,6 @@ RULES = AlarmsConfig(
         AlarmRule(name="RASS_AGITATION", signal="RASS", op=">=", limit=3, priority="HIGH"),
     ]
 )
-PLAN = {
-    "patient_ref": "K-0042",
-    "weight_kg": 80,
-    "indication": "depression",
-    "regimen": "0.5 mg/kg over 40 min",
-    "planned_rate_mg_kg_h": 0.75,
-    "concentration_mg_ml": 10,
-}
 
 
 @pytest.fixture
@@ -64,13 +63,13 @@ def vitals(hub: BedHub, clock: ManualClock, sbp: float = 125, spo2: float = 98) 
 
 def test_dose_with_rate_changes_pauses_and_boluses(hub: BedHub, clock: ManualClock) -> None:
     hub.create_session(PLAN, "nurse")
-    hub.start_infusion("nurse")  # 0.75 mg/kg/h x 80 kg = 60 mg/h
+    start_ready(hub, clock)  # 0.75 mg/kg/h x 80 kg = 60 mg/h
     clock.advance(20 * MIN)
     hub.change_rate(0.5, "nurse")  # 40 mg/h
     clock.advance(12 * MIN)
     hub.pause_infusion("nurse")
     clock.advance(10 * MIN)  # paused: nothing given
-    hub.give("bolus", "dr", mg_per_kg=0.1)  # 8 mg
+    hub.give("bolus", "dr", mg_per_kg=0.1, override_reason="top-up", role="physician")  # 8 mg
     hub.resume_infusion("nurse")
     clock.advance(6 * MIN)
     view = hub.session_view()
@@ -88,7 +87,7 @@ def test_dose_with_rate_changes_pauses_and_boluses(hub: BedHub, clock: ManualClo
 
 def test_pk_estimate_follows_the_events(hub: BedHub, clock: ManualClock) -> None:
     hub.create_session(PLAN, "nurse")
-    hub.start_infusion("nurse")
+    start_ready(hub, clock)
     clock.advance(40 * MIN)
     view = hub.session_view()
     assert view is not None and view.cp_ng_ml == pytest.approx(177, rel=0.02)
@@ -104,61 +103,75 @@ def test_baseline_needs_two_resting_cuffs(hub: BedHub, clock: ManualClock) -> No
         hub.confirm_baseline("nurse")
     clock.advance(3 * MIN)
     vitals(hub, clock, sbp=130)
-    assert hub.confirm_baseline("nurse")["NIBP_SYS"] == 127
+    with pytest.raises(CommandError, match="a baseline needs RR seen in the window"):
+        hub.confirm_baseline("nurse")
+    resting_vitals(hub, clock.now() + 1, sbp=130)
+    assert hub.confirm_baseline("nurse")["NIBP_SYS"] == 128
 
 
 def test_hold_start_and_override_are_recorded(hub: BedHub, clock: ManualClock) -> None:
     session = hub.create_session(PLAN, "nurse")
-    vitals(hub, clock, sbp=186)
+    ready_to_start(hub, clock, sbp=186)
+    ticked = PRE_INFUSION_TICKED
     with pytest.raises(CommandError, match=r"hold: NIBP_SYS 186 >= 180"):
-        hub.start_infusion("nurse")
+        hub.start_infusion("nurse", ticked=ticked)
     assert hub.session_view().phase is Phase.PRE_INFUSION  # type: ignore[union-attr]
-    assert hub.session_view().holds == ["NIBP_SYS 186 >= 180"]  # type: ignore[union-attr]
-    hub.start_infusion("dr-b", override_reason="white-coat, repeat 178")
+    with pytest.raises(CommandError, match=r"only a physician may override \(role: nurse\)"):
+        hub.start_infusion("nurse", "I know", ticked)
+    hub.start_infusion("dr-b", "white-coat, repeat 178", ticked, role="physician")
     events = [(e.kind, e.user) for e in hub.store.events(session.id)]
-    assert events == [
-        ("session_created", "nurse"),
+    assert events[-4:] == [
+        ("hold_start", "nurse"),
         ("hold_start", "nurse"),
         ("override", "dr-b"),
         ("infusion_start", "dr-b"),
     ]
-    override = hub.store.events(session.id)[2].payload
-    assert override == {"reasons": ["NIBP_SYS 186 >= 180"], "reason": "white-coat, repeat 178"}
+    override = hub.store.events(session.id)[-2].payload
+    assert override == {
+        "command": "hold",
+        "reasons": ["NIBP_SYS 186 >= 180"],
+        "reason": "white-coat, repeat 178",
+        "role": "physician",
+    }
 
 
 def test_rass_not_zero_holds_the_start(hub: BedHub, clock: ManualClock) -> None:
     hub.create_session(PLAN, "nurse")
+    ready_to_start(hub, clock)
     hub.assess({"RASS": 1}, "nurse")
     with pytest.raises(CommandError, match="RASS 1 != 0"):
-        hub.start_infusion("nurse")
+        hub.start_infusion("nurse", ticked=PRE_INFUSION_TICKED)
 
 
-def test_discharge_checklist_is_computed_from_the_data(hub: BedHub, clock: ManualClock) -> None:
+def test_discharge_checklist_is_computed_from_fresh_data(hub: BedHub, clock: ManualClock) -> None:
     hub.create_session(PLAN, "nurse")
-    vitals(hub, clock, sbp=120)
-    clock.advance(3 * MIN)
-    vitals(hub, clock, sbp=124)
-    hub.confirm_baseline("nurse")
-    hub.assess({"RASS": 0, "CADSS6_ITEMS": [0, 0, 0, 0, 0, 0]}, "nurse")
-    hub.start_infusion("nurse")
+    ready_to_start(hub, clock, sbp=122)
+    hub.start_infusion("nurse", ticked=PRE_INFUSION_TICKED)
     clock.advance(40 * MIN)
     hub.assess({"RASS": 1, "CADSS6_ITEMS": [2, 2, 2, 2, 2, 2]}, "nurse")
+    clock.advance(MIN)
     hub.stop_infusion("nurse")
-    clock.advance(30 * MIN)
-    vitals(hub, clock, sbp=165)
+    clock.advance(10 * MIN)
+    resting_vitals(hub, clock.now(), sbp=165)
     items = {i.key: i for i in hub.checklist()}
-    assert (items["rass"].ok, items["cadss"].ok, items["sbp"].ok, items["hr"].ok) == (
-        False,
-        False,
-        False,
-        True,
-    )
+    assert {k: items[k].ok for k in ("rass", "cadss", "sbp", "hr", "recovery")} == {
+        "rass": False,
+        "cadss": False,
+        "sbp": False,
+        "hr": True,
+        "recovery": False,
+    }
     assert items["sbp"].detail == "SBP 165, baseline 122"
-    with pytest.raises(CommandError, match="not yet: RASS 0; CADSS-6"):
+    assert items["rass"].detail == "no RASS since the stop"  # the one before does not count
+    with pytest.raises(CommandError, match=r"not yet: .*RASS 0 after the stop"):
         hub.discharge(["ambulating", "nausea", "escort"], "nurse")
     hub.assess({"RASS": 0, "CADSS6_ITEMS": [0, 1, 0, 0, 0, 0]}, "nurse")
     clock.advance(15 * MIN)
-    vitals(hub, clock, sbp=130)
+    resting_vitals(hub, clock.now(), sbp=130)
+    with pytest.raises(CommandError, match=r"not yet: Minimum recovery time \(25 of 30 min\)"):
+        hub.discharge(["ambulating", "nausea", "escort"], "nurse")
+    clock.advance(5 * MIN)
+    resting_vitals(hub, clock.now(), sbp=130)
     with pytest.raises(CommandError, match="not yet: Walks steadily"):
         hub.discharge(["nausea", "escort"], "nurse")
     hub.discharge(["ambulating", "nausea", "escort"], "nurse")
@@ -167,8 +180,9 @@ def test_discharge_checklist_is_computed_from_the_data(hub: BedHub, clock: Manua
 
 def test_every_step_is_logged_in_order_with_user_and_time(hub: BedHub, clock: ManualClock) -> None:
     s = hub.create_session(PLAN, "nurse-a")
+    ready_to_start(hub, clock)
     for step in (
-        lambda: hub.start_infusion("nurse-a"),
+        lambda: hub.start_infusion("nurse-a", ticked=PRE_INFUSION_TICKED),
         lambda: hub.change_rate(0.6, "nurse-b"),
         lambda: hub.give("medication", "nurse-b", drug="ondansetron", dose="4 mg IV"),
         lambda: hub.pause_infusion("nurse-b"),
@@ -181,7 +195,7 @@ def test_every_step_is_logged_in_order_with_user_and_time(hub: BedHub, clock: Ma
     with pytest.raises(CommandError, match="needs a reason"):
         hub.close_session("nurse-a")
     hub.close_session("nurse-a", "patient left against advice")
-    log = hub.store.events(s.id)
+    log = [e for e in hub.store.events(s.id) if e.kind not in ("assessment", "baseline_confirmed")]
     assert [e.kind for e in log] == [
         "session_created",
         "infusion_start",
@@ -199,7 +213,7 @@ def test_every_step_is_logged_in_order_with_user_and_time(hub: BedHub, clock: Ma
 
 def test_state_is_rebuilt_from_the_log(hub: BedHub, clock: ManualClock, tmp_path: Path) -> None:
     s = hub.create_session(PLAN, "nurse")
-    hub.start_infusion("nurse")
+    start_ready(hub, clock)
     clock.advance(10 * MIN)
     hub.change_rate(0.5, "nurse")
     clock.advance(10 * MIN)
@@ -207,6 +221,7 @@ def test_state_is_rebuilt_from_the_log(hub: BedHub, clock: ManualClock, tmp_path
     state = fold(events)
     assert state.phase is Phase.INFUSING and state.rate_mg_kg_h == 0.5
     assert state.dose_mg(clock.now()) == pytest.approx(10 + 80 * 0.5 / 6)
+    assert state.planned_duration_min == 40 and state.concentration_mg_ml == 10
     # a restarted station
     again = BedHub(hub.config, QuietDevice("simulated"), hub.store, clock, RULES)
     assert again.session_view().dose_mg == hub.session_view().dose_mg  # type: ignore[union-attr]
@@ -214,16 +229,20 @@ def test_state_is_rebuilt_from_the_log(hub: BedHub, clock: ManualClock, tmp_path
 
 
 def test_bad_plans_and_out_of_order_steps(hub: BedHub) -> None:
-    with pytest.raises(CommandError, match="weight must be between"):
+    with pytest.raises(CommandError, match="weight: 2 is outside 20 to 300 kg"):
         hub.create_session(PLAN | {"weight_kg": 2}, "nurse")
-    with pytest.raises(CommandError, match="concentration"):
+    with pytest.raises(CommandError, match="concentration: 0 is outside 0.1 to 100 mg/mL"):
         hub.create_session(PLAN | {"concentration_mg_ml": 0}, "nurse")
+    with pytest.raises(CommandError, match=r"concentration: required \(0.1 to 100 mg/mL\)"):
+        hub.create_session(PLAN | {"concentration_mg_ml": None}, "nurse")
+    with pytest.raises(CommandError, match="plan: give a duration"):
+        hub.create_session(PLAN | {"planned_duration_min": ""}, "nurse")
     with pytest.raises(CommandError, match="indication must be one of"):
         hub.create_session(PLAN | {"indication": "<script>"}, "nurse")
     hub.create_session(PLAN, "nurse")
     with pytest.raises(CommandError, match="the session is pre-infusion, not infusing"):
         hub.pause_infusion("nurse")
-    with pytest.raises(CommandError, match="a bolus is more than 0"):
+    with pytest.raises(CommandError, match="bolus: 5 is outside 0.01 to 0.5 mg/kg"):
         hub.give("bolus", "dr", mg_per_kg=5)
 
 
@@ -258,7 +277,7 @@ def test_cadss6_is_the_sum_and_notes_stay_text() -> None:
 
 def test_score_alarms_fire_through_the_engine(hub: BedHub, clock: ManualClock) -> None:
     hub.create_session(PLAN, "nurse")
-    hub.start_infusion("nurse")
+    start_ready(hub, clock)
     hub.assess({"CADSS6_ITEMS": [2, 2, 2, 2, 2, 2], "RASS": 3}, "nurse")
     alarms = {a.name: a.priority.name for a in hub.active_alarms()}
     assert alarms == {"RASS_AGITATION": "HIGH", "CADSS6_HIGH": "MEDIUM"}
@@ -269,8 +288,9 @@ def test_score_alarms_fire_through_the_engine(hub: BedHub, clock: ManualClock) -
 
 def test_assessment_due_and_overdue_in_simulated_time(hub: BedHub, clock: ManualClock) -> None:
     hub.create_session(PLAN, "nurse")
+    ready_to_start(hub, clock)
     start = clock.now()
-    hub.start_infusion("nurse")
+    hub.start_infusion("nurse", ticked=PRE_INFUSION_TICKED)
     assert hub.session_view().assessment_due == start + 15 * MIN  # type: ignore[union-attr]
     clock.advance(15 * MIN + 4 * MIN + 59)
     hub.check_feed()
@@ -292,7 +312,9 @@ def test_assessment_due_and_overdue_in_simulated_time(hub: BedHub, clock: Manual
 
 def test_bolus_before_the_infusion_is_in_the_estimate(hub: BedHub, clock: ManualClock) -> None:
     hub.create_session(PLAN, "nurse")
-    hub.give("bolus", "dr", mg_per_kg=0.3)
+    with pytest.raises(CommandError, match="bolus: no infusion running"):
+        hub.give("bolus", "dr", mg_per_kg=0.3, role="physician")
+    hub.give("bolus", "dr", mg_per_kg=0.3, override_reason="loading dose", role="physician")
     clock.advance(1 * MIN)
     early = hub.session_view().cp_ng_ml  # type: ignore[union-attr]
     clock.advance(30 * MIN)
@@ -305,7 +327,7 @@ def test_closing_ends_the_patients_score_alarms_and_limit_changes(
     hub: BedHub, clock: ManualClock
 ) -> None:
     hub.create_session(PLAN, "nurse")
-    hub.start_infusion("nurse")
+    start_ready(hub, clock)
     hub.assess({"CADSS6_ITEMS": [2, 2, 2, 2, 2, 2]}, "nurse")
     assert [a.name for a in hub.active_alarms()] == ["CADSS6_HIGH"]
     hub.change_limit("CADSS6_HIGH", 16, "dr", "known high dissociator")
