@@ -8,18 +8,24 @@
 python -m monitor users add|list|disable|reset [NAME] [--role ROLE] [--password-stdin]
     the people who may log in (roles nurse, physician, instructor, admin); passwords are
     stored as scrypt hashes in the session log, never in config.yaml.
-python -m monitor replay --config FILE READINGS.csv [--bed NAME]
-    run recorded readings through the alarm engine in simulated time; transitions as CSV
-    (time,bed,alarm,priority,state,value) on stdout, the alarm burden on stderr.
+python -m monitor replay --config FILE READINGS.csv [--commands COMMANDS.jsonl]
+                         [--baseline SIG=VALUE ...] [--events OUT.jsonl] [--bed NAME]
+    run recorded readings (and nurse commands) through the station's bed in simulated
+    time; transitions as CSV (time,bed,alarm,priority,state,value) on stdout, every event
+    as JSON lines to --events, the alarm burden on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import logging
+import math
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
+from typing import TextIO
 
 from tqdm import tqdm
 
@@ -27,7 +33,8 @@ from monitor.access import ROLES, AccessError, check_role, check_username, hash_
 from monitor.config import DEFAULT_CONFIG, Config, ConfigError, load_config
 from monitor.exports import FORMATS, ExportError, export_session, import_readings
 from monitor.pk import DEFAULT_KE0_PER_MIN, MODELS, Bolus, Infusion, PkSimulator
-from monitor.replay import ReplayInputError, read_readings, replay
+from monitor.replay import ReplayInputError, read_commands, read_readings, replay
+from monitor.signals import REGISTRY
 from monitor.store import SessionStore, StoreError
 
 
@@ -201,12 +208,42 @@ def pk_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _opened(path: Path) -> TextIO:
+    try:
+        return path.open(encoding="utf-8", newline="")
+    except FileNotFoundError:
+        raise ReplayInputError(f"{path}: file not found") from None
+
+
+def _baselines(items: list[str]) -> dict[str, float]:
+    """--baseline SIG=VALUE pairs; a bad one is a one-line error."""
+    out = {}
+    for item in items:
+        code, _, raw = item.partition("=")
+        sig = REGISTRY.get(code)
+        try:
+            value = float(raw)
+        except ValueError:
+            value = math.nan
+        if sig is None or not sig.plausible(value):
+            raise ReplayInputError(
+                f"--baseline {item}: expected SIG=VALUE within the signal's range"
+            )
+        out[code] = value
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m monitor")
     sub = parser.add_subparsers(dest="command", required=True)
     rep = sub.add_parser("replay", help="what would these readings have alarmed?")
     rep.add_argument("--config", default=str(DEFAULT_CONFIG), help="alarm rules from this file")
     rep.add_argument("--bed", default="replay", help="bed name written in the output")
+    rep.add_argument("--commands", type=Path, metavar="COMMANDS.jsonl", help="nurse commands")
+    rep.add_argument(
+        "--baseline", action="append", default=[], metavar="SIG=VALUE", help="assumed baseline"
+    )
+    rep.add_argument("--events", type=Path, metavar="OUT.jsonl", help="every event, JSON lines")
     rep.add_argument("readings", type=Path, metavar="READINGS.csv")
     pk = sub.add_parser("pk", help="predicted ketamine concentrations (model estimate)")
     pk.add_argument("--model", choices=sorted(MODELS), default="clements")
@@ -249,16 +286,25 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(err, file=sys.stderr)
         return 2
+    logging.getLogger("monitor.hub").setLevel(logging.ERROR)  # the CSV and events say it all
     try:
-        with args.readings.open(encoding="utf-8", newline="") as f:
-            result = replay(
-                read_readings(f, str(args.readings)), config.alarms, args.bed, sys.stdout
-            )
-    except FileNotFoundError:
-        print(f"{args.readings}: file not found", file=sys.stderr)
-        return 2
+        baseline = _baselines(args.baseline)
+        commands = []
+        if args.commands is not None:
+            with _opened(args.commands) as f:
+                commands = read_commands(f, str(args.commands))
+        with ExitStack() as stack:
+            f = stack.enter_context(_opened(args.readings))
+            events = None
+            if args.events is not None:
+                events = stack.enter_context(args.events.open("w", encoding="utf-8"))
+            rows = read_readings(f, str(args.readings))
+            result = replay(rows, config, args.bed, sys.stdout, commands, baseline, events)
     except ReplayInputError as err:
         print(err, file=sys.stderr)
+        return 2
+    except OSError as err:
+        print(f"{err.filename}: {err.strerror}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         return 0

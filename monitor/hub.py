@@ -244,6 +244,17 @@ class BedHub:
             self._log_alarms(self._alarms.tick(now))
 
     @property
+    def phase(self) -> str:
+        """The session's phase, or "no session"."""
+        with self._lock:
+            return str(self._state.phase) if self._session is not None else "no session"
+
+    def assume_baseline(self, values: dict[str, float]) -> None:
+        """Baseline-relative limits from given values (the replay tool's --baseline)."""
+        with self._lock:
+            self._alarms.set_baseline(values)
+
+    @property
     def _infusing(self) -> bool:
         return self._state.phase is Phase.INFUSING
 
@@ -380,11 +391,15 @@ class BedHub:
 
     def ingest(self, reading: Reading) -> bool:
         """Run one reading through the pipeline. Returns False when it was rejected."""
+        return self.accept(reading) is None
+
+    def accept(self, reading: Reading) -> str | None:
+        """Run one reading through the pipeline; returns why it was rejected, or None."""
         with self._lock:
             reason = self._validate(reading)
             if reason is not None:
                 self._reject(reading, reason)
-                return False
+                return reason
             session_id = self._session.id if self._session else None
             now = self.clock.now()
             self._log_alarms(
@@ -405,7 +420,7 @@ class BedHub:
             if session_id is not None:
                 self.store.append_reading(session_id, reading)
             self._append(reading)
-            return True
+            return None
 
     def _log_alarms(self, transitions: list[AlarmTransition]) -> None:
         """Every transition goes to the session log (batched) and the process log."""
@@ -807,12 +822,15 @@ class BedHub:
                 round(self._dose(), 2),
                 round(st.dose_mg_kg(now), 3),
                 dict(st.baseline),
-                self._holds([]) if st.phase is Phase.PRE_INFUSION else [],
+                self._holds([i.key for i in cfg.pre_infusion])  # the boxes show the rest
+                if st.phase is Phase.PRE_INFUSION
+                else [],
                 due,
                 cp,
                 ce,
                 last,
                 len(st.assessments),
+                tuple((i.key, i.label) for i in cfg.pre_infusion),
             )
 
     def _check_assessments(self, now: float) -> None:
@@ -950,6 +968,20 @@ class BedHub:
                 alarms.append(TimelineEntry(row["acked_at"], "alarm", text))
         return self.device.debrief(alarms)
 
+    def limit_marks(self) -> dict[str, list[tuple[str, float, float]]]:
+        """Per signal, its absolute limits now: (op, limit, the clinic's configured limit)."""
+        with self._lock:
+            out: dict[str, list[tuple[str, float, float]]] = {}
+            for tracker in self._alarms.trackers().values():
+                cond = tracker.condition
+                if cond is None or not cond.rule.op or cond.rule.relative is not None:
+                    continue
+                if cond.limit is not None and cond.rule.limit is not None:
+                    out.setdefault(cond.rule.signal, []).append(
+                        (cond.op, cond.limit, cond.rule.limit)
+                    )
+            return out
+
     def limits(self) -> dict[str, str]:
         """Alarms with an absolute limit a physician may change, and their current condition."""
         with self._lock:
@@ -1057,6 +1089,9 @@ class Ward:
 
     def limits(self, bed: str) -> dict[str, str]:
         return self.hub(bed).limits()
+
+    def limit_marks(self, bed: str) -> dict[str, list[tuple[str, float, float]]]:
+        return self.hub(bed).limit_marks()
 
     def session_view(self, bed: str) -> SessionView | None:
         return self.hub(bed).session_view()

@@ -1,30 +1,53 @@
-"""Run recorded readings through the alarm engine in simulated time.
+"""Replay: the station's bed pipeline, offline, on recorded readings and commands.
 
-Input is the `time,signal,value,unit` CSV that `python -m devices decode` and the session export
-write. Nobody acknowledges anything, so the output shows what the rules alone would have done:
-a physician can ask what a past session would have alarmed under other limits.
+The readings are the `time,signal,value,unit` CSV that `python -m devices decode` and the
+session export write. They run through the same bed as the live station (BedHub): the same
+per-signal validation, the same alarm engine and technical alarms, and the same session
+gates. Time advances in 1-s ticks between readings, so an alarm due inside a gap is stamped
+on time, and a gap in every signal longer than the bed's stale limit is a lost feed, as live.
+Commands (`--commands`, JSON lines) are the station's own nurse and physician commands.
 """
 
 from __future__ import annotations
 
 import csv
+import heapq
+import json
 import math
+import tempfile
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TextIO
+from pathlib import Path
+from typing import Any, TextIO
 
-from monitor.alarms import BedAlarms
-from monitor.config import AlarmsConfig
-from monitor.model import AlarmPhase, AlarmTransition, Priority
+from monitor.clock import ManualClock
+from monitor.config import BedConfig, Config
+from monitor.feed import CommandError
+from monitor.hub import BedHub
+from monitor.model import AlarmPhase, AlarmTransition, Priority, Reading
+from monitor.session import SessionEvent
 from monitor.signals import REGISTRY
+from monitor.store import SessionStore
 
 READINGS_HEADER = ["time", "signal", "value", "unit"]
 TRANSITIONS_HEADER = ["time", "bed", "alarm", "priority", "state", "value"]
+ROLES = ("nurse", "physician")
+TICK_S = 1.0
+FLUSH_EVERY_S = 600.0
 
 
 class ReplayInputError(Exception):
-    """The readings file is not the expected CSV; the message names the line."""
+    """The readings or commands file is not as expected; the message names the line."""
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    t: float
+    command: str
+    user: str
+    role: str
+    args: dict[str, Any]
 
 
 @dataclass
@@ -34,6 +57,7 @@ class ReplayResult:
     first_t: float | None = None
     last_t: float | None = None
     onsets: Counter[str] = field(default_factory=Counter)
+    onsets_by_alarm: Counter[str] = field(default_factory=Counter)
 
     @property
     def hours(self) -> float:
@@ -65,51 +89,225 @@ def read_readings(lines: Iterable[str], source: str) -> Iterator[tuple[float, st
             t, value = float(row[0]), float(row[2])
         except ValueError:
             raise ReplayInputError(f"{source}: line {n}: time and value must be numbers") from None
+        if not math.isfinite(t):
+            raise ReplayInputError(f"{source}: line {n}: time must be a finite number")
         yield t, row[1], value, row[3]
+
+
+def read_commands(lines: Iterable[str], source: str) -> list[Command]:
+    """One JSON object a line: {"t", "command", "user", "role", "args"}; one-line errors."""
+    out = []
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{source}: line {n}"
+        try:
+            raw = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise ReplayInputError(f"{where}: not JSON ({err.msg})") from None
+        if not isinstance(raw, dict):
+            raise ReplayInputError(f"{where}: expected a JSON object")
+        t, name, args = raw.get("t"), raw.get("command"), raw.get("args", {})
+        if not isinstance(t, int | float) or isinstance(t, bool) or not math.isfinite(t):
+            raise ReplayInputError(f"{where}: t must be a number (unix seconds)")
+        if name not in COMMANDS:
+            raise ReplayInputError(f"{where}: unknown command {name!r}")
+        if raw.get("role") not in ROLES:
+            raise ReplayInputError(f"{where}: role must be one of {', '.join(ROLES)}")
+        if not isinstance(args, dict):
+            raise ReplayInputError(f"{where}: args must be a JSON object")
+        out.append(Command(float(t), name, str(raw.get("user") or "replay"), raw["role"], args))
+    return sorted(out, key=lambda c: c.t)
+
+
+def _run(hub: BedHub, c: Command) -> object:
+    """One command, by the station's own name and arguments."""
+    a, user, role = c.args, c.user, c.role
+    override = str(a.get("override_reason") or "")
+    if c.command == "create_session":
+        return hub.create_session(dict(a), user)
+    if c.command == "confirm_baseline":
+        return hub.confirm_baseline(user)
+    if c.command == "start_infusion":
+        return hub.start_infusion(user, override, list(a.get("ticked") or []), role)
+    if c.command == "change_rate":
+        return hub.change_rate(a.get("rate_mg_kg_h"), user, override, role)  # type: ignore[arg-type]
+    if c.command == "pause_infusion":
+        return hub.pause_infusion(user)
+    if c.command == "resume_infusion":
+        return hub.resume_infusion(user)
+    if c.command == "stop_infusion":
+        return hub.stop_infusion(user)
+    if c.command == "give":
+        if a.get("kind") == "bolus":
+            return hub.give(
+                "bolus", user, mg_per_kg=a.get("mg_per_kg"), override_reason=override, role=role
+            )
+        return hub.give(
+            "medication", user, drug=str(a.get("drug", "")), dose=str(a.get("dose", ""))
+        )
+    if c.command == "assess":
+        return hub.assess(dict(a), user)
+    if c.command == "discharge":
+        return hub.discharge(list(a.get("ticked") or []), user, override, role)
+    if c.command == "close_session":
+        return hub.close_session(user, str(a.get("reason") or ""))
+    if c.command == "acknowledge":
+        return hub.acknowledge(user)
+    if c.command == "pause_audio":
+        return hub.pause_audio(user)
+    if c.command == "reset_alarms":
+        return hub.reset_alarms(user)
+    if role != "physician":  # change_limit, as on the station
+        raise CommandError(f"not permitted for your role ({role}): limits")
+    try:
+        limit = float(a.get("limit"))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise CommandError("change_limit: limit must be a number") from None
+    return hub.change_limit(str(a.get("name")), limit, user, str(a.get("reason") or ""))
+
+
+COMMANDS = (
+    "create_session",
+    "confirm_baseline",
+    "start_infusion",
+    "change_rate",
+    "pause_infusion",
+    "resume_infusion",
+    "stop_infusion",
+    "give",
+    "assess",
+    "discharge",
+    "close_session",
+    "acknowledge",
+    "pause_audio",
+    "reset_alarms",
+    "change_limit",
+)
+
+
+class _Recording:
+    """A device for the replayed bed: it sends nothing by itself and has a recorded source."""
+
+    source = "live"
+
+    def __init__(self, intervals: dict[str, float]) -> None:
+        self.expected_interval_s = intervals
+
+    def run(self, sink: Callable[..., object], stop: Any) -> None:
+        stop.wait()
+
+    def infusion_changed(self, mg_per_h: float) -> None:
+        pass
+
+
+def intervals_of(bed: BedConfig) -> dict[str, float]:
+    """How often each signal arrives on this bed's device (sizes the stale limit)."""
+    dev = bed.device
+    out = {code: float(dev.interval_s) for code in REGISTRY if not REGISTRY[code].intermittent}
+    out.update(
+        {code: float(dev.nibp_interval_s) for code in REGISTRY if REGISTRY[code].intermittent}
+    )
+    return out
 
 
 def replay(
     rows: Iterable[tuple[float, str, float, str]],
-    alarms: AlarmsConfig,
+    config: Config,
     bed: str,
     out: TextIO | None,
+    commands: Iterable[Command] = (),
+    baseline: dict[str, float] | None = None,
+    events: TextIO | None = None,
 ) -> ReplayResult:
-    """Feed `rows` (time-ordered) through a bed's engine; write transitions as CSV to `out`."""
-    engine = BedAlarms(bed, alarms.rules, alarms.audio_pause_s)
+    """Feed `rows` (and `commands`) through one bed in simulated time; write alarm transitions
+    as CSV to `out` and every event as JSON lines to `events`."""
     writer = csv.writer(out, lineterminator="\n") if out is not None else None
     if writer:
         writer.writerow(TRANSITIONS_HEADER)
     result = ReplayResult()
-    units = {code: s.unit for code, s in REGISTRY.items()}
-    ranges = {code: (s.low, s.high) for code, s in REGISTRY.items()}
-    onsets = result.onsets
-    last_tick = -math.inf
+    items: Iterator[tuple[float, int, Any]] = heapq.merge(
+        ((t, 0, row) for row in rows for t in (row[0],)),
+        ((c.t, 1, c) for c in commands),
+        key=lambda x: (x[0], x[1]),
+    )
+    first = next(items, None)
+    if first is None:
+        return result
+    template = config.beds[0]
+    bed_config = BedConfig.model_construct(id=bed, name=bed, device=template.device)
 
-    def emit(transitions: list[AlarmTransition]) -> None:
-        for tr in transitions:
-            if tr.state is AlarmPhase.ACTIVE:
-                onsets[tr.priority.name] += 1
+    def emit(ev: dict[str, Any]) -> None:
+        if events is not None:
+            events.write(json.dumps(ev, sort_keys=True) + "\n")
+
+    def listen(item: AlarmTransition | SessionEvent) -> None:
+        if isinstance(item, AlarmTransition):
+            if item.state is AlarmPhase.ACTIVE:
+                result.onsets[item.priority.name] += 1
+                result.onsets_by_alarm[item.name] += 1
+            value = None if item.value is None else round(item.value, 6)
             if writer:
-                value = "" if tr.value is None else f"{tr.value:.10g}"
-                writer.writerow([f"{tr.t:.10g}", bed, tr.name, tr.priority.name, tr.state, value])
+                shown = "" if item.value is None else f"{item.value:.10g}"
+                writer.writerow(
+                    [f"{item.t:.10g}", bed, item.name, item.priority.name, item.state, shown]
+                )
+            ev = {"t": item.t, "kind": "alarm", "alarm": item.name, "priority": item.priority.name}
+            emit(ev | {"state": str(item.state), "value": value, "reason": item.reason})
+        else:
+            emit({"t": item.t, "kind": "session", "event": item.kind, "user": item.user})
 
-    for t, signal, value, unit in rows:
-        if units.get(signal) != unit:
-            result.skipped["unknown signal or unit" if signal not in units else "wrong unit"] += 1
-            continue
-        lo, hi = ranges[signal]
-        if not (lo <= value <= hi):
-            result.skipped["outside plausible range"] += 1
-            continue
-        if t < last_tick:
-            result.skipped["out of time order"] += 1
-            continue
-        if t > last_tick:  # time moved on: delays, missing values, escalation
-            emit(engine.tick(t))
-            last_tick = t
-        if result.first_t is None:
-            result.first_t = t
-        result.last_t = t
-        result.readings += 1
-        emit(engine.evaluate_value(signal, t, value))
+    with tempfile.TemporaryDirectory(prefix="replay-") as tmp:
+        store = SessionStore(Path(tmp) / "replay.db")
+        clock = ManualClock(start=first[0])
+        hub = BedHub(
+            bed_config, _Recording(intervals_of(template)), store, clock, config.alarms,
+            session=config.session,
+        )  # fmt: skip
+        hub.listeners.append(listen)
+        if baseline:
+            hub.assume_baseline(baseline)
+        next_tick, next_flush = first[0] + TICK_S, first[0] + FLUSH_EVERY_S
+        try:
+            for t, _, item in _chain(first, items):
+                while next_tick <= t:  # time moves on: delays, a lost feed, escalation
+                    clock.advance(next_tick - clock.now())
+                    hub.check_feed()
+                    next_tick += TICK_S
+                if t > clock.now():
+                    clock.advance(t - clock.now())
+                if isinstance(item, Command):
+                    _command(hub, item, clock.now(), emit)
+                    continue
+                _, signal, value, unit = item
+                if result.first_t is None:
+                    result.first_t = t
+                result.last_t = t
+                reason = hub.accept(Reading(bed, t, signal, value, unit))
+                if reason is None:
+                    result.readings += 1
+                else:
+                    result.skipped[reason] += 1
+                if t >= next_flush:
+                    store.flush()
+                    next_flush = t + FLUSH_EVERY_S
+        finally:
+            store.close()
     return result
+
+
+def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
+    yield first
+    yield from rest
+
+
+def _command(hub: BedHub, c: Command, now: float, emit: Callable[[dict[str, Any]], None]) -> None:
+    before = hub.phase
+    try:
+        _run(hub, c)
+    except CommandError as err:
+        emit({"t": now, "kind": "command", "command": c.command, "ok": False, "reason": str(err)})
+        return
+    emit({"t": now, "kind": "command", "command": c.command, "ok": True, "reason": ""})
+    if hub.phase != before:
+        emit({"t": now, "kind": "phase", "phase": hub.phase})

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import dash_mantine_components as dmc
 from dash import html
 
 from monitor.model import Reading
 from monitor.ui.live import tile_subs, tile_texts, tile_titles
-from monitor.ui.tiles import TileSpec
+from monitor.ui.tiles import TileSpec, format_limits
 
 DISCLAIMER = (
     "Secondary display. The bedside monitor and infusion pump remain the primary alarm "
@@ -24,6 +26,16 @@ def disclaimer() -> html.Div:
     return html.Div(DISCLAIMER, className="disclaimer")
 
 
+def limit_lines(spec: TileSpec, marks: dict[str, list[tuple[str, float, float]]]) -> list[Any]:
+    """The upper and lower alarm limit beside a tile's number (* where changed)."""
+    high, low, changed = format_limits(spec, marks)
+    cls = "tile-limit changed" if changed else "tile-limit"
+    return [
+        html.Div(f"▲ {high}" if high else "", className=cls),
+        html.Div(f"▼ {low}" if low else "", className=cls),
+    ]
+
+
 def numeric_tiles(
     specs: tuple[TileSpec, ...],
     latest: dict[str, Reading],
@@ -31,6 +43,7 @@ def numeric_tiles(
     *,
     bed: str | None,
     size: str,
+    marks: dict[str, list[tuple[str, float, float]]] | None = None,
 ) -> list[html.Div]:
     """Numeric tiles whose value/age/class the page callbacks keep current.
 
@@ -62,6 +75,18 @@ def numeric_tiles(
                         title=title,
                     ),
                     html.Div(sub, id={"type": f"{kind}-sub", **ident}, className="tile-sub"),
+                    *(
+                        [
+                            html.Div(
+                                limit_lines(spec, marks),
+                                id={"type": "bed-limits", **ident},
+                                className="tile-limits",
+                                title="Alarm limits; * differs from the clinic's default",
+                            )
+                        ]
+                        if marks is not None
+                        else []
+                    ),
                     html.Div("NO DATA", className="tile-nodata"),
                     html.Div("", id={"type": f"{kind}-age", **ident}, className="tile-age"),
                 ],

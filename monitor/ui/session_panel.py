@@ -51,7 +51,8 @@ def _select(ident: str, label: str, options: list[str], width: int = 110) -> dmc
 
 
 def _number(ident: str, label: str, width: int, **kw: Any) -> dmc.NumberInput:
-    return dmc.NumberInput(id=ident, label=label, size="lg", w=width, **kw)
+    # never clamp: a value outside its range is refused with its range, and kept as typed
+    return dmc.NumberInput(id=ident, label=label, size="lg", w=width, clampBehavior="none", **kw)
 
 
 def _text(ident: str, label: str, width: int) -> dmc.TextInput:
@@ -99,9 +100,8 @@ def panel(view: SessionView | None, checklist: list[Any], patient: str = "") -> 
                                 step=0.05,
                                 decimalScale=3,
                             ),
-                            _number(
-                                "s-conc", "Concentration (mg/mL)", 200, min=0.1, max=100, value=10
-                            ),
+                            _number("s-conc", "Concentration (mg/mL)", 200, min=0.1, max=100),
+                            _number("s-duration", "Duration (min)", 160, min=5, max=720),
                             _button("s-create", "Create session", "green"),
                         ],
                         align="flex-end",
@@ -111,6 +111,14 @@ def panel(view: SessionView | None, checklist: list[Any], patient: str = "") -> 
             ),
             html.Div(
                 [
+                    dmc.CheckboxGroup(
+                        id="s-pre",
+                        label="Before the start",
+                        size="lg",
+                        children=dmc.Group(
+                            [dmc.Checkbox(label=lbl, value=k) for k, lbl in pre_items(view)]
+                        ),
+                    ),
                     dmc.Group(
                         [
                             _button("s-baseline", "Confirm baseline"),
@@ -118,6 +126,7 @@ def panel(view: SessionView | None, checklist: list[Any], patient: str = "") -> 
                             _button("s-start", "Start infusion", "green"),
                         ],
                         align="flex-end",
+                        mt="sm",
                     ),
                 ],
                 className="sec sec-pre",
@@ -252,6 +261,10 @@ def panel(view: SessionView | None, checklist: list[Any], patient: str = "") -> 
     )
 
 
+def pre_items(view: SessionView | None) -> tuple[tuple[str, str], ...]:
+    return view.pre_infusion if view is not None else ()
+
+
 def panel_class(phase: Phase | None) -> str:
     return f"session-form phase-{phase.value if phase else 'none'}"
 
@@ -330,6 +343,8 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
         State("s-regimen", "value"),
         State("s-plan-rate", "value"),
         State("s-conc", "value"),
+        State("s-duration", "value"),
+        State("s-pre", "value"),
         State("s-override", "value"),
         State("s-new-rate", "value"),
         State("s-bolus-dose", "value"),
@@ -355,6 +370,8 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
             regimen,
             plan_rate,
             conc,
+            duration,
+            pre_ticked,
             override,
             rate,
             bolus,
@@ -368,8 +385,10 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
         bed = cursor["bed"]
         which = ctx.triggered_id
         try:
-            if (which == "s-start" and override) or (which == "s-discharge" and discharge_override):
-                access.require("override")  # overriding a hold or the checklist: a physician
+            overriding = which in ("s-start", "s-rate", "s-bolus") and override
+            if overriding or (which == "s-discharge" and discharge_override):
+                access.require("override")  # overriding a gate or a guard: a physician
+            role = "physician" if access.can("override") else access.role()
             if which == "s-create":
                 if plan_rate in (None, "") and regimen in REGIMENS:
                     plan_rate = REGIMENS[regimen][1]
@@ -380,6 +399,7 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
                     "regimen": REGIMENS[regimen][0] if regimen in REGIMENS else "",
                     "planned_rate_mg_kg_h": plan_rate,
                     "concentration_mg_ml": conc,
+                    "planned_duration_min": duration,
                 }
                 feed.session_command(bed, "create", access.user(), plan=plan)
                 return "Session created: confirm the baseline next.", "form-msg ok"
@@ -387,11 +407,23 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
                 values = feed.session_command(bed, "baseline", access.user())
                 return f"Baseline confirmed: {values}", "form-msg ok"
             if which == "s-start":
-                feed.session_command(bed, "start", access.user(), override_reason=override or "")
+                feed.session_command(
+                    bed,
+                    "start",
+                    access.user(),
+                    override_reason=override or "",
+                    ticked=pre_ticked or [],
+                    role=role,
+                )
                 return "Infusion started.", "form-msg ok"
             if which == "s-rate":
                 feed.session_command(
-                    bed, "rate", access.user(), rate_mg_kg_h=form_number(rate, "new rate")
+                    bed,
+                    "rate",
+                    access.user(),
+                    rate_mg_kg_h=form_number(rate, "new rate"),
+                    override_reason=override or "",
+                    role=role,
                 )
                 return f"Rate changed to {form_number(rate, 'rate'):g} mg/kg/h.", "form-msg ok"
             if which in ("s-pause", "s-resume", "s-stop"):
@@ -403,7 +435,14 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
                 }[which], "form-msg ok"
             if which == "s-bolus":
                 dose = form_number(bolus, "bolus")
-                feed.session_command(bed, "bolus", access.user(), mg_per_kg=dose)
+                feed.session_command(
+                    bed,
+                    "bolus",
+                    access.user(),
+                    mg_per_kg=dose,
+                    override_reason=override or "",
+                    role=role,
+                )
                 return "Bolus recorded.", "form-msg ok"
             if which == "s-med":
                 feed.session_command(
@@ -432,6 +471,7 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
                     access.user(),
                     ticked=ticked or [],
                     override_reason=discharge_override or "",
+                    role=role,
                 )
                 return "Discharged: close the record when the patient has left.", "form-msg ok"
             if which == "s-close":

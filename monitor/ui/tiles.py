@@ -58,3 +58,22 @@ def format_sub(spec: TileSpec, latest: dict[str, Reading], status: dict[str, str
         mean = latest.get("NIBP_MEAN")
         return f"({mean.value:.0f})" if mean is not None else ""
     return ""
+
+
+def format_limits(
+    spec: TileSpec, marks: dict[str, list[tuple[str, float, float]]]
+) -> tuple[str, str, bool]:
+    """(upper, lower, changed): the first limit on each side, as bedside monitors show them
+    beside the number; `changed` when a limit differs from the clinic's default."""
+    limits = marks.get(spec.primary, [])
+    highs = [(lim, lim != base) for op, lim, base in limits if op in (">", ">=")]
+    lows = [(lim, lim != base) for op, lim, base in limits if op in ("<", "<=")]
+    high = min(highs, default=None)
+    low = max(lows, default=None)
+    fmt = f"{{:.{spec.decimals}f}}"
+    changed = any(c for _, c in highs + lows)
+    return (
+        fmt.format(high[0]) + ("*" if high[1] else "") if high else "",
+        fmt.format(low[0]) + ("*" if low[1] else "") if low else "",
+        changed,
+    )

@@ -11,15 +11,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from dashboard import Station, build_station
 from monitor.access import PERMISSIONS, ROLES, AccessError, allowed, check_password, hash_password
 from monitor.config import ConfigError, parse_config
 from monitor.ui.auth import Access, page_permission
-from tests.helpers import REPO, config_dict
+from tests.helpers import MINIMAL_RULES, PLAN, REPO, config_dict
 
 PASSWORD = "correct horse battery"
-BEDS = "beds: [{id: a, name: A, device: {kind: simulator}}]\n"
+BEDS = "beds: [{id: a, name: A, device: {kind: simulator}}]\n" + yaml.safe_dump(
+    {"alarms": {"rules": MINIMAL_RULES}}
+)
 PAGES = ("/", "/bed/chair-1", "/sessions", "/review/1", "/instructor", "/debrief/chair-1", "/audit",
          "/admin")  # fmt: skip
 
@@ -197,9 +200,7 @@ def test_users_cli(tmp_path: Path) -> None:
 
 def test_pages_show_a_pseudonym_never_the_patient_reference(station: Station) -> None:
     hub = station.ward.hub("chair-1")
-    hub.create_session(
-        {"weight_kg": 70, "planned_rate_mg_kg_h": 0.75, "patient_ref": "K-0042"}, "n"
-    )
+    hub.create_session(PLAN | {"weight_kg": 70}, "n")
     client = station.app.server.test_client()
     login(client, "physician")
     inputs = [

@@ -22,7 +22,7 @@ from monitor.model import Waveform
 from monitor.replay import read_readings, replay
 from monitor.signals import REGISTRY
 from monitor.store import SessionStore
-from tests.helpers import REPO, capture
+from tests.helpers import MINIMAL_RULES, REPO, capture
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -49,6 +49,7 @@ def imported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]
             {
                 "beds": [{"id": "a", "name": "A", "device": {"kind": "simulator"}}],
                 "store": {"path": str(tmp / "sessions.db")},
+                "alarms": {"rules": MINIMAL_RULES},
             }
         )
     )
@@ -70,7 +71,7 @@ def test_capture_import_export_csv_replay(imported: tuple[Path, Path, str], tmp_
     assert exported[0] == original[0] == ["time", "signal", "value", "unit"]
     key = sorted  # the store orders by time, then signal
     assert key(tuple(r) for r in exported[1:]) == key(tuple(r) for r in original[1:])
-    rules = parse_config(yaml.safe_load((REPO / "config.yaml").read_text())).alarms
+    rules = parse_config(yaml.safe_load((REPO / "config.yaml").read_text()))
     a, b = io.StringIO(), io.StringIO()
     replay(read_readings(readings.open(), "in"), rules, "x", a)
     replay(read_readings(out.open(), "out"), rules, "x", b)
@@ -135,6 +136,7 @@ def test_bad_requests_are_one_line(tmp_path: Path) -> None:
             {
                 "beds": [{"id": "a", "name": "A", "device": {"kind": "simulator"}}],
                 "store": {"path": str(tmp_path / "s.db")},
+                "alarms": {"rules": MINIMAL_RULES},
             }
         )
     )

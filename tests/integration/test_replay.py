@@ -12,7 +12,7 @@ import yaml
 
 from monitor.config import parse_config
 from monitor.replay import read_readings, replay
-from tests.helpers import REPO, capture
+from tests.helpers import MINIMAL_RULES, REPO, capture
 
 RULES = {
     "beds": [{"id": "a", "name": "A", "device": {"kind": "simulator"}}],
@@ -43,6 +43,8 @@ RULES = {
                 "priority": "MEDIUM",
                 "escalate_after_s": 600,
             },
+            *MINIMAL_RULES[1:2],
+            *MINIMAL_RULES[3:],
         ]
     },
 }
@@ -68,7 +70,12 @@ EXPECTED = [
     ["130", "chair-9", "SPO2_LOW", "HIGH", "escalated", "84"],
     ["135", "chair-9", "SPO2_LOW", "HIGH", "cleared", "96"],
     ["135", "chair-9", "SPO2_DESAT", "HIGH", "latched", "96"],
-    ["290", "chair-9", "NIBP_SYS_HIGH", "MEDIUM", "cleared", "150"],
+    # nothing for longer than the stale limit (2 x 1 s): the feed is lost, and only the
+    # technical alarm speaks; the cuff alarm ends with it (reason "no data")
+    ["142", "chair-9", "TECH_NO_DATA", "MEDIUM", "pending", "3"],
+    ["142", "chair-9", "TECH_NO_DATA", "MEDIUM", "active", "3"],
+    ["142", "chair-9", "NIBP_SYS_HIGH", "MEDIUM", "cleared", "165"],
+    ["290", "chair-9", "TECH_NO_DATA", "MEDIUM", "cleared", "151"],
 ]
 
 
@@ -97,11 +104,11 @@ def test_hand_written_session_gives_the_expected_transitions(tmp_path: Path) -> 
     assert result.returncode == 0, result.stderr
     assert list(csv.reader(io.StringIO(result.stdout))) == EXPECTED
     lines = result.stderr.strip().splitlines()
-    # 42 readings over 190 s: 2 MEDIUM and 1 HIGH raised
+    # 42 readings over 191 s: 3 MEDIUM (one technical) and 1 HIGH raised
     assert lines[0].startswith(
-        "42 readings over 0.05 h; alarms per hour: HIGH 18.9/h, MEDIUM 37.9/h, LOW 0.0/h"
+        "42 readings over 0.05 h; alarms per hour: HIGH 18.8/h, MEDIUM 56.5/h, LOW 0.0/h"
     )
-    assert lines[1] == "skipped 1 readings: unknown signal or unit"
+    assert lines[1] == "skipped 1 readings: unknown signal"
 
 
 def test_bad_input_is_one_line(tmp_path: Path) -> None:
@@ -139,9 +146,7 @@ def test_replays_a_decoded_real_capture() -> None:
     )
     config = parse_config(yaml.safe_load((REPO / "config.yaml").read_text()))
     out = io.StringIO()
-    result = replay(
-        read_readings(io.StringIO(decoded.stdout), "db00.csv"), config.alarms, "db00", out
-    )
+    result = replay(read_readings(io.StringIO(decoded.stdout), "db00.csv"), config, "db00", out)
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert result.readings == len(decoded.stdout.splitlines()) - 1
     assert 0.45 < result.hours < 0.5  # 1,760 s of monitoring

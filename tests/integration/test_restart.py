@@ -103,8 +103,8 @@ def test_session_survives_a_kill(tmp_path: Path) -> None:
 
     first = Served(config, _free_port(), log)
     for button, fields in (
-        ("s-create", {"weight": 72, "plan_rate": 0.5, "patient": "K-7"}),
-        ("s-start", {}),
+        ("s-create", {"weight": 72, "plan_rate": 0.5, "patient": "K-7", "conc": 2, "duration": 60}),
+        ("s-start", {"override": "restart test: no resting baseline"}),
     ):
         reply = first.post(session_body(app, "chair-1", button, **fields))
         assert reply["response"]["s-msg"]["className"] == "form-msg ok", reply

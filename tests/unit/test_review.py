@@ -51,9 +51,11 @@ def test_summary_of_a_hand_made_session(tmp_path: Path) -> None:
     s = hub.create_session(PLAN, "nurse")
     for sbp in (120, 124):
         at("NIBP_SYS", sbp, "mmHg")
+        for signal, value, unit in (("HR", 70, "/min"), ("SPO2", 97, "%"), ("RR", 14, "/min")):
+            at(signal, value, unit)
         clock.advance(180)
     hub.confirm_baseline("nurse")  # SBP 122
-    hub.start_infusion("dr", "no HR, SpO2 or RR in this test", role="physician")
+    hub.start_infusion("dr", "test set-up", role="physician")
     hub.assess({"CADSS6": 14, "RASS": 1}, "nurse")
     # SpO2 each second for 100 s: 97, except 20 s at 90 (one alarm) and 5 s at 91 (a blip)
     spo2 = [97.0] * 30 + [90.0] * 20 + [97.0] * 20 + [91.0] * 5 + [97.0] * 25

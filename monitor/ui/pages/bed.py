@@ -22,6 +22,7 @@ from monitor.ui.components import (
     alarm_table,
     disclaimer,
     limit_form,
+    limit_lines,
     numeric_tiles,
     simulation_banner,
 )
@@ -91,6 +92,8 @@ def layout(feed: LiveFeed, bed_id: str, pseudonym: Callable[[str], str] = str) -
         rate_steps(events), snap.now - live.LIVE_WINDOW_S, snap.now if view else None
     )
     cursor["sview"] = session_panel.view_signature(view, snap.now, checklist)
+    marks = feed.limit_marks(bed_id)
+    cursor["limits"] = repr(sorted(marks.items()))
     cursor["session"] = session_text(snap.session, view)
     return html.Div(
         [
@@ -112,7 +115,14 @@ def layout(feed: LiveFeed, bed_id: str, pseudonym: Callable[[str], str] = str) -
             ),
             alarm_controls(),
             html.Div(
-                numeric_tiles(BED_TILES, snap.latest, snap.status, bed=None, size="big"),
+                numeric_tiles(
+                    BED_TILES,
+                    snap.latest,
+                    snap.status,
+                    bed=None,
+                    size="big",
+                    marks=marks,
+                ),
                 className="tile-grid",
             ),
             dcc.Graph(
@@ -150,6 +160,7 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
         Output({"type": "bed-value", "tile": ALL}, "children"),
         Output({"type": "bed-value", "tile": ALL}, "title"),
         Output({"type": "bed-sub", "tile": ALL}, "children"),
+        Output({"type": "bed-limits", "tile": ALL}, "children"),
         Output("bed-fresh", "data"),
         Output("bed-banner", "children"),
         Output("bed-banner", "className"),
@@ -178,6 +189,9 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
         sview = session_panel.view_signature(view, snap.now, checklist)
         new_cursor = _cursor(bed_id, snap.bed.epoch, seq, readings, alarms_sig, header, subs)
         new_cursor["sview"] = sview
+        marks = feed.limit_marks(bed_id)
+        new_cursor["limits"] = repr(sorted(marks.items()))
+        limits_changed = new_cursor["limits"] != cursor.get("limits")
         session_changed = sview != cursor.get("sview")
         events = feed.session_events(bed_id)
         seen = int(cursor.get("ev", 0))
@@ -198,6 +212,9 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
             live.tile_texts(BED_TILES, snap.latest),
             live.tile_titles(BED_TILES, snap.latest),
             subs if subs != cursor.get("subs") else [no_update] * len(subs),
+            [limit_lines(s, marks) for s in BED_TILES]
+            if limits_changed
+            else [no_update] * len(BED_TILES),
             live.freshness(snap, BED_TILES, per_bed=False) | {"size": "big"},
             [html.Div(line) for line in lines] if alarms_changed else no_update,
             banner_class if alarms_changed else no_update,
