@@ -17,6 +17,7 @@ AUDITED_EVENTS = (
     "limit_change",
     "override",
     "hold_start",
+    "refused",
     "instructor",
 )
 

@@ -28,12 +28,15 @@ def disclaimer() -> html.Div:
 
 def limit_lines(spec: TileSpec, marks: dict[str, list[tuple[str, float, float]]]) -> list[Any]:
     """The upper and lower alarm limit beside a tile's number (* where changed)."""
-    high, low, changed = format_limits(spec, marks)
-    cls = "tile-limit changed" if changed else "tile-limit"
+    high, low, _ = format_limits(spec, marks)
     return [
-        html.Div(f"▲ {high}" if high else "", className=cls),
-        html.Div(f"▼ {low}" if low else "", className=cls),
+        html.Div(f"{arrow} {text}" if text else "", className=_limit_class(text))
+        for arrow, text in (("▲", high), ("▼", low))
     ]
+
+
+def _limit_class(text: str) -> str:
+    return "tile-limit changed" if text.endswith("*") else "tile-limit"
 
 
 def numeric_tiles(

@@ -50,6 +50,9 @@ def test_nurse_walks_a_whole_session(browser: Any, tmp_path: Path) -> None:
             page.locator("#s-weight").fill("70")
             pick(page, "s-indication", "depression")
             pick(page, "s-regimen", "0.5 mg/kg over 40 min")
+            step("Create session", "concentration: required (0.1 to 100 mg/mL)")
+            page.locator("#s-conc").fill("10")
+            page.locator("#s-duration").fill("40")
             step("Create session", "Session created")
 
             # two resting cuff readings (every 3 simulated minutes) make the baseline
@@ -65,6 +68,21 @@ def test_nurse_walks_a_whole_session(browser: Any, tmp_path: Path) -> None:
                 5,
                 "the baseline on the page",
             )
+            # the start fails closed until the scores and the checklist are done
+            step("Start infusion", "hold: no pre-infusion RASS score")
+            pick(page, "s-pain", "6")
+            assess(page, "0", [0, 0, 0, 0, 0, 0], "settled, ready")
+            wait_until(lambda: "Assessment saved" in msg.inner_text(), 5, "pre-infusion scores")
+            step("Start infusion", "hold: not ticked: Identity and weight checked")
+            for label in (
+                "Identity and weight checked",
+                "Consent signed",
+                "Fasting per protocol",
+                "IV line patent",
+                "Contraindications screened",
+                "Escort arranged; no driving today",
+            ):
+                page.get_by_text(label, exact=True).click()
             step("Start infusion", "Infusion started.")
             wait_until(
                 lambda: "infusing 0.75 mg/kg/h" in page.locator("#bed-session").inner_text(),
@@ -96,9 +114,15 @@ def test_nurse_walks_a_whole_session(browser: Any, tmp_path: Path) -> None:
 
             step("Stop infusion", "recovery")
             wait_until(
-                lambda: "✓ RASS 0" in page.locator("#s-info").inner_text(),
+                lambda: "✗ RASS 0 after the stop" in page.locator("#s-info").inner_text(),
                 5,
                 "the computed checklist",
+            )
+            assess(page, "0", [0, 0, 0, 0, 0, 0], "awake, oriented")
+            wait_until(
+                lambda: "✓ RASS 0 after the stop" in page.locator("#s-info").inner_text(),
+                5,
+                "RASS after the stop",
             )
             for label in (
                 "Walks steadily",
@@ -106,6 +130,8 @@ def test_nurse_walks_a_whole_session(browser: Any, tmp_path: Path) -> None:
                 "Responsible adult present; no driving today",
             ):
                 page.get_by_text(label, exact=True).click()
+            step("Discharge", "not yet: Minimum recovery time")
+            page.locator("#s-discharge-override").fill("observed 20 min, settled; Dr on site")
             step("Discharge", "Discharged")
             step("Close record", "Session closed.")
             assert errors == []
@@ -119,11 +145,17 @@ def test_nurse_walks_a_whole_session(browser: Any, tmp_path: Path) -> None:
         assert steps == [
             "session_created",
             "baseline_confirmed",
+            "hold_start",
+            "assessment",
+            "hold_start",
             "infusion_start",
             "rate_change",
             "assessment",
             "assessment",
             "infusion_stop",
+            "assessment",
+            "refused",
+            "override",
             "discharged",
             "session_closed",
         ]
@@ -131,6 +163,8 @@ def test_nurse_walks_a_whole_session(browser: Any, tmp_path: Path) -> None:
         step_times = [e.t for e in log if e.kind in steps]
         assert step_times == sorted(step_times)  # in the order the nurse did them
         notes = [e.payload["note"] for e in log if e.kind == "assessment"]
-        assert notes == ["<b>floating</b>, a bit scared", "calm"]  # kept as text
+        assert notes[1:3] == ["<b>floating</b>, a bit scared", "calm"]  # kept as text
+        (override,) = [e for e in log if e.kind == "override"]
+        assert override.payload["role"] == "physician" and "recovery" in str(override.payload)
         assert "alarm_active" in {e.kind for e in log if e.payload.get("alarm") == "CADSS6_HIGH"}
         assert session.state == "closed"
