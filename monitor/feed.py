@@ -78,6 +78,10 @@ class LiveFeed(Protocol):
 
     def limits(self, bed: str) -> dict[str, str]: ...
 
+    def pre_infusion(self, bed: str) -> list[tuple[str, str]]:
+        """(key, label) of the checklist ticked before the start."""
+        ...
+
     def limit_marks(self, bed: str) -> dict[str, list[tuple[str, float, float]]]:
         """Per signal: (op, limit now, the configured limit) of its absolute alarm limits."""
         ...

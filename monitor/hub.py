@@ -830,7 +830,6 @@ class BedHub:
                 ce,
                 last,
                 len(st.assessments),
-                tuple((i.key, i.label) for i in cfg.pre_infusion),
             )
 
     def _check_assessments(self, now: float) -> None:
@@ -1092,6 +1091,9 @@ class Ward:
 
     def limit_marks(self, bed: str) -> dict[str, list[tuple[str, float, float]]]:
         return self.hub(bed).limit_marks()
+
+    def pre_infusion(self, bed: str) -> list[tuple[str, str]]:
+        return [(i.key, i.label) for i in self.hub(bed).session_config.pre_infusion]
 
     def session_view(self, bed: str) -> SessionView | None:
         return self.hub(bed).session_view()

@@ -301,7 +301,6 @@ class SessionView:
     ce_ng_ml: float | None
     last_scores: dict[str, int]
     assessments: int
-    pre_infusion: tuple[tuple[str, str], ...] = ()  # (key, label) ticked before the start
 
 
 def rate_steps(events: Iterable[SessionEvent]) -> list[tuple[float, float, str]]:

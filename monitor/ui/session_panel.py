@@ -63,7 +63,12 @@ def _button(ident: str, label: str, color: str = "blue", variant: str = "filled"
     return dmc.Button(label, id=ident, size="lg", color=color, variant=variant)
 
 
-def panel(view: SessionView | None, checklist: list[Any], patient: str = "") -> html.Div:
+def panel(
+    view: SessionView | None,
+    checklist: list[Any],
+    patient: str = "",
+    pre: list[tuple[str, str]] | None = None,
+) -> html.Div:
     phase = view.phase if view else None
     return html.Div(
         [
@@ -116,7 +121,7 @@ def panel(view: SessionView | None, checklist: list[Any], patient: str = "") -> 
                         label="Before the start",
                         size="lg",
                         children=dmc.Group(
-                            [dmc.Checkbox(label=lbl, value=k) for k, lbl in pre_items(view)]
+                            [dmc.Checkbox(label=lbl, value=k) for k, lbl in pre or []]
                         ),
                     ),
                     dmc.Group(
@@ -259,10 +264,6 @@ def panel(view: SessionView | None, checklist: list[Any], patient: str = "") -> 
         id="session-panel",
         className=panel_class(phase),
     )
-
-
-def pre_items(view: SessionView | None) -> tuple[tuple[str, str], ...]:
-    return view.pre_infusion if view is not None else ()
 
 
 def panel_class(phase: Phase | None) -> str:

@@ -16,7 +16,10 @@ SPEED = 30.0
 
 
 def pick(page: Any, ident: str, value: str) -> None:
-    """Choose an option of a Mantine select, as a finger would."""
+    """Choose an option of a Mantine select, as a finger would (choosing the option already
+    chosen would clear it)."""
+    if page.locator(f"#{ident}").input_value() == value:
+        return
     page.locator(f"#{ident}").click(position={"x": 12, "y": 12})  # clear of the clear button
     page.get_by_role("option", name=value, exact=True).click()
 

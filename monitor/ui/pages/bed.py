@@ -138,7 +138,12 @@ def layout(feed: LiveFeed, bed_id: str, pseudonym: Callable[[str], str] = str) -
                 ],
                 className="alarm-panel",
             ),
-            session_panel.panel(view, checklist, pseudonym(view.patient_ref) if view else ""),
+            session_panel.panel(
+                view,
+                checklist,
+                pseudonym(view.patient_ref) if view else "",
+                feed.pre_infusion(bed_id),
+            ),
             dcc.Store(id="bed-cursor", data=cursor),
             dcc.Store(id="bed-extend"),
             dcc.Store(id="bed-fresh", data=fresh),
