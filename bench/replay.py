@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import logging
 import sys
 import time
 from pathlib import Path
@@ -37,6 +38,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--copies", type=int, default=72)
     args = parser.parse_args()
+    logging.getLogger("monitor.hub").setLevel(logging.ERROR)  # the figures only
     config = load_config(REPO / "config.yaml")
     rows = readings(args.copies)
     text = "time,signal,value,unit\n" + "".join(

@@ -234,7 +234,8 @@ def replay(
     first = next(items, None)
     if first is None:
         return result
-    template = config.beds[0]
+    # the bed of that id in the config sets the stale limit; else the first bed
+    template = next((b for b in config.beds if b.id == bed), config.beds[0])
     bed_config = BedConfig.model_construct(id=bed, name=bed, device=template.device)
 
     def emit(ev: dict[str, Any]) -> None:
