@@ -23,8 +23,8 @@ from devices.simulator.inprocess import SimulatedMonitor
 from devices.simulator.scenario import Scenario
 from devices.transport import LinkState, SerialLink, SerialSettings, Writer
 from monitor.clock import Clock
-from monitor.hub import DeviceSink
 from monitor.model import DeviceEvent, Reading, Source, Waveform
+from monitor.ports import DeviceSink
 from monitor.training import Debrief, TimelineEntry, TrainingView
 
 log = logging.getLogger(__name__)

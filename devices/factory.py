@@ -14,7 +14,7 @@ from devices.simulator.scenario import Scenario, ScenarioError, load_library
 from devices.transport import SerialSettings
 from monitor.clock import Clock
 from monitor.config import BedConfig, ConfigError, DatexS5Device, SimulatorDevice, TrainingConfig
-from monitor.hub import Device
+from monitor.ports import Device
 
 
 def virtual_port_path(bed_id: str) -> Path:

@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from monitor.access import is_loopback
-from monitor.pk import MODELS, PkSimulator
+from monitor.config_base import Strict, reject_duplicates, signal_or_score
 from monitor.session import SCALES
-from monitor.signals import REGISTRY, is_known
+from monitor.session_config import SessionConfig
+from monitor.signals import REGISTRY
 
 DEFAULT_CONFIG = Path("config.yaml")
 VIRTUAL_PORT = "virtual"
@@ -27,28 +28,7 @@ class ConfigError(Exception):
     """A configuration problem, already phrased as one line for the operator."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _signal_or_score(code: str) -> str:
-    if not is_known(code) and code not in SCALES:
-        raise ValueError(
-            f"unknown signal {code!r} (see the signal registry and the "
-            f"assessment scales {', '.join(SCALES)})"
-        )
-    return code
-
-
-def _reject_duplicates(what: str, names: list[str]) -> None:
-    seen: set[str] = set()
-    for name in names:
-        if name in seen:
-            raise ValueError(f"duplicate {what} {name!r}")
-        seen.add(name)
-
-
-class ServerConfig(_Strict):
+class ServerConfig(Strict):
     host: str = "127.0.0.1"
     port: int = Field(8050, ge=1, le=65535)
     station: str = Field("station-1", min_length=1, max_length=64)
@@ -78,13 +58,13 @@ class ServerConfig(_Strict):
         return v
 
 
-class StoreConfig(_Strict):
+class StoreConfig(Strict):
     path: str = "./data/sessions.db"
     """SQLite file; a relative path is taken from the config file's folder."""
     flush_interval_s: float = Field(0.5, gt=0, le=1.0)
 
 
-class SimulatorDevice(_Strict):
+class SimulatorDevice(Strict):
     """The in-process simulated monitor."""
 
     kind: Literal["simulator"]
@@ -93,7 +73,7 @@ class SimulatorDevice(_Strict):
     nibp_interval_s: float = Field(180.0, ge=30, le=3600)
 
 
-class DatexS5Device(_Strict):
+class DatexS5Device(Strict):
     """A GE Datex-Ohmeda S/5 family monitor on a serial port.
 
     `port` is a device path or pyserial URL; `virtual` starts the simulated DRI monitor on a
@@ -119,7 +99,7 @@ DeviceConfig = Annotated[SimulatorDevice | DatexS5Device, Field(discriminator="k
 DEVICE_KINDS = ("simulator", "datex_s5")
 
 
-class BedConfig(_Strict):
+class BedConfig(Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")
     name: str = Field(min_length=1, max_length=40)
     device: DeviceConfig
@@ -133,7 +113,7 @@ DEFAULT_ESCALATE_S = {"HIGH": None, "MEDIUM": 180.0, "LOW": None}
 MAX_AUDIO_PAUSE_S = 120.0  # ISO 80601-2-61 caps SpO2 audio pause at 2 min
 
 
-class AlarmRule(_Strict):
+class AlarmRule(Strict):
     """One alarm condition for one signal, with its priority and IEC 60601-1-8 behaviour.
 
     The condition is exactly one of:
@@ -176,7 +156,7 @@ class AlarmRule(_Strict):
     @field_validator("signal")
     @classmethod
     def _known_signal(cls, v: str) -> str:
-        return _signal_or_score(v)
+        return signal_or_score(v)
 
     @model_validator(mode="after")
     def _one_condition(self) -> AlarmRule:
@@ -235,14 +215,14 @@ class AlarmRule(_Strict):
         return self.escalate_after_s or DEFAULT_ESCALATE_S[self.priority]
 
 
-class AlarmsConfig(_Strict):
+class AlarmsConfig(Strict):
     audio_pause_s: float = Field(MAX_AUDIO_PAUSE_S, gt=0, le=MAX_AUDIO_PAUSE_S)
     rules: list[AlarmRule] = Field(default_factory=list)
 
     @field_validator("rules")
     @classmethod
     def _unique_names(cls, rules: list[AlarmRule]) -> list[AlarmRule]:
-        _reject_duplicates("alarm name", [r.name for r in rules])
+        reject_duplicates("alarm name", [r.name for r in rules])
         return rules
 
     def missing_vitals(self) -> list[str]:
@@ -263,167 +243,7 @@ def plausible_range(code: str) -> tuple[float, float]:
     return sig.low, sig.high
 
 
-class Criterion(_Strict):
-    """A hold-start criterion: holds when `signal op limit` for the latest value or score."""
-
-    signal: str
-    op: Literal[">", ">=", "<", "<=", "!=", "=="]
-    limit: float
-
-    @field_validator("signal")
-    @classmethod
-    def _known(cls, v: str) -> str:
-        return _signal_or_score(v)
-
-
-DischargeCheck = Literal[
-    "rass_zero",
-    "cadss_settled",
-    "sbp_settled",
-    "hr_settled",
-    "spo2_settled",
-    "rr_settled",
-    "no_alarms",
-    "recovery_time",
-]
-
-
-class ChecklistItemConfig(_Strict):
-    key: str = Field(pattern=r"^[a-z0-9_]+$")
-    label: str = Field(min_length=1)
-    check: DischargeCheck | None = None
-    """Computed from the data; without it the nurse ticks the item."""
-
-
-class DischargeCriteria(_Strict):
-    """The numbers behind the computed discharge checks (clinical.md §7 step 5, §6)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-    spo2_min: float = Field(94, ge=80, le=100)
-    rr_range: tuple[float, float] = (10, 24)
-    hr_range: tuple[float, float] = (50, 100)
-    sbp_below: float = Field(160, ge=90, le=220)
-    sbp_within_pct: float = Field(20, gt=0, le=100)
-    cuff_max_age_min: float = Field(10, gt=0, le=60)
-    vitals_max_age_s: float = Field(60, gt=0, le=600)
-    cadss_max: int = Field(2, ge=0, le=24)
-    recovery_min: float = Field(30, ge=0, le=480)
-
-
-class DoseGuards(_Strict):
-    """Ketamine dose guards. A command past a guard is refused unless a physician overrides
-    it with a reason; the predicted effect-site concentration raises alarms (clinical.md §5.2)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-    max_rate_mg_kg_h: float = Field(1.0, gt=0, le=2)
-    max_session_mg_kg: float = Field(2.5, gt=0, le=10)
-    max_bolus_mg_kg: float = Field(0.5, gt=0, le=2)
-    ce_medium_ng_ml: float = Field(250, gt=0, le=5000)
-    ce_high_ng_ml: float = Field(640, gt=0, le=5000)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> DoseGuards:
-        if self.ce_high_ng_ml <= self.ce_medium_ng_ml:
-            raise ValueError("ce_high_ng_ml must be above ce_medium_ng_ml")
-        return self
-
-
-class BaselineRule(_Strict):
-    """What a confirmed baseline needs (clinical.md §7 step 1)."""
-
-    min_cuffs: int = Field(2, ge=1, le=10)
-    window_min: float = Field(10, gt=0, le=60)
-    signals: tuple[str, ...] = ("HR", "SPO2", "RR")
-
-    @field_validator("signals")
-    @classmethod
-    def _known_signals(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        for code in v:
-            if not is_known(code):
-                raise ValueError(f"unknown signal {code!r}")
-        return v
-
-
-class AssessmentSchedule(_Strict):
-    every_min: float = Field(15, gt=0, le=240)
-    peak_min: float | None = Field(40, gt=0, le=600)
-    """One extra assessment at the expected peak, minutes after the infusion starts."""
-    overdue_after_min: float = Field(5, gt=0, le=60)
-    """Past due by this long: a LOW alarm, which escalates to MEDIUM after as long again."""
-
-
-def _default_holds() -> list[Criterion]:
-    return [
-        Criterion(signal="NIBP_SYS", op=">=", limit=180),
-        Criterion(signal="NIBP_DIA", op=">=", limit=110),
-        Criterion(signal="SPO2", op="<", limit=94),
-        Criterion(signal="RASS", op="!=", limit=0),
-    ]
-
-
-def _default_checklist() -> list[ChecklistItemConfig]:
-    computed = [
-        ("spo2", "SpO2 at least 94 %", "spo2_settled"),
-        ("rr", "RR 10-24", "rr_settled"),
-        ("hr", "HR 50-100", "hr_settled"),
-        ("sbp", "SBP below 160 and within 20 % of baseline (cuff within 10 min)", "sbp_settled"),
-        ("alarms", "No active MEDIUM or HIGH alarm", "no_alarms"),
-        ("rass", "RASS 0 after the stop", "rass_zero"),
-        ("cadss", "CADSS-6 at most 2 or back to its pre-infusion value", "cadss_settled"),
-        ("recovery", "Minimum recovery time", "recovery_time"),
-    ]
-    return [ChecklistItemConfig(key=k, label=lbl, check=c) for k, lbl, c in computed] + [
-        ChecklistItemConfig(key="ambulating", label="Walks steadily"),
-        ChecklistItemConfig(key="nausea", label="No nausea needing treatment"),
-        ChecklistItemConfig(key="escort", label="Responsible adult present; no driving today"),
-    ]
-
-
-def _default_pre_infusion() -> list[ChecklistItemConfig]:
-    items = [
-        ("identity", "Identity and weight checked"),
-        ("consent", "Consent signed"),
-        ("fasting", "Fasting per protocol"),
-        ("iv", "IV line patent"),
-        ("contraindications", "Contraindications screened"),
-        ("escort", "Escort arranged; no driving today"),
-    ]
-    return [ChecklistItemConfig(key=k, label=lbl) for k, lbl in items]
-
-
-class SessionConfig(_Strict):
-    hold_start: list[Criterion] = Field(default_factory=_default_holds)
-    baseline: BaselineRule = Field(default_factory=BaselineRule)
-    pre_infusion: list[ChecklistItemConfig] = Field(default_factory=_default_pre_infusion)
-    """Ticked by the nurse before the start; every item is needed (computed checks: none)."""
-    start_scores: tuple[str, ...] = ("RASS", "CADSS6", "PAIN_NRS")
-    """Scores that must be entered before the start."""
-
-    @field_validator("start_scores")
-    @classmethod
-    def _scales(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        for code in v:
-            if code not in SCALES:
-                raise ValueError(f"unknown score {code!r} (one of {', '.join(SCALES)})")
-        return v
-
-    dose: DoseGuards = Field(default_factory=DoseGuards)
-    nibp_overdue_cycles: float = Field(2, gt=0, le=10)
-    """During an infusion, no cuff reading for this many cycles raises a MEDIUM alarm."""
-    assessments: AssessmentSchedule = Field(default_factory=AssessmentSchedule)
-    discharge: list[ChecklistItemConfig] = Field(default_factory=_default_checklist)
-    discharge_criteria: DischargeCriteria = Field(default_factory=DischargeCriteria)
-    ke0_per_min: float = Field(0.114, gt=0, le=10)
-    pk_model: Literal["clements", "domino"] = "clements"
-
-    def pk_simulator(self, weight_kg: float) -> PkSimulator:
-        """The configured PK model for a patient (the bed page and the review use the same)."""
-        return PkSimulator(MODELS[self.pk_model], weight_kg, self.ke0_per_min)
-
-
-class TrainingConfig(_Strict):
+class TrainingConfig(Strict):
     """Training mode: simulated beds can run scenarios, and time can run faster."""
 
     enabled: bool = False
@@ -431,7 +251,7 @@ class TrainingConfig(_Strict):
     speed: float = Field(1.0, gt=0, le=60)
 
 
-class Config(_Strict):
+class Config(Strict):
     server: ServerConfig = Field(default_factory=ServerConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
@@ -442,7 +262,7 @@ class Config(_Strict):
     @field_validator("beds")
     @classmethod
     def _unique_bed_ids(cls, beds: list[BedConfig]) -> list[BedConfig]:
-        _reject_duplicates("bed id", [b.id for b in beds])
+        reject_duplicates("bed id", [b.id for b in beds])
         return beds
 
     @field_validator("alarms")

@@ -74,7 +74,7 @@ def import_readings(
         "regimen": f"imported from {path.name}",
         "patient_ref": "",
         "indication": "",
-        "concentration_mg_ml": 10.0,
+        "concentration_mg_ml": 0.0,  # readings only: no drug was planned or given
     }
     session = store.create_session(bed, source, start, plan, user)
     store.append_many(session.id, rows)

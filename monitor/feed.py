@@ -1,6 +1,6 @@
 """The live-feed interface: all the web app may read from, and the commands it may send back.
 
-The embedded default implements it in process (monitor.hub.Ward). A central recorder fed over
+The embedded default implements it in process (monitor.ward.Ward). A central recorder fed over
 MQTT can implement the same interface later without the pages changing.
 """
 

@@ -3,6 +3,7 @@
 Every gate fails closed: a value that is missing or too old is a reason to hold, never a
 pass. Each reason is one line naming what failed. A physician may override a gate with a
 reason; typed values outside their allowed range are refused outright (never clamped).
+Refusals are SessionError, one line naming what failed.
 Defaults and their sources: config.yaml, clinical.md §3, §5.2, §6, §7.
 """
 
@@ -13,9 +14,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from monitor.config import ChecklistItemConfig, Criterion, DischargeCriteria, SessionConfig
 from monitor.model import ActiveAlarm, Priority, Reading
 from monitor.session import INDICATIONS, SCALES, Phase, SessionError, SessionState
+from monitor.session_config import (
+    ChecklistItemConfig,
+    Criterion,
+    DischargeCriteria,
+    SessionConfig,
+)
 from monitor.signals import REGISTRY
 
 WEIGHT_KG = (20.0, 300.0)
@@ -34,24 +40,20 @@ _OPS = {
 }
 
 
-class Refused(ValueError):
-    """A command refused by a gate or a range check: one line for the screen."""
-
-
 # -- typed values --------------------------------------------------------------------------
 
 
 def number_in(raw: Any, name: str, lo: float, hi: float, unit: str = "") -> float:
-    """A typed number within [lo, hi], or Refused naming the field and its range."""
+    """A typed number within [lo, hi], or SessionError naming the field and its range."""
     span = f"{lo:g} to {hi:g}{' ' + unit if unit else ''}"
     if raw is None or raw == "":
-        raise Refused(f"{name}: required ({span})")
+        raise SessionError(f"{name}: required ({span})")
     try:
         value = float(raw)
     except (TypeError, ValueError):
-        raise Refused(f"{name}: not a number ({span})") from None
+        raise SessionError(f"{name}: not a number ({span})") from None
     if not (math.isfinite(value) and lo <= value <= hi):
-        raise Refused(f"{name}: {value:g} is outside {span}")
+        raise SessionError(f"{name}: {value:g} is outside {span}")
     return value
 
 
@@ -69,13 +71,13 @@ def validate_plan(plan: Mapping[str, Any]) -> dict[str, Any]:
     if plan.get("planned_total_mg_kg") not in (None, ""):
         total = number_in(plan["planned_total_mg_kg"], "planned dose", *TOTAL_MG_KG, "mg/kg")
     if duration is None and total is None:
-        raise Refused("plan: give a duration (min) or a total dose (mg/kg)")
+        raise SessionError("plan: give a duration (min) or a total dose (mg/kg)")
     ref = str(plan.get("patient_ref") or "").strip()
     if len(ref) > 40:
-        raise Refused("patient reference: at most 40 characters")
+        raise SessionError("patient reference: at most 40 characters")
     indication = str(plan.get("indication") or "")
     if indication and indication not in INDICATIONS:
-        raise Refused(f"indication must be one of: {', '.join(INDICATIONS)}")
+        raise SessionError(f"indication must be one of: {', '.join(INDICATIONS)}")
     return {
         "weight_kg": weight,
         "planned_rate_mg_kg_h": rate,

@@ -11,18 +11,17 @@ import math
 import threading
 import uuid
 from collections import Counter, deque
-from collections.abc import Callable, Mapping
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Callable
+from typing import Any
 
 from monitor.alarms import BedAlarms
 from monitor.alarms import technical as tech
-from monitor.clock import Clock, ScaledClock
-from monitor.config import AlarmsConfig, BedConfig, SessionConfig
+from monitor.clock import Clock
+from monitor.config import AlarmsConfig, BedConfig
 from monitor.feed import BedInfo, BedSnapshot, CommandError
 from monitor.gates import (
     RATE_MG_KG_H,
     ChecklistItem,
-    Refused,
     baseline_from,
     bolus_reasons,
     discharge_checklist,
@@ -40,9 +39,9 @@ from monitor.model import (
     Priority,
     Reading,
     SessionInfo,
-    Source,
     Waveform,
 )
+from monitor.ports import Device, Trainable
 from monitor.session import (
     SCALES,
     SESSION_EVENTS,
@@ -55,9 +54,10 @@ from monitor.session import (
     next_assessment_due,
     validate_assessment,
 )
+from monitor.session_config import SessionConfig
 from monitor.signals import REGISTRY, WAVEFORMS
 from monitor.store import SessionStore, StoreError
-from monitor.training import SPEEDS, Debrief, TimelineEntry, TrainingView
+from monitor.training import Debrief, TimelineEntry, TrainingView
 
 log = logging.getLogger(__name__)
 
@@ -75,46 +75,8 @@ PK_CHECK_S = 10.0  # how often the predicted Ce is checked against the dose alar
 SESSION_ALARM_SIGNALS = (*SCALES, "ASSESSMENT", "DOSE", "NIBP")
 
 
-def _refused(err: Refused | SessionError) -> CommandError:
+def _refused(err: SessionError) -> CommandError:
     return CommandError(str(err))
-
-
-DeviceSink = Callable[[Reading | DeviceEvent | Waveform], object]
-
-
-@runtime_checkable
-class Trainable(Protocol):
-    """A simulated device that can run training scenarios (devices/simulator)."""
-
-    library: Mapping[str, Any]
-
-    def start_scenario(self, scenario_id: str) -> None: ...
-
-    def instructor(self, command: str, value: str, level: float | None = None) -> None: ...
-
-    def training_view(self) -> TrainingView | None: ...
-
-    def debrief(self, alarms: list[TimelineEntry]) -> Debrief | None: ...
-
-    def start_replay(self, title: str, rows: list[tuple[float, str, float]]) -> None: ...
-
-    def trainee_action(self, action: str, detail: str = "") -> None: ...
-
-
-class Device(Protocol):
-    """What the hub needs of a device: a blocking reader loop and its provenance."""
-
-    source: Source
-    expected_interval_s: dict[str, float]
-
-    def run(self, sink: DeviceSink, stop: threading.Event) -> None:
-        """Deliver readings and device events to `sink` until `stop` is set."""
-        ...
-
-    def infusion_changed(self, mg_per_h: float) -> None:
-        """Told what the pump now delivers (the rate times the weight entered for the
-        session); real monitors ignore it, a simulated patient receives it."""
-        ...
 
 
 class BedHub:
@@ -153,6 +115,7 @@ class BedHub:
         self._last_arrival = clock.now()  # the feed's pulse, by our clock, not the device's
         self._last_cuff_t: float | None = None
         self._pk_checked = -math.inf
+        self._steps_infusing = False  # the phase the sensor alarms' steps were set for
         self.listeners: list[Callable[[AlarmTransition | SessionEvent], object]] = []
         """Told every alarm transition and session event as it happens (the replay tool)."""
         self._link: str | None = None
@@ -262,9 +225,11 @@ class BedHub:
         """Cuff overdue, planned dose reached and predicted Ce: only while infusing."""
         st, cfg, alarms = self._state, self.session_config, self._alarms
         infusing = self._infusing
-        for name, tracker in alarms.trackers().items():  # sensor alarms escalate in infusion
-            if tracker.technical and name.endswith("_INVALID"):
-                tracker.steps = tech.sensor_steps(name, infusing)
+        if infusing != self._steps_infusing:  # sensor alarms escalate further in infusion
+            self._steps_infusing = infusing
+            for name, tracker in alarms.trackers().items():
+                if tracker.technical and name.endswith("_INVALID"):
+                    tracker.steps = tech.sensor_steps(name, infusing)
         cycle = self.info.expected_interval_s.get("NIBP_SYS")
         overdue = False
         if infusing and cycle and st.infusion_started_at is not None:
@@ -548,7 +513,7 @@ class BedHub:
         """Created: patient reference, weight, indication, planned regimen, concentration."""
         try:
             plan = validate_plan(plan)
-        except Refused as err:
+        except SessionError as err:
             raise _refused(err) from None
         with self._lock:
             if self._session is not None:
@@ -631,7 +596,7 @@ class BedHub:
     ) -> None:
         try:
             rate = number_in(rate_mg_kg_h, "rate", *RATE_MG_KG_H, "mg/kg/h")
-        except Refused as err:
+        except SessionError as err:
             raise _refused(err) from None
         with self._lock:
             self._require(Phase.INFUSING, Phase.PAUSED)
@@ -688,7 +653,7 @@ class BedHub:
                 try:
                     top = self.session_config.dose.max_bolus_mg_kg
                     mg_per_kg = number_in(mg_per_kg, "bolus", 0.01, top, "mg/kg")
-                except Refused as err:
+                except SessionError as err:
                     raise _refused(err) from None
                 reasons = bolus_reasons(
                     self.session_config, self._state, self._latest, mg_per_kg, self.clock.now()
@@ -1000,149 +965,3 @@ def _session_number(text: str) -> int:
     if number <= 0:
         raise CommandError("session: a positive session number")
     return number
-
-
-class Ward:
-    """All beds of this station: the in-process LiveFeed."""
-
-    def __init__(self, hubs: list[BedHub], clock: Clock) -> None:
-        self._hubs = {h.info.id: h for h in hubs}
-        self.clock = clock
-
-    def hub(self, bed: str) -> BedHub:
-        try:
-            return self._hubs[bed]
-        except KeyError:
-            raise CommandError(f"no bed {bed!r}") from None
-
-    def start(self) -> None:
-        for h in self._hubs.values():
-            h.start()
-
-    def stop(self) -> None:
-        for h in self._hubs.values():
-            h.stop()
-
-    def beds(self) -> list[BedInfo]:
-        return [h.info for h in self._hubs.values()]
-
-    def now(self) -> float:
-        return self.clock.now()
-
-    def snapshot(self, bed: str) -> BedSnapshot:
-        return self.hub(bed).snapshot()
-
-    def since(self, bed: str, cursor: int) -> tuple[list[Reading], int]:
-        return self.hub(bed).since(cursor)
-
-    def window(self, bed: str, seconds: float) -> tuple[list[Reading], int]:
-        return self.hub(bed).window(seconds)
-
-    # -- training --------------------------------------------------------------------------
-
-    def scenarios(self, bed: str) -> list[tuple[str, str]]:
-        return self.hub(bed).scenarios()
-
-    def training_view(self, bed: str) -> TrainingView | None:
-        return self.hub(bed).training_view()
-
-    def training_command(
-        self, bed: str, command: str, user: str, value: str = "", level: float | None = None
-    ) -> None:
-        self.hub(bed).training_command(command, user, value, level)
-
-    def debrief(self, bed: str) -> Debrief | None:
-        return self.hub(bed).debrief()
-
-    def clock_control(self, command: str, speed: float | None = None) -> None:
-        """pause, resume or speed N for the whole station (training only: a live station's
-        clock is the wall clock)."""
-        clock = self.clock
-        if not isinstance(clock, ScaledClock):
-            raise CommandError("this station runs in real time")
-        if command == "pause":
-            clock.pause()
-        elif command == "resume":
-            clock.resume()
-        elif command == "speed" and speed in SPEEDS:
-            clock.set_speed(speed)
-        else:
-            raise CommandError(f"speed must be one of {', '.join(f'{x:g}x' for x in SPEEDS)}")
-
-    def clock_state(self) -> tuple[float, bool] | None:
-        """(speed, paused) of a training station's clock; None in real time."""
-        clock = self.clock
-        return (clock.speed, clock.paused) if isinstance(clock, ScaledClock) else None
-
-    def stop_session(self, bed: str, user: str) -> SessionInfo:
-        return self.hub(bed).stop_session(user)
-
-    def acknowledge(self, bed: str, user: str) -> int:
-        return self.hub(bed).acknowledge(user)
-
-    def reset_alarms(self, bed: str, user: str) -> int:
-        return self.hub(bed).reset_alarms(user)
-
-    def pause_audio(self, bed: str, user: str) -> float:
-        return self.hub(bed).pause_audio(user)
-
-    def limits(self, bed: str) -> dict[str, str]:
-        return self.hub(bed).limits()
-
-    def limit_marks(self, bed: str) -> dict[str, list[tuple[str, float, float]]]:
-        return self.hub(bed).limit_marks()
-
-    def pre_infusion(self, bed: str) -> list[tuple[str, str]]:
-        return [(i.key, i.label) for i in self.hub(bed).session_config.pre_infusion]
-
-    def session_view(self, bed: str) -> SessionView | None:
-        return self.hub(bed).session_view()
-
-    def session_events(self, bed: str) -> list[SessionEvent]:
-        return self.hub(bed).session_events()
-
-    def session_command(self, bed: str, command: str, user: str, **args: Any) -> object:
-        """One workflow step by name: create, baseline, start, rate, pause, resume, stop,
-        bolus, medication, assess, discharge, close."""
-        hub = self.hub(bed)
-        role = args.get("role", "nurse")
-        actions = {
-            "create": lambda: hub.create_session(args["plan"], user),
-            "baseline": lambda: hub.confirm_baseline(user),
-            "start": lambda: hub.start_infusion(
-                user, args.get("override_reason", ""), args.get("ticked", []), role
-            ),
-            "rate": lambda: hub.change_rate(
-                args["rate_mg_kg_h"], user, args.get("override_reason", ""), role
-            ),
-            "pause": lambda: hub.pause_infusion(user),
-            "resume": lambda: hub.resume_infusion(user),
-            "stop": lambda: hub.stop_infusion(user),
-            "bolus": lambda: hub.give(
-                "bolus",
-                user,
-                mg_per_kg=args.get("mg_per_kg"),
-                override_reason=args.get("override_reason", ""),
-                role=role,
-            ),
-            "medication": lambda: hub.give(
-                "medication", user, drug=args.get("drug", ""), dose=args.get("dose", "")
-            ),
-            "assess": lambda: hub.assess(args["scores"], user),
-            "discharge": lambda: hub.discharge(
-                args.get("ticked", []), user, args.get("override_reason", ""), role
-            ),
-            "close": lambda: hub.close_session(user, args.get("reason", "")),
-        }
-        if command not in actions:
-            raise CommandError(f"unknown session command {command!r}")
-        try:
-            return actions[command]()
-        except StoreError as err:
-            raise CommandError(str(err)) from None
-
-    def checklist(self, bed: str, ticked: list[str] | None = None) -> list[ChecklistItem]:
-        return self.hub(bed).checklist(ticked)
-
-    def change_limit(self, bed: str, name: str, limit: float, user: str, reason: str) -> float:
-        return self.hub(bed).change_limit(name, limit, user, reason)

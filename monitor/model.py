@@ -157,4 +157,4 @@ class SessionInfo:
     patient_ref: str = ""  # a pseudonym or clinic ID; never in URLs or logs
     indication: str = ""
     regimen: str = ""
-    concentration_mg_ml: float = 10.0
+    concentration_mg_ml: float = 0.0  # mg/mL; 0 where no drug was planned (an import)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import heapq
+import itertools
 import json
 import math
 import tempfile
@@ -29,6 +30,7 @@ from monitor.model import AlarmPhase, AlarmTransition, Priority, Reading
 from monitor.session import SessionEvent
 from monitor.signals import REGISTRY
 from monitor.store import SessionStore
+from monitor.ward import Ward
 
 READINGS_HEADER = ["time", "signal", "value", "unit"]
 TRANSITIONS_HEADER = ["time", "bed", "alarm", "priority", "state", "value"]
@@ -120,70 +122,50 @@ def read_commands(lines: Iterable[str], source: str) -> list[Command]:
     return sorted(out, key=lambda c: c.t)
 
 
-def _run(hub: BedHub, c: Command) -> object:
-    """One command, by the station's own name and arguments."""
-    a, user, role = c.args, c.user, c.role
-    override = str(a.get("override_reason") or "")
-    if c.command == "create_session":
-        return hub.create_session(dict(a), user)
-    if c.command == "confirm_baseline":
-        return hub.confirm_baseline(user)
-    if c.command == "start_infusion":
-        return hub.start_infusion(user, override, list(a.get("ticked") or []), role)
-    if c.command == "change_rate":
-        return hub.change_rate(a.get("rate_mg_kg_h"), user, override, role)  # type: ignore[arg-type]
-    if c.command == "pause_infusion":
-        return hub.pause_infusion(user)
-    if c.command == "resume_infusion":
-        return hub.resume_infusion(user)
-    if c.command == "stop_infusion":
-        return hub.stop_infusion(user)
-    if c.command == "give":
-        if a.get("kind") == "bolus":
-            return hub.give(
-                "bolus", user, mg_per_kg=a.get("mg_per_kg"), override_reason=override, role=role
-            )
-        return hub.give(
-            "medication", user, drug=str(a.get("drug", "")), dose=str(a.get("dose", ""))
-        )
-    if c.command == "assess":
-        return hub.assess(dict(a), user)
-    if c.command == "discharge":
-        return hub.discharge(list(a.get("ticked") or []), user, override, role)
-    if c.command == "close_session":
-        return hub.close_session(user, str(a.get("reason") or ""))
+# replay's command names -> the station's workflow steps (Ward.session_command)
+SESSION_STEPS = {
+    "create_session": "create",
+    "confirm_baseline": "baseline",
+    "start_infusion": "start",
+    "change_rate": "rate",
+    "pause_infusion": "pause",
+    "resume_infusion": "resume",
+    "stop_infusion": "stop",
+    "give": "give",
+    "assess": "assess",
+    "discharge": "discharge",
+    "close_session": "close",
+}
+COMMANDS = (*SESSION_STEPS, "acknowledge", "pause_audio", "reset_alarms", "change_limit")
+
+
+def _run(ward: Ward, bed: str, c: Command) -> object:
+    """One command, through the same dispatch as the bed page's."""
+    args = dict(c.args)
+    step = SESSION_STEPS.get(c.command)
+    if step == "give":
+        step = "bolus" if args.pop("kind", None) == "bolus" else "medication"
+    elif step == "create":
+        args = {"plan": args}
+    elif step == "assess":
+        args = {"scores": args}
+    if step is not None:
+        return ward.session_command(bed, step, c.user, role=c.role, **args)
     if c.command == "acknowledge":
-        return hub.acknowledge(user)
+        return ward.acknowledge(bed, c.user)
     if c.command == "pause_audio":
-        return hub.pause_audio(user)
+        return ward.pause_audio(bed, c.user)
     if c.command == "reset_alarms":
-        return hub.reset_alarms(user)
-    if role != "physician":  # change_limit, as on the station
-        raise CommandError(f"not permitted for your role ({role}): limits")
+        return ward.reset_alarms(bed, c.user)
+    if c.role != "physician":  # change_limit, as on the station
+        raise CommandError(f"not permitted for your role ({c.role}): limits")
     try:
-        limit = float(a.get("limit"))  # type: ignore[arg-type]
+        limit = float(args.get("limit"))  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise CommandError("change_limit: limit must be a number") from None
-    return hub.change_limit(str(a.get("name")), limit, user, str(a.get("reason") or ""))
-
-
-COMMANDS = (
-    "create_session",
-    "confirm_baseline",
-    "start_infusion",
-    "change_rate",
-    "pause_infusion",
-    "resume_infusion",
-    "stop_infusion",
-    "give",
-    "assess",
-    "discharge",
-    "close_session",
-    "acknowledge",
-    "pause_audio",
-    "reset_alarms",
-    "change_limit",
-)
+    return ward.change_limit(
+        bed, str(args.get("name")), limit, c.user, str(args.get("reason") or "")
+    )
 
 
 class _Recording:
@@ -226,12 +208,13 @@ def replay(
     if writer:
         writer.writerow(TRANSITIONS_HEADER)
     result = ReplayResult()
-    items: Iterator[tuple[float, int, Any]] = heapq.merge(
-        ((t, 0, row) for row in rows for t in (row[0],)),
+    # readings and commands in time order; at the same second, the reading first
+    merged = heapq.merge(
+        ((row[0], 0, row) for row in rows),
         ((c.t, 1, c) for c in commands),
         key=lambda x: (x[0], x[1]),
-    )
-    first = next(items, None)
+    )  # streamed: a long recording is never held in memory
+    first = next(merged, None)
     if first is None:
         return result
     # the bed of that id in the config sets the stale limit; else the first bed
@@ -268,9 +251,10 @@ def replay(
         hub.listeners.append(listen)
         if baseline:
             hub.assume_baseline(baseline)
+        ward = Ward([hub], clock)
         next_tick, next_flush = first[0] + TICK_S, first[0] + FLUSH_EVERY_S
         try:
-            for t, _, item in _chain(first, items):
+            for t, _, item in itertools.chain([first], merged):
                 while next_tick <= t:  # time moves on: delays, a lost feed, escalation
                     clock.advance(next_tick - clock.now())
                     hub.check_feed()
@@ -278,7 +262,7 @@ def replay(
                 if t > clock.now():
                     clock.advance(t - clock.now())
                 if isinstance(item, Command):
-                    _command(hub, item, clock.now(), emit)
+                    _command(ward, bed, item, clock.now(), emit)
                     continue
                 _, signal, value, unit = item
                 if result.first_t is None:
@@ -297,15 +281,13 @@ def replay(
     return result
 
 
-def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
-    yield first
-    yield from rest
-
-
-def _command(hub: BedHub, c: Command, now: float, emit: Callable[[dict[str, Any]], None]) -> None:
+def _command(
+    ward: Ward, bed: str, c: Command, now: float, emit: Callable[[dict[str, Any]], None]
+) -> None:
+    hub = ward.hub(bed)
     before = hub.phase
     try:
-        _run(hub, c)
+        _run(ward, bed, c)
     except CommandError as err:
         emit({"t": now, "kind": "command", "command": c.command, "ok": False, "reason": str(err)})
         return

@@ -571,7 +571,7 @@ class SessionStore:
                     plan.get("patient_ref", ""),
                     plan.get("indication", ""),
                     plan.get("regimen", ""),
-                    plan.get("concentration_mg_ml", 10.0),
+                    plan.get("concentration_mg_ml", 0.0),  # 0: not given; never a guessed 10
                 ),
             )
             session_id = int(cur.lastrowid or 0)

@@ -17,6 +17,7 @@ from dashboard import Station, build_station
 from devices.simulator.inprocess import SimulatedMonitor
 from monitor.clock import Clock, ManualClock
 from monitor.config import Config, parse_config
+from monitor.model import Reading
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -172,10 +173,10 @@ PLAN: dict[str, Any] = {
 PRE_INFUSION_TICKED = ["identity", "consent", "fasting", "iv", "contraindications", "escort"]
 
 
-def resting_vitals(hub: Any, t: float, sbp: float = 125, spo2: float = 98, rr: float = 14) -> None:
-    """One set of resting vitals at `t` (a cuff reading with HR, SpO2 and RR)."""
-    from monitor.model import Reading
-
+def resting_vitals(
+    hub: Any, t: float, sbp: float = 125, spo2: float = 98, rr: float | None = 14
+) -> None:
+    """One set of resting vitals at `t`: a cuff reading with HR, SpO2 and RR (none if None)."""
     bed = hub.info.id
     for signal, value, unit in (
         ("NIBP_SYS", sbp, "mmHg"),
@@ -185,7 +186,8 @@ def resting_vitals(hub: Any, t: float, sbp: float = 125, spo2: float = 98, rr: f
         ("SPO2", spo2, "%"),
         ("RR", rr, "/min"),
     ):
-        hub.ingest(Reading(bed, t, signal, value, unit))
+        if value is not None:
+            hub.ingest(Reading(bed, t, signal, value, unit))
 
 
 def ready_to_start(hub: Any, clock: Any, sbp: float = 125) -> None:

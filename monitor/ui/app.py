@@ -10,9 +10,10 @@ import dash_mantine_components as dmc
 from dash import Dash, Input, Output, dcc, html
 from flask_wtf.csrf import generate_csrf
 
-from monitor.config import AlarmRule, ServerConfig, SessionConfig
+from monitor.config import AlarmRule, ServerConfig
 from monitor.feed import LiveFeed
 from monitor.review import when
+from monitor.session_config import SessionConfig
 from monitor.store import SessionStore, StoreError
 from monitor.ui.auth import Access, install, page_permission
 from monitor.ui.pages import bed, instructor, overview, review

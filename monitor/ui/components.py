@@ -28,7 +28,7 @@ def disclaimer() -> html.Div:
 
 def limit_lines(spec: TileSpec, marks: dict[str, list[tuple[str, float, float]]]) -> list[Any]:
     """The upper and lower alarm limit beside a tile's number (* where changed)."""
-    high, low, _ = format_limits(spec, marks)
+    high, low = format_limits(spec, marks)
     return [
         html.Div(f"{arrow} {text}" if text else "", className=_limit_class(text))
         for arrow, text in (("▲", high), ("▼", low))

@@ -17,10 +17,11 @@ from monitor.feed import CommandError, LiveFeed
 from monitor.session import INDICATIONS, Phase, SessionView
 from monitor.ui.auth import Access
 
+# label, rate (mg/kg/h), duration (min): clinical.md §3.1-3.2
 REGIMENS = {
-    "depression": ("0.5 mg/kg over 40 min", 0.75),
-    "crps": ("0.35 mg/kg/h for 4 h", 0.35),
-    "pain-2h": ("about 80 mg over 2 h (0.57 mg/kg/h at 70 kg)", 0.57),
+    "depression": ("0.5 mg/kg over 40 min", 0.75, 40),
+    "crps": ("0.35 mg/kg/h for 4 h", 0.35, 240),
+    "pain-2h": ("about 80 mg over 2 h (0.57 mg/kg/h at 70 kg)", 0.57, 120),
 }
 MEDICATIONS = ("ondansetron", "midazolam", "labetalol", "clonidine", "other")
 SCALE_OPTIONS = {
@@ -391,8 +392,10 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
                 access.require("override")  # overriding a gate or a guard: a physician
             role = "physician" if access.can("override") else access.role()
             if which == "s-create":
-                if plan_rate in (None, "") and regimen in REGIMENS:
-                    plan_rate = REGIMENS[regimen][1]
+                if regimen in REGIMENS:  # the regimen fills what was left empty
+                    _, rate_of, minutes = REGIMENS[regimen]
+                    plan_rate = rate_of if plan_rate in (None, "") else plan_rate
+                    duration = minutes if duration in (None, "") else duration
                 plan = {
                     "patient_ref": patient,
                     "weight_kg": weight,

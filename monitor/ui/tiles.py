@@ -62,18 +62,16 @@ def format_sub(spec: TileSpec, latest: dict[str, Reading], status: dict[str, str
 
 def format_limits(
     spec: TileSpec, marks: dict[str, list[tuple[str, float, float]]]
-) -> tuple[str, str, bool]:
-    """(upper, lower, changed): the first limit on each side, as bedside monitors show them
-    beside the number; `changed` when a limit differs from the clinic's default."""
+) -> tuple[str, str]:
+    """(upper, lower): the first limit on each side, as bedside monitors show them beside the
+    number; a `*` marks a limit that differs from the clinic's default."""
     limits = marks.get(spec.primary, [])
-    highs = [(lim, lim != base) for op, lim, base in limits if op in (">", ">=")]
-    lows = [(lim, lim != base) for op, lim, base in limits if op in ("<", "<=")]
-    high = min(highs, default=None)
-    low = max(lows, default=None)
-    fmt = f"{{:.{spec.decimals}f}}"
-    changed = any(c for _, c in highs + lows)
-    return (
-        fmt.format(high[0]) + ("*" if high[1] else "") if high else "",
-        fmt.format(low[0]) + ("*" if low[1] else "") if low else "",
-        changed,
-    )
+    high = min(((lim, lim != base) for op, lim, base in limits if op in (">", ">=")), default=None)
+    low = max(((lim, lim != base) for op, lim, base in limits if op in ("<", "<=")), default=None)
+
+    def shown(side: tuple[float, bool] | None) -> str:
+        if side is None:
+            return ""
+        return f"{side[0]:.{spec.decimals}f}" + ("*" if side[1] else "")
+
+    return shown(high), shown(low)

@@ -25,10 +25,10 @@ from devices.simulator.scenario import (
 from monitor.clock import ManualClock, ScaledClock
 from monitor.config import load_config
 from monitor.feed import CommandError
-from monitor.hub import Ward
 from monitor.model import Reading
 from monitor.report import print_pdf
 from monitor.training import debrief_html
+from monitor.ward import Ward
 from tests.helpers import PLAN, REPO
 from tests.scenarios import LIBRARY, run_on_hub
 

@@ -10,9 +10,10 @@ import pytest
 from monitor.clock import ManualClock
 from monitor.config import AlarmRule, AlarmsConfig, BedConfig, SimulatorDevice
 from monitor.feed import CommandError
-from monitor.hub import BedHub, Ward
+from monitor.hub import BedHub
 from monitor.model import Reading
 from monitor.store import SessionStore
+from monitor.ward import Ward
 from tests.helpers import PLAN, QuietDevice, start_by_override
 
 BED = BedConfig(id="chair-1", name="Chair 1", device=SimulatorDevice(kind="simulator"))

@@ -10,7 +10,6 @@ from monitor.clock import ManualClock
 from monitor.config import AlarmRule, AlarmsConfig, BedConfig, SimulatorDevice
 from monitor.feed import CommandError
 from monitor.hub import BedHub
-from monitor.model import Reading
 from monitor.session import Phase, SessionError, SessionEvent, fold, validate_assessment
 from monitor.store import SessionStore
 from tests.helpers import (
@@ -44,18 +43,6 @@ def hub(tmp_path: Path, clock: ManualClock):  # type: ignore[no-untyped-def]
     bed = BedConfig(id="chair-1", name="Chair 1", device=SimulatorDevice(kind="simulator"))
     yield BedHub(bed, QuietDevice("simulated"), store, clock, RULES)
     store.close()
-
-
-def vitals(hub: BedHub, clock: ManualClock, sbp: float = 125, spo2: float = 98) -> None:
-    t = clock.now()
-    for signal, value, unit in (
-        ("NIBP_SYS", sbp, "mmHg"),
-        ("NIBP_DIA", 80, "mmHg"),
-        ("NIBP_MEAN", 95, "mmHg"),
-        ("HR", 72, "/min"),
-        ("SPO2", spo2, "%"),
-    ):
-        hub.ingest(Reading("chair-1", t, signal, value, unit))
 
 
 # -- dose ----------------------------------------------------------------------------------
@@ -98,11 +85,11 @@ def test_pk_estimate_follows_the_events(hub: BedHub, clock: ManualClock) -> None
 
 def test_baseline_needs_two_resting_cuffs(hub: BedHub, clock: ManualClock) -> None:
     hub.create_session(PLAN, "nurse")
-    vitals(hub, clock, sbp=124)
+    resting_vitals(hub, clock.now(), sbp=124, rr=None)  # no respiration measured
     with pytest.raises(CommandError, match="at least 2 resting cuff readings; 1 so far"):
         hub.confirm_baseline("nurse")
     clock.advance(3 * MIN)
-    vitals(hub, clock, sbp=130)
+    resting_vitals(hub, clock.now(), sbp=130, rr=None)
     with pytest.raises(CommandError, match="a baseline needs RR seen in the window"):
         hub.confirm_baseline("nurse")
     resting_vitals(hub, clock.now() + 1, sbp=130)

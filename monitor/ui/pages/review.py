@@ -16,7 +16,7 @@ import dash_mantine_components as dmc
 import numpy as np
 from dash import Dash, Input, Output, Patch, State, dcc, html, no_update
 
-from monitor.config import AlarmRule, SessionConfig
+from monitor.config import AlarmRule
 from monitor.exports import ExportError, export_session, readings_csv
 from monitor.model import AUDITED_EVENTS
 from monitor.pk import ANALGESIC_BAND, DISSOCIATIVE_BAND
@@ -32,6 +32,7 @@ from monitor.review import (
     window,
 )
 from monitor.session import SESSION_EVENTS, SessionEvent, fold, rate_steps
+from monitor.session_config import SessionConfig
 from monitor.store import SessionStore
 from monitor.ui.auth import Access
 from monitor.ui.live import TRACES
