@@ -18,7 +18,7 @@ from dash import Dash
 from devices.factory import build_device, scenario_library
 from monitor.clock import Clock, ScaledClock, SystemClock
 from monitor.config import DEFAULT_CONFIG, Config, ConfigError, load_config, parse_config
-from monitor.hub import BedHub
+from monitor.runtime.bed import BedRuntime
 from monitor.store import SessionStore, StoreError
 from monitor.ui.app import create_app
 from monitor.ward import Ward
@@ -53,7 +53,7 @@ def build_station(config: Config, clock: Clock | None = None) -> Station:
     devices = [build_device(bed, clock, library) for bed in config.beds]
     store = SessionStore(config.store.path, config.store.flush_interval_s)
     hubs = [
-        BedHub(bed, dev, store, clock, config.alarms, session=config.session)
+        BedRuntime(bed, dev, store, clock, config.alarms, session=config.session)
         for bed, dev in zip(config.beds, devices, strict=True)
     ]
     ward = Ward(hubs, clock)

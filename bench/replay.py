@@ -38,7 +38,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--copies", type=int, default=72)
     args = parser.parse_args()
-    logging.getLogger("monitor.hub").setLevel(logging.ERROR)  # the figures only
+    logging.getLogger("monitor.runtime").setLevel(logging.ERROR)  # the figures only
     config = load_config(REPO / "config.yaml")
     rows = readings(args.copies)
     text = "time,signal,value,unit\n" + "".join(

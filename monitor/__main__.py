@@ -286,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(err, file=sys.stderr)
         return 2
-    logging.getLogger("monitor.hub").setLevel(logging.ERROR)  # the CSV and events say it all
+    logging.getLogger("monitor.runtime").setLevel(logging.ERROR)  # the CSV and events say it all
     try:
         baseline = _baselines(args.baseline)
         commands = []

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -25,7 +24,7 @@ from monitor.config import AlarmRule
 from monitor.model import SessionInfo, Source
 from monitor.replay import read_readings
 from monitor.report import ReportError, write_pdf
-from monitor.signals import REGISTRY, WAVEFORMS
+from monitor.signals import REGISTRY, WAVEFORMS, check_reading
 from monitor.store import SessionStore
 
 FORMATS = ("csv", "parquet", "vital", "hl7", "pdf")
@@ -58,13 +57,11 @@ def import_readings(
     skipped: Counter[str] = Counter()
     with path.open(encoding="utf-8", newline="") as f:
         for t, signal, value, unit in read_readings(f, str(path)):
-            sig = REGISTRY.get(signal)
-            if sig is None or sig.unit != unit:
-                skipped["unknown signal or unit"] += 1
-            elif not (sig.plausible(value) and math.isfinite(t)):
-                skipped["outside plausible range"] += 1
-            else:
+            reason = check_reading(signal, unit, value, t)
+            if reason is None:
                 rows.append((t, signal, value))
+            else:
+                skipped[reason] += 1
     if not rows:
         raise ExportError(f"{path}: no valid readings to import")
     start, end = min(r[0] for r in rows), max(r[0] for r in rows)

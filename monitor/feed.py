@@ -47,6 +47,10 @@ class BedSnapshot:
     """The priority whose tone plays now ('HIGH', 'MEDIUM', 'LOW'), or None."""
     pause_remaining_s: float
     """Seconds left of the bed's audio pause (0 when not paused)."""
+    phase: str = "no session"
+    """The session's phase now (pre-infusion, infusing, paused, ...), from its steps."""
+    running_rate_mg_kg_h: float | None = None
+    """What the pump delivers now: the set rate while infusing, 0 when paused or stopped."""
 
     @property
     def highest_alarm(self) -> ActiveAlarm | None:

@@ -1,6 +1,6 @@
-"""Ports: what the station needs of a device, as protocols the devices implement.
+"""Ports: what the station needs of a device and of a session log, as protocols.
 
-Devices import these, never the station's runtime (monitor.hub), storage or UI.
+Devices import these, never the station's runtime, storage or UI.
 """
 
 from __future__ import annotations
@@ -9,10 +9,17 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
-from monitor.model import DeviceEvent, Reading, Source, Waveform
+from monitor.model import AlarmTransition, DeviceEvent, Reading, SessionInfo, Source, Waveform
 from monitor.training import Debrief, TimelineEntry, TrainingView
 
 DeviceSink = Callable[[Reading | DeviceEvent | Waveform], object]
+
+
+@runtime_checkable
+class Dosable(Protocol):
+    """A simulated patient that receives a bolus (mg), as a real monitor never does."""
+
+    def bolus(self, mg: float) -> None: ...
 
 
 @runtime_checkable
@@ -48,3 +55,35 @@ class Device(Protocol):
         """Told what the pump now delivers (the rate times the weight entered for the
         session); real monitors ignore it, a simulated patient receives it."""
         ...
+
+
+class SessionLog(Protocol):
+    """Where a bed's events are recorded (SQLite embedded; PostgreSQL centrally)."""
+
+    def create_session(
+        self, bed: str, source: Source, t: float, plan: dict[str, Any], user: str
+    ) -> SessionInfo: ...
+
+    def close_session(
+        self, session_id: int, t: float, user: str, payload: dict[str, Any] | None = None
+    ) -> SessionInfo: ...
+
+    def add_event(
+        self,
+        session_id: int | None,
+        bed: str,
+        t: float,
+        kind: str,
+        user: str,
+        payload: dict[str, Any] | None = None,
+    ) -> None: ...
+
+    def append_reading(self, session_id: int, reading: Reading) -> None: ...
+
+    def append_waveform(self, session_id: int, block: Waveform) -> None: ...
+
+    def record_transition(self, session_id: int | None, tr: AlarmTransition) -> None: ...
+
+    def set_phase(self, session_id: int, phase: str) -> None: ...
+
+    def stats(self) -> Any: ...

@@ -1,7 +1,7 @@
 """Replay: the station's bed pipeline, offline, on recorded readings and commands.
 
 The readings are the `time,signal,value,unit` CSV that `python -m devices decode` and the
-session export write. They run through the same bed as the live station (BedHub): the same
+session export write. They run through the live station's own bed core (BedCore): the same
 per-signal validation, the same alarm engine and technical alarms, and the same session
 gates. Time advances in 1-s ticks between readings, so an alarm due inside a gap is stamped
 on time, and a gap in every signal longer than the bed's stale limit is a lost feed, as live.
@@ -15,28 +15,23 @@ import heapq
 import itertools
 import json
 import math
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TextIO
 
-from monitor.clock import ManualClock
 from monitor.config import BedConfig, Config
+from monitor.domain.bed import BedCore
+from monitor.domain.commands import session_step
 from monitor.feed import CommandError
-from monitor.hub import BedHub
-from monitor.model import AlarmPhase, AlarmTransition, Priority, Reading
-from monitor.session import SessionEvent
+from monitor.model import AlarmPhase, AlarmTransition, Priority, Reading, SessionInfo
+from monitor.session import SESSION_EVENTS, SessionEvent
 from monitor.signals import REGISTRY
-from monitor.store import SessionStore
-from monitor.ward import Ward
 
 READINGS_HEADER = ["time", "signal", "value", "unit"]
 TRANSITIONS_HEADER = ["time", "bed", "alarm", "priority", "state", "value"]
 ROLES = ("nurse", "physician")
 TICK_S = 1.0
-FLUSH_EVERY_S = 600.0
 
 
 class ReplayInputError(Exception):
@@ -122,7 +117,7 @@ def read_commands(lines: Iterable[str], source: str) -> list[Command]:
     return sorted(out, key=lambda c: c.t)
 
 
-# replay's command names -> the station's workflow steps (Ward.session_command)
+# replay's command names -> the station's workflow steps (monitor.domain.commands)
 SESSION_STEPS = {
     "create_session": "create",
     "confirm_baseline": "baseline",
@@ -139,48 +134,40 @@ SESSION_STEPS = {
 COMMANDS = (*SESSION_STEPS, "acknowledge", "pause_audio", "reset_alarms", "change_limit")
 
 
-def _run(ward: Ward, bed: str, c: Command) -> object:
-    """One command, through the same dispatch as the bed page's."""
-    args = dict(c.args)
+def _run(core: BedCore, c: Command, now: float) -> object:
+    """One command, through the same steps as the bed page's."""
+    args = dict(c.args, role=c.role)
     step = SESSION_STEPS.get(c.command)
     if step == "give":
         step = "bolus" if args.pop("kind", None) == "bolus" else "medication"
-    elif step == "create":
-        args = {"plan": args}
     elif step == "assess":
-        args = {"scores": args}
+        args = {"scores": c.args, "role": c.role}
+    if step == "create":
+        plan = core.check_plan(c.args)
+        info = SessionInfo(
+            1, core.bed, "live", now, None, plan["weight_kg"], plan["planned_rate_mg_kg_h"],
+            "pre-infusion", plan.get("patient_ref", ""), plan.get("indication", ""),
+            plan.get("regimen", ""), plan.get("concentration_mg_ml", 0.0),
+        )  # fmt: skip
+        created = SessionEvent(now, "session_created", c.user, dict(plan, source="live"))
+        core.open_session(info, [created], now)
+        return info
     if step is not None:
-        return ward.session_command(bed, step, c.user, role=c.role, **args)
+        return session_step(core, step, c.user, now, args)
     if c.command == "acknowledge":
-        return ward.acknowledge(bed, c.user)
+        return core.acknowledge(c.user, now)
     if c.command == "pause_audio":
-        return ward.pause_audio(bed, c.user)
+        return core.pause_audio(c.user, now)
     if c.command == "reset_alarms":
-        return ward.reset_alarms(bed, c.user)
+        return core.reset_alarms(c.user, now)
     if c.role != "physician":  # change_limit, as on the station
         raise CommandError(f"not permitted for your role ({c.role}): limits")
     try:
         limit = float(args.get("limit"))  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise CommandError("change_limit: limit must be a number") from None
-    return ward.change_limit(
-        bed, str(args.get("name")), limit, c.user, str(args.get("reason") or "")
-    )
-
-
-class _Recording:
-    """A device for the replayed bed: it sends nothing by itself and has a recorded source."""
-
-    source = "live"
-
-    def __init__(self, intervals: dict[str, float]) -> None:
-        self.expected_interval_s = intervals
-
-    def run(self, sink: Callable[..., object], stop: Any) -> None:
-        stop.wait()
-
-    def infusion_changed(self, mg_per_h: float) -> None:
-        pass
+    name, reason = str(args.get("name")), str(args.get("reason") or "")
+    return core.change_limit(name, limit, c.user, reason, now)
 
 
 def intervals_of(bed: BedConfig) -> dict[str, float]:
@@ -219,13 +206,12 @@ def replay(
         return result
     # the bed of that id in the config sets the stale limit; else the first bed
     template = next((b for b in config.beds if b.id == bed), config.beds[0])
-    bed_config = BedConfig.model_construct(id=bed, name=bed, device=template.device)
 
     def emit(ev: dict[str, Any]) -> None:
         if events is not None:
             events.write(json.dumps(ev, sort_keys=True) + "\n")
 
-    def listen(item: AlarmTransition | SessionEvent) -> None:
+    def listen(item: object) -> None:
         if isinstance(item, AlarmTransition):
             if item.state is AlarmPhase.ACTIVE:
                 result.onsets[item.priority.name] += 1
@@ -238,59 +224,55 @@ def replay(
                 )
             ev = {"t": item.t, "kind": "alarm", "alarm": item.name, "priority": item.priority.name}
             emit(ev | {"state": str(item.state), "value": value, "reason": item.reason})
-        else:
+        elif isinstance(item, SessionEvent) and item.kind in SESSION_EVENTS:
             emit({"t": item.t, "kind": "session", "event": item.kind, "user": item.user})
 
-    with tempfile.TemporaryDirectory(prefix="replay-") as tmp:
-        store = SessionStore(Path(tmp) / "replay.db")
-        clock = ManualClock(start=first[0])
-        hub = BedHub(
-            bed_config, _Recording(intervals_of(template)), store, clock, config.alarms,
-            session=config.session,
-        )  # fmt: skip
-        hub.listeners.append(listen)
-        if baseline:
-            hub.assume_baseline(baseline)
-        ward = Ward([hub], clock)
-        next_tick, next_flush = first[0] + TICK_S, first[0] + FLUSH_EVERY_S
-        try:
-            for t, _, item in itertools.chain([first], merged):
-                while next_tick <= t:  # time moves on: delays, a lost feed, escalation
-                    clock.advance(next_tick - clock.now())
-                    hub.check_feed()
-                    next_tick += TICK_S
-                if t > clock.now():
-                    clock.advance(t - clock.now())
-                if isinstance(item, Command):
-                    _command(ward, bed, item, clock.now(), emit)
-                    continue
-                _, signal, value, unit = item
-                if result.first_t is None:
-                    result.first_t = t
-                result.last_t = t
-                reason = hub.accept(Reading(bed, t, signal, value, unit))
-                if reason is None:
-                    result.readings += 1
-                else:
-                    result.skipped[reason] += 1
-                if t >= next_flush:
-                    store.flush()
-                    next_flush = t + FLUSH_EVERY_S
-        finally:
-            store.close()
+    core = BedCore(
+        bed, bed, intervals_of(template), config.alarms, config.session, now=first[0]
+    )  # the live bed's core, with no store, thread, device or clock
+    if baseline:
+        core.alarms.set_baseline(baseline)
+    now, next_tick = first[0], first[0] + TICK_S
+    for t, _, item in itertools.chain([first], merged):
+        while next_tick <= t:  # time moves on: delays, a lost feed, escalation
+            now = next_tick
+            core.tick(now)
+            next_tick += TICK_S
+        now = max(now, t)
+        if isinstance(item, Command):
+            _command(core, item, now, emit, listen)
+        else:
+            _, signal, value, unit = item
+            if result.first_t is None:
+                result.first_t = t
+            result.last_t = t
+            reason = core.accept(Reading(bed, t, signal, value, unit), now)
+            if reason is None:
+                result.readings += 1
+            else:
+                result.skipped[reason] += 1
+        for event in core.take():
+            listen(event)
     return result
 
 
 def _command(
-    ward: Ward, bed: str, c: Command, now: float, emit: Callable[[dict[str, Any]], None]
+    core: BedCore,
+    c: Command,
+    now: float,
+    emit: Callable[[dict[str, Any]], None],
+    listen: Callable[[object], None],
 ) -> None:
-    hub = ward.hub(bed)
-    before = hub.phase
+    before = core.phase
     try:
-        _run(ward, bed, c)
+        _run(core, c, now)
     except CommandError as err:
+        for event in core.take():  # a refusal is logged before it is reported
+            listen(event)
         emit({"t": now, "kind": "command", "command": c.command, "ok": False, "reason": str(err)})
         return
+    for event in core.take():
+        listen(event)
     emit({"t": now, "kind": "command", "command": c.command, "ok": True, "reason": ""})
-    if hub.phase != before:
-        emit({"t": now, "kind": "phase", "phase": hub.phase})
+    if core.phase != before:
+        emit({"t": now, "kind": "phase", "phase": core.phase})

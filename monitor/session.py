@@ -29,6 +29,7 @@ SESSION_EVENTS = {
     "session_created",
     "baseline_confirmed",
     "hold_start",
+    "refused",
     "override",
     "infusion_start",
     "infusion_pause",
@@ -136,6 +137,11 @@ class SessionState:
     @property
     def running(self) -> bool:
         return bool(self.infusions) and self.infusions[-1][1] is None
+
+    @property
+    def running_rate_mg_kg_h(self) -> float:
+        """The rate the pump delivers now: 0 unless infusing."""
+        return self.rate_mg_kg_h if self.phase is Phase.INFUSING else 0.0
 
     @property
     def rate_ml_h(self) -> float:

@@ -6,6 +6,7 @@ Values are converted to these units at the codec boundary; nothing downstream co
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 
@@ -156,6 +157,21 @@ def signal(code: str) -> Signal:
 
 def is_known(code: str) -> bool:
     return code in REGISTRY
+
+
+def check_reading(code: str, unit: str, value: float, t: float) -> str | None:
+    """The one reading validator: why a reading cannot be used, or None. The live core, the
+    replay and the import all ask here, so a reading means the same thing everywhere."""
+    sig = REGISTRY.get(code)
+    if sig is None:
+        return "unknown signal"
+    if unit != sig.unit:
+        return f"unit {unit!r} is not {sig.unit!r}"
+    if not (math.isfinite(value) and math.isfinite(t)):
+        return "not a finite number"
+    if not sig.plausible(value):
+        return f"outside plausible range {sig.low:g}-{sig.high:g} {sig.unit}"
+    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,6 +76,7 @@ CREATE TABLE IF NOT EXISTS events (
     payload TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS events_session ON events (session_id, t);
+CREATE INDEX IF NOT EXISTS events_bed ON events (bed, t);
 CREATE TABLE IF NOT EXISTS alarms (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     session_id INTEGER REFERENCES sessions (id),
@@ -347,6 +348,7 @@ class SessionStore:
                         "limit": tr.limit,
                         "op": tr.op,
                         "delay_s": tr.delay_s,
+                        "technical": tr.technical,
                     },
                     sort_keys=True,
                 ),
@@ -810,6 +812,24 @@ class SessionStore:
             (*AUDITED_EVENTS, limit),
         )
         return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+    def alarm_log(self, bed: str) -> list[tuple[float, str, str, dict[str, Any]]]:
+        """(t, kind, user, payload) of the bed's alarm transitions and audio pauses since its
+        oldest alarm still open, and its last audio pause: what a restart folds."""
+        self.flush()
+        oldest = self._query(
+            "SELECT min(onset_t) FROM alarms WHERE bed = ? AND end_t IS NULL", (bed,)
+        )[0][0]
+        paused = self._query(
+            "SELECT max(t) FROM events WHERE bed = ? AND kind = 'audio_pause'", (bed,)
+        )[0][0]
+        since = min(t for t in (oldest, paused, float("inf")) if t is not None)
+        rows = self._query(
+            "SELECT t, kind, user, payload FROM events WHERE bed = ? AND t >= ?"
+            " AND (kind LIKE 'alarm^_%' ESCAPE '^' OR kind = 'audio_pause') ORDER BY id",
+            (bed, since),
+        )
+        return [(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
 
     def alarms(
         self,

@@ -7,21 +7,20 @@ from typing import Any
 from monitor.clock import Clock, ScaledClock
 from monitor.feed import BedInfo, BedSnapshot, CommandError
 from monitor.gates import ChecklistItem
-from monitor.hub import BedHub
 from monitor.model import Reading, SessionInfo
+from monitor.runtime.bed import BedRuntime
 from monitor.session import SessionEvent, SessionView
-from monitor.store import StoreError
 from monitor.training import SPEEDS, Debrief, TrainingView
 
 
 class Ward:
     """All beds of this station: the in-process LiveFeed."""
 
-    def __init__(self, hubs: list[BedHub], clock: Clock) -> None:
+    def __init__(self, hubs: list[BedRuntime], clock: Clock) -> None:
         self._hubs = {h.info.id: h for h in hubs}
         self.clock = clock
 
-    def hub(self, bed: str) -> BedHub:
+    def hub(self, bed: str) -> BedRuntime:
         try:
             return self._hubs[bed]
         except KeyError:
@@ -116,42 +115,7 @@ class Ward:
     def session_command(self, bed: str, command: str, user: str, **args: Any) -> object:
         """One workflow step by name: create, baseline, start, rate, pause, resume, stop,
         bolus, medication, assess, discharge, close. `role` decides who may override."""
-        hub = self.hub(bed)
-        role = args.get("role", "nurse")
-        actions = {
-            "create": lambda: hub.create_session(args["plan"], user),
-            "baseline": lambda: hub.confirm_baseline(user),
-            "start": lambda: hub.start_infusion(
-                user, args.get("override_reason", ""), args.get("ticked", []), role
-            ),
-            "rate": lambda: hub.change_rate(
-                args.get("rate_mg_kg_h"), user, args.get("override_reason", ""), role
-            ),
-            "pause": lambda: hub.pause_infusion(user),
-            "resume": lambda: hub.resume_infusion(user),
-            "stop": lambda: hub.stop_infusion(user),
-            "bolus": lambda: hub.give(
-                "bolus",
-                user,
-                mg_per_kg=args.get("mg_per_kg"),
-                override_reason=args.get("override_reason", ""),
-                role=role,
-            ),
-            "medication": lambda: hub.give(
-                "medication", user, drug=str(args.get("drug", "")), dose=str(args.get("dose", ""))
-            ),
-            "assess": lambda: hub.assess(args["scores"], user),
-            "discharge": lambda: hub.discharge(
-                args.get("ticked", []), user, args.get("override_reason", ""), role
-            ),
-            "close": lambda: hub.close_session(user, args.get("reason", "")),
-        }
-        if command not in actions:
-            raise CommandError(f"unknown session command {command!r}")
-        try:
-            return actions[command]()
-        except StoreError as err:
-            raise CommandError(str(err)) from None
+        return self.hub(bed).session_command(command, user, args)
 
     def checklist(self, bed: str, ticked: list[str] | None = None) -> list[ChecklistItem]:
         return self.hub(bed).checklist(ticked)

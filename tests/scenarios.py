@@ -9,7 +9,7 @@ from devices.simulator.inprocess import SimulatedMonitor
 from devices.simulator.scenario import Scenario
 from monitor.clock import ManualClock
 from monitor.config import BedConfig, Config, SimulatorDevice
-from monitor.hub import BedHub
+from monitor.runtime.bed import BedRuntime
 from monitor.session import Phase
 from monitor.store import SessionStore
 from tests.helpers import PLAN
@@ -19,7 +19,7 @@ LIBRARY = Path(__file__).resolve().parents[1] / "devices" / "simulator" / "scena
 
 @dataclass
 class ScenarioResult:
-    hub: BedHub
+    hub: BedRuntime
     monitor: SimulatedMonitor
     raised: set[str]
     states: list[str]
@@ -36,7 +36,7 @@ def run_on_hub(
         "sim", scenario.patient_model(), clock, library={scenario.id: scenario}
     )
     bed = BedConfig(id="sim", name="Sim", device=SimulatorDevice(kind="simulator"))
-    hub = BedHub(bed, monitor, store, clock, config.alarms, session=config.session)
+    hub = BedRuntime(bed, monitor, store, clock, config.alarms, session=config.session)
     monitor.start_scenario(scenario.id)
     plan = scenario.infusion
     hub.create_session(

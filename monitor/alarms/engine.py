@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+from monitor.alarms.restore import RestoredAlarms
 from monitor.alarms.rules import Condition
 from monitor.alarms.tracker import ACKED, ACTIVE, INACTIVE, LATCHED, Steps, Tracker
 from monitor.config import MAX_AUDIO_PAUSE_S, AlarmRule
@@ -44,6 +45,7 @@ class BedAlarms:
         self._invalid: set[str] = set()
         self._baseline: dict[str, float] = {}
         self.paused_until = 0.0
+        self.restored_signals: set[str] = set()  # alarms restored after a restart watch these
         for rule in rules:
             tracker = Tracker.for_rule(bed, rule)
             self._trackers[rule.name] = tracker
@@ -232,6 +234,62 @@ class BedAlarms:
             if cond is not None and cond.rule.relative is None and cond.rule.op:
                 cond.limit = cond.rule.limit
         self.set_baseline({})
+        return out
+
+    def change_limit(self, name: str, limit: float) -> float | None:
+        """A physician's limit for this bed (KeyError: no such alarm; ValueError: it has no
+        absolute limit, or the value is outside its allowed range). Returns the old limit."""
+        cond = self._trackers[name].condition
+        if cond is None or cond.rule.op is None or cond.rule.relative is not None:
+            raise ValueError(f"{name} has no absolute limit to change")
+        problem = cond.rule.limit_problem(limit)
+        if problem:
+            raise ValueError(problem)
+        old, cond.limit = cond.limit, limit
+        return old
+
+    def limits(self) -> dict[str, str]:
+        """Alarms with an absolute limit a physician may change, and their condition now."""
+        out = {}
+        for name, tracker in self._trackers.items():
+            cond = tracker.condition
+            if cond is not None and cond.rule.op and cond.rule.relative is None:
+                out[name] = f"{cond.rule.signal} {cond.op} {cond.limit:g}"
+        return out
+
+    def limit_marks(self) -> dict[str, list[tuple[str, float, float]]]:
+        """Per signal, its absolute limits now: (op, limit, the clinic's configured limit)."""
+        out: dict[str, list[tuple[str, float, float]]] = {}
+        for tracker in self._trackers.values():
+            cond = tracker.condition
+            if cond is None or not cond.rule.op or cond.rule.relative is not None:
+                continue
+            if cond.limit is not None and cond.rule.limit is not None:
+                out.setdefault(cond.rule.signal, []).append((cond.op, cond.limit, cond.rule.limit))
+        return out
+
+    def restore(self, log: RestoredAlarms, t: float) -> list[AlarmTransition]:
+        """After a restart: the alarms as the log last had them, and the audio pause with its
+        time left. An alarm the config no longer has ends now, so no record stays open."""
+        out: list[AlarmTransition] = []
+        for rec in log.alarms.values():
+            tracker = self._trackers.get(rec.name)
+            if tracker is None and rec.condition_free:
+                tracker = Tracker(
+                    self.bed, rec.name, rec.signal, rec.priority,
+                    technical=rec.technical, op=rec.op,
+                )  # fmt: skip
+                tracker.fixed_limit = rec.limit
+                self._trackers[rec.name] = tracker
+            if tracker is None:
+                tracker = Tracker(self.bed, rec.name, rec.signal, rec.priority, op=rec.op)
+                tracker.restore(rec)
+                out.append(tracker.end(t, "system", "alarm no longer configured"))
+                continue
+            tracker.restore(rec)
+            self.restored_signals.add(rec.signal)
+        if log.paused_until > t:
+            self.paused_until = log.paused_until
         return out
 
     def restore_limit(self, name: str, limit: float) -> None:

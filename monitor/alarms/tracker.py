@@ -11,9 +11,14 @@ technical: up a priority step after the condition has lasted a given time
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from monitor.alarms.rules import Condition, worse
 from monitor.config import AlarmRule
 from monitor.model import ActiveAlarm, AlarmPhase, AlarmTransition, Display, Priority
+
+if TYPE_CHECKING:
+    from monitor.alarms.restore import RestoredAlarm
 
 INACTIVE, PENDING, ACTIVE, ACKED, LATCHED = range(5)
 Steps = tuple[tuple[float, Priority], ...]
@@ -133,6 +138,19 @@ class Tracker:
             self.technical,
             reason,
         )
+
+    def restore(self, rec: RestoredAlarm) -> None:
+        """Take up the state the log last recorded (after a restart)."""
+        self.state = {
+            AlarmPhase.ACTIVE: ACTIVE,
+            AlarmPhase.ACKNOWLEDGED: ACKED,
+            AlarmPhase.LATCHED: LATCHED,
+        }[rec.state]
+        self.priority, self.escalated = rec.priority, rec.escalated
+        self.since = self.onset_t = rec.onset_t
+        self.onset_value, self.worst, self.last_value = rec.onset_value, rec.worst, rec.worst
+        self.acked_at, self.acked_by = rec.acked_at or 0.0, rec.acked_by
+        self.unacked_since = rec.changed_at
 
     # -- the condition -------------------------------------------------------------------
 

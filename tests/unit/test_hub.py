@@ -10,8 +10,8 @@ import pytest
 from monitor.clock import ManualClock
 from monitor.config import AlarmRule, AlarmsConfig, BedConfig, SimulatorDevice
 from monitor.feed import CommandError
-from monitor.hub import BedHub
 from monitor.model import Reading
+from monitor.runtime.bed import BedRuntime
 from monitor.store import SessionStore
 from monitor.ward import Ward
 from tests.helpers import PLAN, QuietDevice, start_by_override
@@ -37,15 +37,15 @@ def store(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def hub(store: SessionStore, clock: ManualClock) -> BedHub:
-    return BedHub(BED, QuietDevice(), store, clock, RULES)
+def hub(store: SessionStore, clock: ManualClock) -> BedRuntime:
+    return BedRuntime(BED, QuietDevice(), store, clock, RULES)
 
 
 def _r(clock: ManualClock, signal: str, value: float, unit: str) -> Reading:
     return Reading("chair-1", clock.now(), signal, value, unit)
 
 
-def test_range_validation_counts_rejects_with_reasons(hub: BedHub, clock: ManualClock) -> None:
+def test_range_validation_counts_rejects_with_reasons(hub: BedRuntime, clock: ManualClock) -> None:
     assert hub.ingest(_r(clock, "HR", 72, "/min"))
     assert not hub.ingest(_r(clock, "SPO2", 140, "%"))
     assert not hub.ingest(_r(clock, "SPO2", 101, "%"))
@@ -62,14 +62,14 @@ def test_range_validation_counts_rejects_with_reasons(hub: BedHub, clock: Manual
     assert [(r.signal, r.value) for r in readings] == [("HR", 72)]
 
 
-def test_rejected_values_never_alarm(hub: BedHub, clock: ManualClock) -> None:
+def test_rejected_values_never_alarm(hub: BedRuntime, clock: ManualClock) -> None:
     for _ in range(5):
         hub.ingest(_r(clock, "SPO2", -5, "%"))
         clock.advance(1)
     assert hub.active_alarms() == []
 
 
-def test_cursor_returns_only_new_readings(hub: BedHub, clock: ManualClock) -> None:
+def test_cursor_returns_only_new_readings(hub: BedRuntime, clock: ManualClock) -> None:
     for v in (70, 71, 72):
         hub.ingest(_r(clock, "HR", v, "/min"))
         clock.advance(1)
@@ -82,7 +82,7 @@ def test_cursor_returns_only_new_readings(hub: BedHub, clock: ManualClock) -> No
 
 
 def test_live_buffer_is_bounded(store: SessionStore, clock: ManualClock) -> None:
-    hub = BedHub(BED, QuietDevice(), store, clock, RULES, capacity=100)
+    hub = BedRuntime(BED, QuietDevice(), store, clock, RULES, capacity=100)
     for i in range(1000):
         hub.ingest(_r(clock, "HR", 60 + i % 30, "/min"))
         clock.advance(1)
@@ -91,7 +91,7 @@ def test_live_buffer_is_bounded(store: SessionStore, clock: ManualClock) -> None
 
 
 def test_readings_are_stored_only_during_a_session(
-    hub: BedHub, store: SessionStore, clock: ManualClock
+    hub: BedRuntime, store: SessionStore, clock: ManualClock
 ) -> None:
     hub.ingest(_r(clock, "HR", 70, "/min"))
     session = start_by_override(hub, 70, 0.75, "nurse")
@@ -109,7 +109,7 @@ def test_readings_are_stored_only_during_a_session(
 
 
 def test_alarm_goes_to_the_log_with_its_session(
-    hub: BedHub, store: SessionStore, clock: ManualClock
+    hub: BedRuntime, store: SessionStore, clock: ManualClock
 ) -> None:
     session = start_by_override(hub, 70, 0.75, "nurse")
     for _ in range(4):
@@ -121,7 +121,7 @@ def test_alarm_goes_to_the_log_with_its_session(
     assert row["session_id"] == session.id and row["end_t"] is None
 
 
-def test_nurse_command_errors_are_one_line(hub: BedHub) -> None:
+def test_nurse_command_errors_are_one_line(hub: BedRuntime) -> None:
     with pytest.raises(CommandError, match="weight: 5 is outside 20 to 300 kg"):
         hub.create_session(PLAN | {"weight_kg": 5}, "nurse")
     with pytest.raises(CommandError, match="rate: 9 is outside 0.01 to 2 mg/kg/h"):
@@ -134,21 +134,21 @@ def test_nurse_command_errors_are_one_line(hub: BedHub) -> None:
 
 
 def test_restart_resumes_the_open_session(store: SessionStore, clock: ManualClock) -> None:
-    first = BedHub(BED, QuietDevice(), store, clock, RULES)
+    first = BedRuntime(BED, QuietDevice(), store, clock, RULES)
     session = start_by_override(first, 70, 0.5, "nurse")
     for v in (70, 71):
         first.ingest(_r(clock, "HR", v, "/min"))
         clock.advance(1)
     store.flush()
     device = QuietDevice()
-    second = BedHub(BED, device, store, clock, RULES)
+    second = BedRuntime(BED, device, store, clock, RULES)
     assert second.session is not None and second.session.id == session.id
     assert [r.value for r in second.since(0)[0]] == [70, 71]
     assert second.info.epoch != first.info.epoch
     assert device.rates == [0.5 * 70]
 
 
-def test_ward_rejects_unknown_bed(hub: BedHub, clock: ManualClock) -> None:
+def test_ward_rejects_unknown_bed(hub: BedRuntime, clock: ManualClock) -> None:
     ward = Ward([hub], clock)
     assert [b.id for b in ward.beds()] == ["chair-1"]
     with pytest.raises(CommandError, match="no bed 'chair-9'"):
@@ -156,7 +156,7 @@ def test_ward_rejects_unknown_bed(hub: BedHub, clock: ManualClock) -> None:
 
 
 def test_operator_actions_are_logged_with_user_and_reason(
-    hub: BedHub, store: SessionStore, clock: ManualClock
+    hub: BedRuntime, store: SessionStore, clock: ManualClock
 ) -> None:
     session = start_by_override(hub, 70, 0.75, "nurse-a")
     for _ in range(4):
@@ -186,7 +186,7 @@ def test_operator_actions_are_logged_with_user_and_reason(
 
 
 def test_sensor_that_stops_reading_raises_a_low_technical_alarm(
-    hub: BedHub, clock: ManualClock
+    hub: BedRuntime, clock: ManualClock
 ) -> None:
     from monitor.model import DeviceEvent
 
@@ -215,7 +215,7 @@ def test_sensor_that_stops_reading_raises_a_low_technical_alarm(
 
 
 def test_store_write_failure_is_a_technical_alarm(
-    hub: BedHub, store: SessionStore, clock: ManualClock
+    hub: BedRuntime, store: SessionStore, clock: ManualClock
 ) -> None:
     start_by_override(hub, 70, 0.75, "nurse")
     hub.ingest(_r(clock, "HR", 70, "/min"))
@@ -230,7 +230,7 @@ def test_store_write_failure_is_a_technical_alarm(
     assert [v for _, _, v in store.readings(hub.session.id)] == [70]  # type: ignore[union-attr]
 
 
-def test_silent_feed_raises_and_clears_tech_no_data(hub: BedHub, clock: ManualClock) -> None:
+def test_silent_feed_raises_and_clears_tech_no_data(hub: BedRuntime, clock: ManualClock) -> None:
     hub.ingest(_r(clock, "HR", 70, "/min"))
     clock.advance(2.0)
     hub.check_feed()

@@ -9,9 +9,9 @@ import pytest
 
 from monitor.clock import ManualClock
 from monitor.config import AlarmRule, AlarmsConfig, BedConfig, SimulatorDevice
-from monitor.hub import BedHub
 from monitor.model import Reading, Waveform
 from monitor.review import downsample, summarize, window
+from monitor.runtime.bed import BedRuntime
 from monitor.store import SessionStore
 from tests.helpers import PLAN, QuietDevice
 
@@ -37,7 +37,7 @@ def test_summary_of_a_hand_made_session(tmp_path: Path) -> None:
         AlarmRule(name="NIBP_SYS_HIGH", signal="NIBP_SYS", op=">=", limit=160, priority="HIGH"),
     ]
     bed = BedConfig(id="b", name="B", device=SimulatorDevice(kind="simulator"))
-    hub = BedHub(
+    hub = BedRuntime(
         bed,
         QuietDevice(),
         store,

@@ -9,7 +9,7 @@ import pytest
 from monitor.clock import ManualClock
 from monitor.config import AlarmRule, AlarmsConfig, BedConfig, SimulatorDevice
 from monitor.feed import CommandError
-from monitor.hub import BedHub
+from monitor.runtime.bed import BedRuntime
 from monitor.session import Phase, SessionError, SessionEvent, fold, validate_assessment
 from monitor.store import SessionStore
 from tests.helpers import (
@@ -41,14 +41,14 @@ def clock() -> ManualClock:
 def hub(tmp_path: Path, clock: ManualClock):  # type: ignore[no-untyped-def]
     store = SessionStore(tmp_path / "s.db")
     bed = BedConfig(id="chair-1", name="Chair 1", device=SimulatorDevice(kind="simulator"))
-    yield BedHub(bed, QuietDevice("simulated"), store, clock, RULES)
+    yield BedRuntime(bed, QuietDevice("simulated"), store, clock, RULES)
     store.close()
 
 
 # -- dose ----------------------------------------------------------------------------------
 
 
-def test_dose_with_rate_changes_pauses_and_boluses(hub: BedHub, clock: ManualClock) -> None:
+def test_dose_with_rate_changes_pauses_and_boluses(hub: BedRuntime, clock: ManualClock) -> None:
     hub.create_session(PLAN, "nurse")
     start_ready(hub, clock)  # 0.75 mg/kg/h x 80 kg = 60 mg/h
     clock.advance(20 * MIN)
@@ -72,7 +72,7 @@ def test_dose_with_rate_changes_pauses_and_boluses(hub: BedHub, clock: ManualClo
     assert hub.device.rates == mg_h  # type: ignore[attr-defined]
 
 
-def test_pk_estimate_follows_the_events(hub: BedHub, clock: ManualClock) -> None:
+def test_pk_estimate_follows_the_events(hub: BedRuntime, clock: ManualClock) -> None:
     hub.create_session(PLAN, "nurse")
     start_ready(hub, clock)
     clock.advance(40 * MIN)
@@ -83,7 +83,7 @@ def test_pk_estimate_follows_the_events(hub: BedHub, clock: ManualClock) -> None
 # -- gates ---------------------------------------------------------------------------------
 
 
-def test_baseline_needs_two_resting_cuffs(hub: BedHub, clock: ManualClock) -> None:
+def test_baseline_needs_two_resting_cuffs(hub: BedRuntime, clock: ManualClock) -> None:
     hub.create_session(PLAN, "nurse")
     resting_vitals(hub, clock.now(), sbp=124, rr=None)  # no respiration measured
     with pytest.raises(CommandError, match="at least 2 resting cuff readings; 1 so far"):
@@ -96,7 +96,7 @@ def test_baseline_needs_two_resting_cuffs(hub: BedHub, clock: ManualClock) -> No
     assert hub.confirm_baseline("nurse")["NIBP_SYS"] == 128
 
 
-def test_hold_start_and_override_are_recorded(hub: BedHub, clock: ManualClock) -> None:
+def test_hold_start_and_override_are_recorded(hub: BedRuntime, clock: ManualClock) -> None:
     session = hub.create_session(PLAN, "nurse")
     ready_to_start(hub, clock, sbp=186)
     ticked = PRE_INFUSION_TICKED
@@ -122,7 +122,7 @@ def test_hold_start_and_override_are_recorded(hub: BedHub, clock: ManualClock) -
     }
 
 
-def test_rass_not_zero_holds_the_start(hub: BedHub, clock: ManualClock) -> None:
+def test_rass_not_zero_holds_the_start(hub: BedRuntime, clock: ManualClock) -> None:
     hub.create_session(PLAN, "nurse")
     ready_to_start(hub, clock)
     hub.assess({"RASS": 1}, "nurse")
@@ -130,7 +130,9 @@ def test_rass_not_zero_holds_the_start(hub: BedHub, clock: ManualClock) -> None:
         hub.start_infusion("nurse", ticked=PRE_INFUSION_TICKED)
 
 
-def test_discharge_checklist_is_computed_from_fresh_data(hub: BedHub, clock: ManualClock) -> None:
+def test_discharge_checklist_is_computed_from_fresh_data(
+    hub: BedRuntime, clock: ManualClock
+) -> None:
     hub.create_session(PLAN, "nurse")
     ready_to_start(hub, clock, sbp=122)
     hub.start_infusion("nurse", ticked=PRE_INFUSION_TICKED)
@@ -165,7 +167,9 @@ def test_discharge_checklist_is_computed_from_fresh_data(hub: BedHub, clock: Man
     assert hub.session_view().phase is Phase.DISCHARGED  # type: ignore[union-attr]
 
 
-def test_every_step_is_logged_in_order_with_user_and_time(hub: BedHub, clock: ManualClock) -> None:
+def test_every_step_is_logged_in_order_with_user_and_time(
+    hub: BedRuntime, clock: ManualClock
+) -> None:
     s = hub.create_session(PLAN, "nurse-a")
     ready_to_start(hub, clock)
     for step in (
@@ -198,7 +202,7 @@ def test_every_step_is_logged_in_order_with_user_and_time(hub: BedHub, clock: Ma
     assert log[2].user == "nurse-b" and log[-1].payload == {"reason": "patient left against advice"}
 
 
-def test_state_is_rebuilt_from_the_log(hub: BedHub, clock: ManualClock, tmp_path: Path) -> None:
+def test_state_is_rebuilt_from_the_log(hub: BedRuntime, clock: ManualClock, tmp_path: Path) -> None:
     s = hub.create_session(PLAN, "nurse")
     start_ready(hub, clock)
     clock.advance(10 * MIN)
@@ -210,12 +214,12 @@ def test_state_is_rebuilt_from_the_log(hub: BedHub, clock: ManualClock, tmp_path
     assert state.dose_mg(clock.now()) == pytest.approx(10 + 80 * 0.5 / 6)
     assert state.planned_duration_min == 40 and state.concentration_mg_ml == 10
     # a restarted station
-    again = BedHub(hub.config, QuietDevice("simulated"), hub.store, clock, RULES)
+    again = BedRuntime(hub.config, QuietDevice("simulated"), hub.store, clock, RULES)
     assert again.session_view().dose_mg == hub.session_view().dose_mg  # type: ignore[union-attr]
     assert again.device.rates == [0.5 * 80]  # type: ignore[attr-defined]
 
 
-def test_bad_plans_and_out_of_order_steps(hub: BedHub) -> None:
+def test_bad_plans_and_out_of_order_steps(hub: BedRuntime) -> None:
     with pytest.raises(CommandError, match="weight: 2 is outside 20 to 300 kg"):
         hub.create_session(PLAN | {"weight_kg": 2}, "nurse")
     with pytest.raises(CommandError, match="concentration: 0 is outside 0.1 to 100 mg/mL"):
@@ -262,7 +266,7 @@ def test_cadss6_is_the_sum_and_notes_stay_text() -> None:
     assert scores == {"RASS": 0, "CADSS6": 12} and note == "<b>felt</b> floaty"
 
 
-def test_score_alarms_fire_through_the_engine(hub: BedHub, clock: ManualClock) -> None:
+def test_score_alarms_fire_through_the_engine(hub: BedRuntime, clock: ManualClock) -> None:
     hub.create_session(PLAN, "nurse")
     start_ready(hub, clock)
     hub.assess({"CADSS6_ITEMS": [2, 2, 2, 2, 2, 2], "RASS": 3}, "nurse")
@@ -273,7 +277,7 @@ def test_score_alarms_fire_through_the_engine(hub: BedHub, clock: ManualClock) -
     assert shown == {"RASS_AGITATION": "latched"}  # HIGH latches; the MEDIUM has cleared
 
 
-def test_assessment_due_and_overdue_in_simulated_time(hub: BedHub, clock: ManualClock) -> None:
+def test_assessment_due_and_overdue_in_simulated_time(hub: BedRuntime, clock: ManualClock) -> None:
     hub.create_session(PLAN, "nurse")
     ready_to_start(hub, clock)
     start = clock.now()
@@ -297,7 +301,7 @@ def test_assessment_due_and_overdue_in_simulated_time(hub: BedHub, clock: Manual
     assert hub.session_view().assessment_due == start + 30 * MIN  # type: ignore[union-attr]
 
 
-def test_bolus_before_the_infusion_is_in_the_estimate(hub: BedHub, clock: ManualClock) -> None:
+def test_bolus_before_the_infusion_is_in_the_estimate(hub: BedRuntime, clock: ManualClock) -> None:
     hub.create_session(PLAN, "nurse")
     with pytest.raises(CommandError, match="bolus: no infusion running"):
         hub.give("bolus", "dr", mg_per_kg=0.3, role="physician")
@@ -311,14 +315,14 @@ def test_bolus_before_the_infusion_is_in_the_estimate(hub: BedHub, clock: Manual
 
 
 def test_closing_ends_the_patients_score_alarms_and_limit_changes(
-    hub: BedHub, clock: ManualClock
+    hub: BedRuntime, clock: ManualClock
 ) -> None:
     hub.create_session(PLAN, "nurse")
     start_ready(hub, clock)
     hub.assess({"CADSS6_ITEMS": [2, 2, 2, 2, 2, 2]}, "nurse")
     assert [a.name for a in hub.active_alarms()] == ["CADSS6_HIGH"]
     hub.change_limit("CADSS6_HIGH", 16, "dr", "known high dissociator")
-    again = BedHub(
+    again = BedRuntime(
         hub.config, QuietDevice("simulated"), hub.store, clock, RULES
     )  # restart keeps the change
     assert again.limits()["CADSS6_HIGH"] == "CADSS6 >= 16"

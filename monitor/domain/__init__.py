@@ -1,0 +1,1 @@
+"""The bed's decisions: pure functions of inputs and time (no threads, no storage, no clock)."""

@@ -1,0 +1,332 @@
+"""BedCore: one bed's decisions, sans I/O.
+
+Device items, commands and time go in; events come out (`take()`), in the order they happened.
+The core has no store, device, thread or clock of its own: the runtime passes `now` to every
+call and hands the events to the bed's journal, whose readers do the effects.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, deque
+
+from monitor.alarms import BedAlarms
+from monitor.alarms import technical as tech
+from monitor.alarms.restore import RestoredAlarms
+from monitor.config import AlarmsConfig
+from monitor.domain.events import BedEvent, PumpRate, SessionOpened, TraineeAction
+from monitor.domain.infusion import InfusionCommands
+from monitor.feed import CommandError
+from monitor.model import (
+    ActiveAlarm,
+    AlarmPhase,
+    AlarmTransition,
+    DeviceEvent,
+    Priority,
+    Reading,
+    SessionInfo,
+    Waveform,
+)
+from monitor.session import SESSION_EVENTS, SessionEvent, SessionState, fold
+from monitor.session_config import SessionConfig
+from monitor.signals import WAVEFORMS, check_reading
+
+BASELINE_SIGNALS = ("NIBP_SYS", "NIBP_DIA", "NIBP_MEAN", "HR", "SPO2", "RR", "ETCO2")
+RESTING_CAPACITY = 8_192  # > 30 min of the baseline signals at 1 Hz
+ASSESSMENT_OVERDUE = "ASSESSMENT_OVERDUE"
+NIBP_OVERDUE = "TECH_NIBP_OVERDUE"
+PLAN_REACHED = "DOSE_PLAN_REACHED"  # LOW prompt: the planned duration or dose is given
+CE_MEDIUM, CE_HIGH = "DOSE_CE_ABOVE_DISSOCIATIVE", "DOSE_CE_ABOVE_AWAKENING"
+PK_CHECK_S = 10.0  # how often the predicted Ce is checked against the dose alarms
+
+
+class BedCore(InfusionCommands):
+    """One bed: validation, alarms (clinical and technical) and the infusion session."""
+
+    def __init__(
+        self,
+        bed: str,
+        name: str,
+        expected_interval_s: dict[str, float],
+        alarms: AlarmsConfig,
+        session: SessionConfig | None = None,
+        now: float = 0.0,
+    ) -> None:
+        self.bed, self.name = bed, name
+        self.expected_interval_s = dict(expected_interval_s)
+        self.alarms = BedAlarms(bed, alarms.rules, alarms.audio_pause_s)
+        self.session_config = session or SessionConfig()
+        self.pk = self.session_config.pk_simulator(1.0)
+        self.speed = 1.0  # simulated seconds per wall second: widens the stale limit
+        self.latest: dict[str, Reading] = {}
+        self.status: dict[str, str] = {}  # signals whose device reports no valid value
+        self.rejected: Counter[str] = Counter()
+        self.last_arrival = now  # the feed's pulse, by the bed's clock, not the device's
+        self.session: SessionInfo | None = None
+        self.state = SessionState()
+        self.session_events: list[SessionEvent] = []
+        self._feed_interval_s = min(expected_interval_s.values())
+        self._ever_valid: set[str] = set()
+        self._resting: deque[Reading] = deque(maxlen=RESTING_CAPACITY)
+        self._last_cuff_t: float | None = None
+        self._pk_checked = -math.inf
+        self._steps_infusing = False  # the phase the sensor alarms' steps were set for
+        self._link: str | None = None
+        self._out: list[BedEvent] = []
+
+    # -- output ---------------------------------------------------------------------------
+
+    def take(self) -> list[BedEvent]:
+        """The events since the last call, oldest first."""
+        out, self._out = self._out, []
+        return out
+
+    def _emit(self, transitions: list[AlarmTransition]) -> None:
+        self._out.extend(transitions)
+
+    def log_event(self, kind: str, user: str, payload: dict[str, object], now: float) -> None:
+        """A step for the log that is not part of the session's fold (audio pause, ...)."""
+        self._out.append(SessionEvent(now, kind, user, dict(payload)))
+
+    # -- inputs: the device ---------------------------------------------------------------
+
+    @property
+    def stale_after_s(self) -> float:
+        """Twice the feed's interval; in accelerated time, plus a quarter second of wall-clock
+        scheduling jitter, which a fast clock would otherwise turn into false alarms."""
+        return tech.STALE_FACTOR * self._feed_interval_s + (
+            max(0.0, self.speed - 1.0) * tech.JITTER_S
+        )
+
+    def receive(self, item: Reading | Waveform | DeviceEvent, now: float) -> str | None:
+        """One item from the device. Returns why a reading was rejected, or None."""
+        if isinstance(item, Reading):
+            return self.accept(item, now)
+        if isinstance(item, Waveform):
+            if self.session is not None and item.signal in WAVEFORMS:
+                self._out.append(item)  # kept for review; raises no alarms
+            return None
+        self.device_event(item, now)
+        return None
+
+    def accept(self, reading: Reading, now: float) -> str | None:
+        reason = check_reading(reading.signal, reading.unit, reading.value, reading.t)
+        prev = self.latest.get(reading.signal)
+        if reason is None and prev is not None and reading.t <= prev.t:
+            reason = "not newer than the last reading (duplicate or out of order)"
+        if reason is not None:
+            self.rejected[f"{reading.signal}: {reason}"] += 1
+            return reason
+        self._emit(
+            self.alarms.set_condition(
+                tech.NO_DATA,
+                False,
+                now,
+                round(now - self.last_arrival, 1),
+                limit=self.stale_after_s,
+            )
+        )
+        self.last_arrival = now
+        if reading.signal == "NIBP_SYS":
+            self._last_cuff_t = now
+        self.status.pop(reading.signal, None)
+        self._ever_valid.add(reading.signal)
+        self._emit(self.alarms.evaluate(reading, now))
+        self.latest[reading.signal] = reading
+        if reading.signal in BASELINE_SIGNALS:
+            self._resting.append(reading)
+        self._out.append(reading)
+        return None
+
+    def device_event(self, event: DeviceEvent, now: float) -> None:
+        """Per-signal status (absent, over range, ...) and link state from the device."""
+        if event.kind == "signal_status":
+            signal, status = event.detail["signal"], event.detail["status"]
+            if status == "valid":
+                self.status.pop(signal, None)
+            else:
+                self.status[signal] = status
+                self.latest.pop(signal, None)  # the tile shows --- and the status
+                # what was pending on it can no longer be judged
+                self._emit(self.alarms.invalidate([signal], now, f"{signal} {status}"))
+            if signal in self._ever_valid:  # it was reading: a probe off, a lead off
+                name = tech.sensor_alarm(signal)
+                self._emit(
+                    self.alarms.set_condition(
+                        name,
+                        status != "valid",
+                        now,
+                        priority=tech.SENSOR_PRIORITY,
+                        steps=tech.sensor_steps(name, self.infusing),
+                    )
+                )
+        elif event.kind == "link":
+            state = event.detail["state"]
+            if state == self._link:
+                return
+            self._link = state
+            if state in ("lost", "connected"):
+                self._emit(self.alarms.set_condition(tech.PORT_LOST, state == "lost", now))
+        self.log_event(f"device_{event.kind}", "device", dict(event.detail), event.t)
+
+    # -- inputs: time ---------------------------------------------------------------------
+
+    def tick(self, now: float, store_ok: bool = True, speed: float = 1.0) -> None:
+        """Time-driven alarm work: a silent feed, a failing store (an input, never a call),
+        delays, reminders, and the session's prompts (assessments, cuff, dose, Ce)."""
+        self.speed = speed
+        silent = now - self.last_arrival
+        lost = self.alarms.set_condition(
+            tech.NO_DATA,
+            silent > self.stale_after_s,
+            now,
+            round(silent, 1),
+            limit=self.stale_after_s,
+            steps=tech.no_data_steps(self.infusing),
+        )
+        if any(tr.state is AlarmPhase.ACTIVE for tr in lost):  # only the technical alarm
+            watched = self._ever_valid | self.alarms.restored_signals
+            lost += self.alarms.invalidate(sorted(watched), now, "no data")
+        self._emit(lost)
+        self._emit(self.alarms.set_condition(tech.STORE_WRITE, not store_ok, now))
+        self._check_assessments(now)
+        self._check_infusion(now)
+        self._emit(self.alarms.tick(now))
+
+    def _check_infusion(self, now: float) -> None:
+        """Cuff overdue, planned dose reached and predicted Ce: only while infusing."""
+        st, cfg, alarms = self.state, self.session_config, self.alarms
+        infusing = self.infusing
+        if infusing != self._steps_infusing:  # sensor alarms escalate further in infusion
+            self._steps_infusing = infusing
+            for name, tracker in alarms.trackers().items():
+                if tracker.technical and name.endswith("_INVALID"):
+                    tracker.steps = tech.sensor_steps(name, infusing)
+        cycle = self.expected_interval_s.get("NIBP_SYS")
+        overdue = False
+        if infusing and cycle and st.infusion_started_at is not None:
+            since = max(self._last_cuff_t or 0.0, st.infusion_started_at)
+            overdue = now - since > cfg.nibp_overdue_cycles * cycle
+        out = alarms.set_condition(
+            NIBP_OVERDUE, overdue, now, limit=cfg.nibp_overdue_cycles * (cycle or 0), signal="NIBP"
+        )
+        reached = infusing and st.plan_reached(now)
+        out += alarms.set_condition(
+            PLAN_REACHED, reached, now, priority=Priority.LOW, technical=False, signal="DOSE"
+        )
+        if (st.infusions or st.boluses) and now - self._pk_checked >= PK_CHECK_S:
+            self._pk_checked = now
+            ce = self.predict(now)[1]
+            guard = cfg.dose
+            for name, limit, priority in (
+                (CE_MEDIUM, guard.ce_medium_ng_ml, Priority.MEDIUM),
+                (CE_HIGH, guard.ce_high_ng_ml, Priority.HIGH),
+            ):
+                out += alarms.set_condition(
+                    name, ce > limit, now, round(ce, 1), priority, limit,
+                    technical=False, signal="DOSE",
+                )  # fmt: skip
+        self._emit(out)
+
+    def _check_assessments(self, now: float) -> None:
+        cfg = self.session_config.assessments
+        due = self.next_due(now)
+        overdue = due is not None and now >= due + cfg.overdue_after_min * 60
+        self._emit(
+            self.alarms.set_condition(
+                ASSESSMENT_OVERDUE,
+                overdue,
+                now,
+                priority=Priority.LOW,
+                escalate_after_s=cfg.overdue_after_min * 60,
+                technical=False,
+                signal="ASSESSMENT",
+            )
+        )
+
+    # -- restart ----------------------------------------------------------------------------
+
+    def resume(
+        self,
+        session: SessionInfo | None,
+        logged: list[SessionEvent],
+        recent: list[Reading],
+        alarms: RestoredAlarms,
+        now: float,
+    ) -> None:
+        """After a restart: the open session from its logged steps, the live window from the
+        log, and the alarms as they stood (active, acknowledged, latched, audio pause)."""
+        for reading in recent:  # already logged: the runtime puts them in the journal
+            self.latest[reading.signal] = reading
+            if reading.signal in BASELINE_SIGNALS:
+                self._resting.append(reading)
+        if session is not None:
+            self.open_session(session, logged, now, resumed=True)
+        self._emit(self.alarms.restore(alarms, now))
+
+    def open_session(
+        self, info: SessionInfo, logged: list[SessionEvent], now: float, resumed: bool = False
+    ) -> None:
+        """Make `info` this bed's session, its state the fold of its logged steps."""
+        self.session = info
+        self.session_events = [e for e in logged if e.kind in SESSION_EVENTS]
+        self.state = fold(self.session_events)
+        self.alarms.set_baseline(self.state.baseline)
+        for e in logged:  # limit changes last for the session
+            if e.kind == "limit_change":
+                self.alarms.restore_limit(e.payload["alarm"], float(e.payload["new"]))
+        self.pk = self.session_config.pk_simulator(info.weight_kg or 1.0)
+        self._out.append(SessionOpened(info, resumed))
+        if self.state.running:
+            self._out.append(PumpRate(now, self.state.rate_mg_kg_h * self.state.weight_kg))
+
+    # -- alarm commands -------------------------------------------------------------------
+
+    def acknowledge(self, user: str, now: float) -> int:
+        """Silence every sounding alarm's current condition. Returns how many."""
+        done = self.alarms.acknowledge(now, user)
+        self._emit(done)
+        if done:
+            self._trainee(now, "acknowledge", ", ".join(tr.name for tr in done))
+        return len(done)
+
+    def reset_alarms(self, user: str, now: float) -> int:
+        """End latched alarms whose cause has gone. Returns how many."""
+        done = self.alarms.reset(now, user)
+        self._emit(done)
+        return len(done)
+
+    def pause_audio(self, user: str, now: float) -> float:
+        """Pause this bed's alarm sound (at most 2 min). Returns the seconds of pause."""
+        until = self.alarms.pause_audio(now)
+        self.log_event("audio_pause", user, {"until": until, "seconds": until - now}, now)
+        self._trainee(now, "audio_pause")
+        return until - now
+
+    def change_limit(self, name: str, limit: float, user: str, reason: str, now: float) -> float:
+        """Change one alarm's limit for this bed; a reason is required. Returns the old one."""
+        reason = reason.strip()
+        if not reason:
+            raise CommandError("a limit change needs a reason")
+        try:
+            old = self.alarms.change_limit(name, limit)
+        except KeyError:
+            raise CommandError(f"no alarm {name!r} on {self.name}") from None
+        except ValueError as err:
+            raise CommandError(str(err)) from None
+        payload = {"alarm": name, "old": old, "new": limit, "reason": reason}
+        self.log_event("limit_change", user, payload, now)
+        self._trainee(now, "limit_change", f"{name} {old} → {limit:g}")
+        return float(old) if old is not None else math.nan
+
+    def _trainee(self, now: float, action: str, detail: str = "") -> None:
+        self._out.append(TraineeAction(now, action, detail))
+
+    # -- what the screen shows --------------------------------------------------------------
+
+    def active_alarms(self) -> list[ActiveAlarm]:
+        return self.alarms.active()
+
+    def resting(self, since: float) -> list[tuple[str, float]]:
+        """(signal, value) of the baseline signals read since `since`."""
+        return [(r.signal, r.value) for r in self._resting if r.t >= since]

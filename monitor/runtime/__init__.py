@@ -1,0 +1,1 @@
+"""The doing: threads, locks, the per-bed journal and its readers (recorder, effects)."""
