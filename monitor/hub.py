@@ -56,7 +56,7 @@ from monitor.session import (
 )
 from monitor.session_config import SessionConfig
 from monitor.signals import REGISTRY, WAVEFORMS
-from monitor.store import SessionStore, StoreError
+from monitor.storage.sqlite import SessionStore, StoreError
 from monitor.training import Debrief, TimelineEntry, TrainingView
 
 log = logging.getLogger(__name__)
@@ -924,12 +924,12 @@ class BedHub:
             return None
         alarms: list[TimelineEntry] = []
         for row in self.store.alarms(self.info.id, since=view.started_at):
-            raised = f"{row['name']} {row['priority']}"
-            alarms.append(TimelineEntry(row["onset_t"], "alarm", raised))
-            if row["acked_at"] is not None:
-                took = row["acked_at"] - row["onset_t"]
-                text = f"{row['name']} acknowledged by {row['acked_by']} after {took:.0f} s"
-                alarms.append(TimelineEntry(row["acked_at"], "alarm", text))
+            raised = f"{row.name} {row.priority}"
+            alarms.append(TimelineEntry(row.onset_t, "alarm", raised))
+            if row.acked_at is not None:
+                took = row.acked_at - row.onset_t
+                text = f"{row.name} acknowledged by {row.acked_by} after {took:.0f} s"
+                alarms.append(TimelineEntry(row.acked_at, "alarm", text))
         return self.device.debrief(alarms)
 
     def limit_marks(self) -> dict[str, list[tuple[str, float, float]]]:

@@ -29,7 +29,7 @@ from monitor.hub import BedHub
 from monitor.model import AlarmPhase, AlarmTransition, Priority, Reading
 from monitor.session import SessionEvent
 from monitor.signals import REGISTRY
-from monitor.store import SessionStore
+from monitor.storage.sqlite import SessionStore
 from monitor.ward import Ward
 
 READINGS_HEADER = ["time", "signal", "value", "unit"]

@@ -10,7 +10,7 @@ from monitor.gates import ChecklistItem
 from monitor.hub import BedHub
 from monitor.model import Reading, SessionInfo
 from monitor.session import SessionEvent, SessionView
-from monitor.store import StoreError
+from monitor.storage.sqlite import StoreError
 from monitor.training import SPEEDS, Debrief, TrainingView
 
 

@@ -11,7 +11,7 @@ from monitor.clock import ManualClock
 from monitor.config import BedConfig, Config, SimulatorDevice
 from monitor.hub import BedHub
 from monitor.session import Phase
-from monitor.store import SessionStore
+from monitor.storage.sqlite import SessionStore
 from tests.helpers import PLAN
 
 LIBRARY = Path(__file__).resolve().parents[1] / "devices" / "simulator" / "scenarios"

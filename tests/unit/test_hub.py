@@ -12,7 +12,7 @@ from monitor.config import AlarmRule, AlarmsConfig, BedConfig, SimulatorDevice
 from monitor.feed import CommandError
 from monitor.hub import BedHub
 from monitor.model import Reading
-from monitor.store import SessionStore
+from monitor.storage.sqlite import SessionStore
 from monitor.ward import Ward
 from tests.helpers import PLAN, QuietDevice, start_by_override
 
