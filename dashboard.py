@@ -19,7 +19,7 @@ from devices.factory import build_device, scenario_library
 from monitor.clock import Clock, ScaledClock, SystemClock
 from monitor.config import DEFAULT_CONFIG, Config, ConfigError, load_config, parse_config
 from monitor.runtime.bed import BedRuntime
-from monitor.store import SessionStore, StoreError
+from monitor.storage.sqlite import SessionStore, StoreError
 from monitor.ui.app import create_app
 from monitor.ward import Ward
 

@@ -40,7 +40,7 @@ from plotly.io.json import to_json_plotly  # noqa: E402
 
 from monitor.config import load_config  # noqa: E402
 from monitor.model import Waveform  # noqa: E402
-from monitor.store import SessionStore  # noqa: E402
+from monitor.storage.sqlite import SessionStore  # noqa: E402
 from monitor.ui.pages.review import review_layout, zoom_patch  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]

@@ -35,7 +35,7 @@ from monitor.exports import FORMATS, ExportError, export_session, import_reading
 from monitor.pk import DEFAULT_KE0_PER_MIN, MODELS, Bolus, Infusion, PkSimulator
 from monitor.replay import ReplayInputError, read_commands, read_readings, replay
 from monitor.signals import REGISTRY
-from monitor.store import SessionStore, StoreError
+from monitor.storage.sqlite import SessionStore, StoreError
 
 
 def _infusion(text: str) -> Infusion:
@@ -176,9 +176,9 @@ def users_command(args: argparse.Namespace) -> int:
     now = time.time()
     try:
         if args.action == "list":
-            for row in store.users():
-                state = "disabled" if row["disabled"] else "active"
-                print(f"{row['name']}\t{row['role']}\t{state}")
+            for account in store.users():
+                state = "disabled" if account.disabled else "active"
+                print(f"{account.name}\t{account.role}\t{state}")
             return 0
         name = check_username(args.name)
         if args.action == "add":

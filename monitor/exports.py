@@ -22,10 +22,11 @@ import vitaldb
 
 from monitor.config import AlarmRule
 from monitor.model import SessionInfo, Source
+from monitor.ports import ReviewSource
 from monitor.replay import read_readings
 from monitor.report import ReportError, write_pdf
 from monitor.signals import REGISTRY, WAVEFORMS, check_reading
-from monitor.store import SessionStore
+from monitor.storage.sqlite import SessionStore
 
 FORMATS = ("csv", "parquet", "vital", "hl7", "pdf")
 # Exports that file a record or feed other clinical systems: a simulated session is refused
@@ -79,14 +80,14 @@ def import_readings(
     return ImportResult(session.id, len(rows), skipped)
 
 
-def _readings(store: SessionStore, session_id: int) -> pd.DataFrame:
+def _readings(store: ReviewSource, session_id: int) -> pd.DataFrame:
     rows = store.readings(session_id)
     frame = pd.DataFrame(rows, columns=["time", "signal", "value"])
     frame["unit"] = [REGISTRY[s].unit for s in frame["signal"]]
     return frame
 
 
-def readings_csv(store: SessionStore, session_id: int, frame: pd.DataFrame | None = None) -> str:
+def readings_csv(store: ReviewSource, session_id: int, frame: pd.DataFrame | None = None) -> str:
     """The session's readings as `time,signal,value,unit` CSV text (export and download)."""
     frame = _readings(store, session_id) if frame is None else frame
     return frame.to_csv(
@@ -98,7 +99,7 @@ def readings_csv(store: SessionStore, session_id: int, frame: pd.DataFrame | Non
 
 
 def export_session(
-    store: SessionStore,
+    store: ReviewSource,
     session_id: int,
     fmt: str,
     out: Path,
@@ -152,7 +153,7 @@ def export_session(
 
 
 def _write_vital(
-    store: SessionStore,
+    store: ReviewSource,
     session_id: int,
     frame: pd.DataFrame,
     start: float,

@@ -158,3 +158,67 @@ class SessionInfo:
     indication: str = ""
     regimen: str = ""
     concentration_mg_ml: float = 0.0  # mg/mL; 0 where no drug was planned (an import)
+    uid: str = ""  # unique across stations, time-sortable; `id` is only this station's number
+
+
+# Records read back from the session log. Plain values, so no database row type reaches the
+# pages or the runtime; a second backend returns the same records.
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """A logged event of a session (or of a bed, without one)."""
+
+    session_id: int | None
+    bed: str
+    t: float
+    kind: str
+    user: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStats:
+    """The session log writer's health, for the store-failure technical alarm."""
+
+    readings_written: int
+    pending: int
+    failed_flushes: int
+    dropped: int
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmRecord:
+    """One alarm from onset to end, as summarized in the log (times in epoch seconds)."""
+
+    id: int
+    session_id: int | None
+    bed: str
+    name: str
+    signal: str
+    priority: str  # at onset: HIGH, MEDIUM or LOW
+    onset_t: float
+    end_t: float | None
+    onset_value: float | None
+    worst_value: float | None
+    op: str
+    limit_value: float | None
+    delay_s: float
+    technical: bool
+    acked_at: float | None
+    acked_by: str | None
+    escalated_at: float | None
+    priority_now: str | None  # after any escalation
+    ended_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    """A staff account of the station."""
+
+    name: str
+    role: str
+    pw_hash: str = field(repr=False)
+    disabled: bool
+    created_at: float

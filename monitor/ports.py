@@ -1,15 +1,29 @@
-"""Ports: what the station needs of a device and of a session log, as protocols.
+"""Ports: what the station needs of a device and of the session log, as protocols.
 
-Devices import these, never the station's runtime, storage or UI.
+Devices import these, never the station's runtime, storage or UI. The runtime
+writes through `SessionLog` and the pages read through `ReviewSource`; the SQLite session log
+(monitor.storage.sqlite) is one implementation of both. Nothing here imports a database.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
-from monitor.model import AlarmTransition, DeviceEvent, Reading, SessionInfo, Source, Waveform
+import numpy as np
+
+from monitor.model import (
+    AlarmRecord,
+    AlarmTransition,
+    DeviceEvent,
+    Reading,
+    SessionInfo,
+    Source,
+    StoredEvent,
+    StoreStats,
+    Waveform,
+)
 from monitor.training import Debrief, TimelineEntry, TrainingView
 
 DeviceSink = Callable[[Reading | DeviceEvent | Waveform], object]
@@ -57,8 +71,35 @@ class Device(Protocol):
         ...
 
 
+class WaveSamples(Protocol):
+    """A stored waveform: all samples in one float32 array, block start times and indices;
+    sample times within a block follow from the rate."""
+
+    @property
+    def rate_hz(self) -> float: ...
+
+    @property
+    def block_t(self) -> np.ndarray: ...
+
+    @property
+    def block_start(self) -> np.ndarray: ...
+
+    @property
+    def v(self) -> np.ndarray: ...
+
+    def times(self, idx: np.ndarray) -> np.ndarray:
+        """Epoch seconds of the samples at `idx`."""
+        ...
+
+    def index(self, t: float, after: bool = False) -> int:
+        """The index of the first sample at or after `t` (with `after`: strictly after)."""
+        ...
+
+
 class SessionLog(Protocol):
-    """Where a bed's events are recorded (SQLite embedded; PostgreSQL centrally)."""
+    """What the per-bed runtime writes and reads back. Readings, waveform blocks and alarm
+    transitions may be batched; sessions and events are written at once. A failed write
+    raises (or, for batched writes, shows in `stats`)."""
 
     def create_session(
         self, bed: str, source: Source, t: float, plan: dict[str, Any], user: str
@@ -86,4 +127,56 @@ class SessionLog(Protocol):
 
     def set_phase(self, session_id: int, phase: str) -> None: ...
 
-    def stats(self) -> Any: ...
+    def open_session_for(self, bed: str) -> SessionInfo | None: ...
+
+    def events(self, session_id: int) -> list[StoredEvent]: ...
+
+    def readings(
+        self, session_id: int, since: float | None = None, signals: Iterable[str] | None = None
+    ) -> list[tuple[float, str, float]]: ...
+
+    def alarms(
+        self,
+        bed: str | None = None,
+        *,
+        session_id: int | None = None,
+        since: float | None = None,
+        priority: str | None = None,
+    ) -> list[AlarmRecord]: ...
+
+    def stats(self) -> StoreStats: ...
+
+
+class ReviewSource(Protocol):
+    """What the review pages, exports and reports read. Times are epoch seconds; tracks are
+    float64 arrays in time order. `audit` is here because reading a record out (an export)
+    leaves an audit entry."""
+
+    def sessions(self, bed: str | None = None) -> list[SessionInfo]: ...
+
+    def session(self, session_id: int) -> SessionInfo: ...
+
+    def readings(
+        self, session_id: int, since: float | None = None, signals: Iterable[str] | None = None
+    ) -> list[tuple[float, str, float]]: ...
+
+    def track(self, session_id: int, signal: str) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def wave(self, session_id: int, signal: str) -> WaveSamples: ...
+
+    def signals(self, session_id: int, wave: bool = False) -> list[str]: ...
+
+    def events(self, session_id: int) -> list[StoredEvent]: ...
+
+    def alarms(
+        self,
+        bed: str | None = None,
+        *,
+        session_id: int | None = None,
+        since: float | None = None,
+        priority: str | None = None,
+    ) -> list[AlarmRecord]: ...
+
+    def audit(self, t: float, user: str, action: str, detail: dict[str, Any]) -> None: ...
+
+    def audit_log(self, limit: int = 500) -> list[tuple[float, str, str, str]]: ...

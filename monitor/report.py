@@ -20,6 +20,7 @@ matplotlib.use("Agg")  # no display: files only
 import matplotlib.pyplot as plt  # noqa: E402
 
 from monitor.config import AlarmRule  # noqa: E402
+from monitor.ports import ReviewSource  # noqa: E402
 from monitor.review import (  # noqa: E402
     ALARM_COLUMNS,
     alarm_cells,
@@ -29,7 +30,6 @@ from monitor.review import (  # noqa: E402
     when,
     window,
 )
-from monitor.store import SessionStore  # noqa: E402
 
 PANELS = (("HR", "PR"), ("SPO2",), ("NIBP_SYS", "NIBP_MEAN", "NIBP_DIA"), ("RR", "ETCO2"))
 CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
@@ -39,7 +39,7 @@ class ReportError(Exception):
     pass
 
 
-def _svg_trends(store: SessionStore, session_id: int) -> str:
+def _svg_trends(store: ReviewSource, session_id: int) -> str:
     fig, axes = plt.subplots(len(PANELS), 1, figsize=(10, 7), sharex=True)
     for ax, signals in zip(axes, PANELS, strict=True):
         for signal in signals:
@@ -64,7 +64,7 @@ def _table(head: list[str], rows: list[list[object]]) -> str:
     return f"<table><tr>{th}</tr>{body}</table>"
 
 
-def session_html(store: SessionStore, session_id: int, rules: list[AlarmRule]) -> str:
+def session_html(store: ReviewSource, session_id: int, rules: list[AlarmRule]) -> str:
     record = load_record(store, session_id)
     info, events = record.info, record.events
     summary = summarize(store, session_id, rules, record)
@@ -114,7 +114,7 @@ def chromium() -> str:
     raise ReportError("PDF export needs Chromium (Debian package chromium)")
 
 
-def write_pdf(store: SessionStore, session_id: int, rules: list[AlarmRule], out: Path) -> Path:
+def write_pdf(store: ReviewSource, session_id: int, rules: list[AlarmRule], out: Path) -> Path:
     return print_pdf(session_html(store, session_id, rules), out)
 
 

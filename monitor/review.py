@@ -7,7 +7,6 @@ downsample, with no per-viewer state (dash.md §2.2).
 
 from __future__ import annotations
 
-import sqlite3
 import statistics
 import time
 from collections.abc import Callable
@@ -18,10 +17,10 @@ from tsdownsample import MinMaxLTTBDownsampler
 
 from monitor.alarms.rules import breaches
 from monitor.config import AlarmRule
-from monitor.model import SessionInfo
+from monitor.model import AlarmRecord, SessionInfo, StoredEvent
+from monitor.ports import ReviewSource, WaveSamples
 from monitor.session import SessionEvent, SessionState, fold
 from monitor.signals import WAVEFORMS
-from monitor.store import SessionStore, StoredEvent, WaveTrack
 
 DEFAULT_POINTS = 1000  # per trace: about one per pixel column of a wide screen
 NUISANCE_S = 10.0  # alarms shorter than this are counted as likely nuisance (Görges 2009)
@@ -61,7 +60,7 @@ class Window:
 
 
 def window(
-    store: SessionStore,
+    store: ReviewSource,
     session_id: int,
     signal: str,
     start: float | None = None,
@@ -78,7 +77,7 @@ def window(
 
 
 def _wave_window(
-    wave: WaveTrack, signal: str, start: float | None, end: float | None, n_out: int
+    wave: WaveSamples, signal: str, start: float | None, end: float | None, n_out: int
 ) -> Window:
     """Downsample by sample index, then look up the chosen samples' times: a waveform's
     per-sample times are never built."""
@@ -123,7 +122,7 @@ class SessionRecord:
 
     info: SessionInfo
     events: list[StoredEvent]
-    alarms: list[sqlite3.Row]  # this session's alarm rows, in onset order
+    alarms: list[AlarmRecord]  # this session's alarms, in onset order
 
     @property
     def end(self) -> float:
@@ -134,7 +133,7 @@ class SessionRecord:
         return fold(SessionEvent(e.t, e.kind, e.user, e.payload) for e in self.events)
 
 
-def load_record(store: SessionStore, session_id: int) -> SessionRecord:
+def load_record(store: ReviewSource, session_id: int) -> SessionRecord:
     return SessionRecord(
         store.session(session_id),
         store.events(session_id),
@@ -156,7 +155,7 @@ def _seconds_outside(t: np.ndarray, v: np.ndarray, rules: list[AlarmRule]) -> fl
 
 
 def summarize(
-    store: SessionStore,
+    store: ReviewSource,
     session_id: int,
     rules: list[AlarmRule],
     record: SessionRecord | None = None,
@@ -179,17 +178,11 @@ def summarize(
     infusion_s = sum(((e or end) - s) for s, e, _ in state.infusions)
     cadss = [a.scores["CADSS6"] for a in state.assessments if "CADSS6" in a.scores]
     rass = [a.scores["RASS"] for a in state.assessments if "RASS" in a.scores]
-    alarms = [row for row in record.alarms if not row["technical"]]
+    alarms = [a for a in record.alarms if not a.technical]
     hours = max((end - info.started_at) / 3600, 1e-9)
-    acks = [row["acked_at"] - row["onset_t"] for row in alarms if row["acked_at"] is not None]
-    by_priority = {
-        p: sum(1 for row in alarms if row["priority"] == p) for p in ("HIGH", "MEDIUM", "LOW")
-    }
-    nuisance = sum(
-        1
-        for row in alarms
-        if row["end_t"] is not None and row["end_t"] - row["onset_t"] < NUISANCE_S
-    )
+    acks = [a.acked_at - a.onset_t for a in alarms if a.acked_at is not None]
+    by_priority = {p: sum(1 for a in alarms if a.priority == p) for p in ("HIGH", "MEDIUM", "LOW")}
+    nuisance = sum(1 for a in alarms if a.end_t is not None and a.end_t - a.onset_t < NUISANCE_S)
     return SessionSummary(
         baseline=dict(state.baseline),
         signals=signals,
@@ -257,16 +250,17 @@ ALARM_COLUMNS = (
 )
 
 
-def alarm_cells(row: sqlite3.Row, fmt: Callable[[float | None], str] = when) -> list[str]:
+def alarm_cells(alarm: AlarmRecord, fmt: Callable[[float | None], str] = when) -> list[str]:
     """One alarm history line, in ALARM_COLUMNS order."""
+    a = alarm
     return [
-        fmt(row["onset_t"]),
-        row["name"],
-        row["priority"],
-        "" if row["onset_value"] is None else f"{row['onset_value']:g}",
-        "" if row["worst_value"] is None else f"{row['worst_value']:g}",
-        f"{row['op']} {row['limit_value']}",
-        row["acked_by"] or "",
-        fmt(row["acked_at"]),
-        fmt(row["end_t"]),
+        fmt(a.onset_t),
+        a.name,
+        a.priority,
+        "" if a.onset_value is None else f"{a.onset_value:g}",
+        "" if a.worst_value is None else f"{a.worst_value:g}",
+        f"{a.op} {a.limit_value}",
+        a.acked_by or "",
+        fmt(a.acked_at),
+        fmt(a.end_t),
     ]

@@ -11,7 +11,7 @@ from monitor.clock import ManualClock
 from monitor.config import BedConfig, Config, SimulatorDevice
 from monitor.runtime.bed import BedRuntime
 from monitor.session import Phase
-from monitor.store import SessionStore
+from monitor.storage.sqlite import SessionStore
 from tests.helpers import PLAN
 
 LIBRARY = Path(__file__).resolve().parents[1] / "devices" / "simulator" / "scenarios"
@@ -65,5 +65,5 @@ def run_on_hub(
             assessed.add(run.state.id)
             hub.assess(dict(run.state.findings), "trainee")
     store.flush()
-    raised = {row["name"] for row in store.alarms("sim")}
+    raised = {row.name for row in store.alarms("sim")}
     return ScenarioResult(hub, monitor, raised, states)

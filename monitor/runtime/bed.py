@@ -30,7 +30,7 @@ from monitor.runtime.training import BedTraining
 from monitor.session import SessionEvent, SessionView
 from monitor.session_config import SessionConfig
 from monitor.signals import REGISTRY
-from monitor.store import SessionStore, StoreError
+from monitor.storage.sqlite import SessionStore, StoreError
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from monitor.model import AlarmPhase, AlarmTransition, Reading, Waveform
 from monitor.ports import SessionLog
 from monitor.runtime.journal import Journal
 from monitor.session import SessionEvent
-from monitor.store import StoreError
+from monitor.storage.sqlite import StoreError
 
 log = logging.getLogger(__name__)
 

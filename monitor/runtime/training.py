@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from monitor.domain.bed import BedCore
     from monitor.feed import BedInfo
     from monitor.runtime.journal import Journal
-    from monitor.store import SessionStore
+    from monitor.storage.sqlite import SessionStore
 
 
 class BedTraining:
@@ -78,12 +78,11 @@ class BedTraining:
             return None
         alarms: list[TimelineEntry] = []
         for row in self.store.alarms(self.info.id, since=view.started_at):
-            raised = f"{row['name']} {row['priority']}"
-            alarms.append(TimelineEntry(row["onset_t"], "alarm", raised))
-            if row["acked_at"] is not None:
-                took = row["acked_at"] - row["onset_t"]
-                text = f"{row['name']} acknowledged by {row['acked_by']} after {took:.0f} s"
-                alarms.append(TimelineEntry(row["acked_at"], "alarm", text))
+            alarms.append(TimelineEntry(row.onset_t, "alarm", f"{row.name} {row.priority}"))
+            if row.acked_at is not None:
+                took = row.acked_at - row.onset_t
+                text = f"{row.name} acknowledged by {row.acked_by} after {took:.0f} s"
+                alarms.append(TimelineEntry(row.acked_at, "alarm", text))
         return self.device.debrief(alarms)
 
 

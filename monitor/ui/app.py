@@ -12,9 +12,10 @@ from flask_wtf.csrf import generate_csrf
 
 from monitor.config import AlarmRule, ServerConfig
 from monitor.feed import LiveFeed
+from monitor.ports import ReviewSource
 from monitor.review import when
 from monitor.session_config import SessionConfig
-from monitor.store import SessionStore, StoreError
+from monitor.storage.sqlite import SessionStore, StoreError
 from monitor.ui.auth import Access, install, page_permission
 from monitor.ui.pages import bed, instructor, overview, review
 
@@ -180,7 +181,7 @@ def create_app(
     return app
 
 
-def audit_layout(store: SessionStore) -> Any:
+def audit_layout(store: ReviewSource) -> Any:
     """Logins, failed logins, exports, acknowledgements, limit changes: who, what, when."""
     rows = [
         html.Tr([html.Td(when(t)), html.Td(user), html.Td(action), html.Td(detail)])
@@ -203,10 +204,10 @@ def admin_layout(store: SessionStore, config_text: str) -> Any:
     users = [
         html.Tr(
             [
-                html.Td(u["name"]),
-                html.Td(u["role"]),
-                html.Td("disabled" if u["disabled"] else "active"),
-                html.Td(when(u["created_at"])),
+                html.Td(u.name),
+                html.Td(u.role),
+                html.Td("disabled" if u.disabled else "active"),
+                html.Td(when(u.created_at)),
             ]
         )
         for u in store.users()

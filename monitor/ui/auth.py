@@ -31,7 +31,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 from monitor.access import ALL_PERMISSIONS, allowed, check_password, pseudonym
 from monitor.config import ServerConfig
 from monitor.feed import CommandError
-from monitor.store import SessionStore
+from monitor.storage.sqlite import SessionStore
 
 SECRET_ENV = "MONITOR_SECRET_KEY"
 PUBLIC = ("/login", "/assets/login.css")
@@ -181,10 +181,10 @@ def install(app: Dash, store: SessionStore, server_config: ServerConfig, folder:
 
     @logins.user_loader
     def load(name: str) -> StaffUser | None:
-        row = store.user(name)
-        if row is None or row["disabled"]:
+        account = store.user(name)
+        if account is None or account.disabled:
             return None
-        return StaffUser(row["name"], row["role"])
+        return StaffUser(account.name, account.role)
 
     @server.errorhandler(CSRFError)
     def bad_token(err: CSRFError) -> tuple[str, int]:
@@ -203,15 +203,15 @@ def install(app: Dash, store: SessionStore, server_config: ServerConfig, folder:
         csrf.protect()
         name = request.form.get("username", "").strip()
         password = request.form.get("password", "")
-        row = store.user(name)
-        if row is None or row["disabled"] or not check_password(row["pw_hash"], password):
+        account = store.user(name)
+        if account is None or account.disabled or not check_password(account.pw_hash, password):
             store.audit(time.time(), name or "?", "login_failed", {})
             return _login_page("Unknown user or wrong password."), 401
-        login_user(StaffUser(row["name"], row["role"]))
+        login_user(StaffUser(account.name, account.role))
         session.permanent = True
         session["last_active"] = time.time()
-        store.audit(time.time(), name, "login", {"role": row["role"]})
-        home = HOME.get(row["role"], "/")
+        store.audit(time.time(), name, "login", {"role": account.role})
+        home = HOME.get(account.role, "/")
         target = request.args.get("next") or home
         safe = urlsplit(target)
         return redirect(target if not safe.netloc and target.startswith("/") else home)

@@ -95,8 +95,8 @@ def _nurse_walkthrough(page: Any, station: Any, url: str) -> None:
     bursts = page.evaluate(f"{audio}.bursts")
     wait_until(lambda: "acknowledged by test-station" in banner.inner_text(), 5, "the ack")
     station.store.flush()
-    (row,) = [r for r in station.store.alarms("chair-1") if r["name"] == "SPO2_DESAT"]
-    assert row["acked_by"] == "test-station" and row["acked_at"] is not None
+    (alarm,) = [a for a in station.store.alarms("chair-1") if a.name == "SPO2_DESAT"]
+    assert alarm.acked_by == "test-station" and alarm.acked_at is not None
     time.sleep(1.5)
     assert page.evaluate(f"{audio}.bursts") == bursts  # no more bursts after the ack
 

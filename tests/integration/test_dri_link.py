@@ -79,7 +79,7 @@ def test_unplug_and_replug_the_virtual_monitor(tmp_path: Path) -> None:
         station.stop()
 
     store = station.store
-    from monitor.store import SessionStore
+    from monitor.storage.sqlite import SessionStore
 
     log = SessionStore(store.path)
     session = log.sessions("chair-1")[0]
@@ -88,7 +88,7 @@ def test_unplug_and_replug_the_virtual_monitor(tmp_path: Path) -> None:
     # have arrived before the nurse pressed start, and are live-only).
     assert stored == sorted(set(stored)) and stored == hr_times[-len(stored) :]
     assert len(stored) >= len(hr_times) - 2
-    alarms = {(r["name"], r["end_t"] is not None) for r in log.alarms("chair-1")}
+    alarms = {(a.name, a.end_t is not None) for a in log.alarms("chair-1")}
     assert alarms == {("TECH_PORT_LOST", True), ("TECH_NO_DATA", True)}
     kinds = [e.kind for e in log.events(session.id)]
     assert kinds.count("device_link") >= 3  # connected, lost, ..., connected again

@@ -21,7 +21,7 @@ from monitor.exports import ExportError, export_session, import_readings
 from monitor.model import Waveform
 from monitor.replay import read_readings, replay
 from monitor.signals import REGISTRY
-from monitor.store import SessionStore
+from monitor.storage.sqlite import SessionStore
 from tests.helpers import MINIMAL_RULES, REPO, capture
 
 

@@ -12,7 +12,7 @@ from monitor.config import AlarmRule, AlarmsConfig, BedConfig, SimulatorDevice
 from monitor.feed import CommandError
 from monitor.model import Reading
 from monitor.runtime.bed import BedRuntime
-from monitor.store import SessionStore
+from monitor.storage.sqlite import SessionStore
 from monitor.ward import Ward
 from tests.helpers import PLAN, QuietDevice, start_by_override
 
@@ -118,7 +118,7 @@ def test_alarm_goes_to_the_log_with_its_session(
     assert [a.name for a in hub.active_alarms()] == ["SPO2_DESAT"]
     store.flush()
     (row,) = store.alarms("chair-1")
-    assert row["session_id"] == session.id and row["end_t"] is None
+    assert row.session_id == session.id and row.end_t is None
 
 
 def test_nurse_command_errors_are_one_line(hub: BedRuntime) -> None:

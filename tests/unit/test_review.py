@@ -12,7 +12,7 @@ from monitor.config import AlarmRule, AlarmsConfig, BedConfig, SimulatorDevice
 from monitor.model import Reading, Waveform
 from monitor.review import downsample, summarize, window
 from monitor.runtime.bed import BedRuntime
-from monitor.store import SessionStore
+from monitor.storage.sqlite import SessionStore
 from tests.helpers import PLAN, QuietDevice
 
 

@@ -11,7 +11,7 @@ from monitor.config import AlarmRule, AlarmsConfig, BedConfig, SimulatorDevice
 from monitor.feed import CommandError
 from monitor.runtime.bed import BedRuntime
 from monitor.session import Phase, SessionError, SessionEvent, fold, validate_assessment
-from monitor.store import SessionStore
+from monitor.storage.sqlite import SessionStore
 from tests.helpers import (
     PLAN,
     PRE_INFUSION_TICKED,

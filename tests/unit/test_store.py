@@ -1,15 +1,26 @@
-"""The SQLite session log: WAL, batched writes, sessions that survive a reopen."""
+"""The SQLite session log: WAL, batched writes, sessions that survive a reopen, ids unique
+across stations, records (never database rows) coming back."""
 
 from __future__ import annotations
 
+import ast
 import sqlite3
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from monitor.model import AlarmPhase, AlarmTransition, Priority, Reading, Waveform
-from monitor.store import SessionStore, StoreError
+from monitor.model import (
+    AlarmPhase,
+    AlarmRecord,
+    AlarmTransition,
+    Priority,
+    Reading,
+    UserRecord,
+    Waveform,
+)
+from monitor.storage.ids import ALPHABET, new_uid, uid_time
+from monitor.storage.sqlite import SCHEMA_VERSION, SessionStore, StoreError
 
 T0 = 1_767_225_600.0
 PLAN = {
@@ -135,20 +146,21 @@ def test_alarm_transitions_summary_and_audit(tmp_path: Path) -> None:
     ):
         store.record_transition(None, t)
     store.flush()
-    (row,) = store.alarms("chair-1")
-    assert (row["onset_t"], row["end_t"], row["onset_value"], row["worst_value"]) == (
+    (alarm,) = store.alarms("chair-1")
+    assert isinstance(alarm, AlarmRecord) and alarm.technical is False
+    assert (alarm.onset_t, alarm.end_t, alarm.onset_value, alarm.worst_value) == (
         T0 + 15,
         T0 + 240,
         90,
         86,
     )
-    assert (row["acked_by"], row["acked_at"]) == ("nurse-a", T0 + 20)
-    assert (row["priority"], row["priority_now"], row["escalated_at"]) == (
+    assert (alarm.acked_by, alarm.acked_at) == ("nurse-a", T0 + 20)
+    assert (alarm.priority, alarm.priority_now, alarm.escalated_at) == (
         "MEDIUM",
         "HIGH",
         T0 + 200,
     )
-    assert (row["limit_value"], row["delay_s"]) == (92, 15)
+    assert (alarm.limit_value, alarm.delay_s, alarm.ended_by) == (92, 15, None)
     kinds = [r[0] for r in store._query("SELECT kind FROM events ORDER BY id")]
     assert kinds == [
         "alarm_pending",
@@ -262,7 +274,7 @@ def test_version_3_log_gains_the_new_tables(tmp_path: Path) -> None:
 def test_an_open_session_compacts_itself_as_it_grows(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("monitor.store.COMPACT_AFTER", 100)
+    monkeypatch.setattr("monitor.storage.sqlite.COMPACT_AFTER", 100)
     store = SessionStore(tmp_path / "s.db")
     s = store.create_session("chair-1", "live", T0, PLAN, "nurse")
     for i in range(150):
@@ -276,3 +288,101 @@ def test_an_open_session_compacts_itself_as_it_grows(
     assert db.execute("SELECT COUNT(*) FROM readings").fetchone()[0] == 1
     assert [t for t, _, _ in store.readings(s.id)] == [T0 + i for i in range(151)]
     store.close()
+
+
+def test_sessions_have_a_sortable_uid_unique_across_stations(tmp_path: Path) -> None:
+    store = SessionStore(tmp_path / "s.db")
+    first = store.create_session("chair-1", "live", T0, PLAN, "nurse")
+    store.close_session(first.id, T0 + 60, "nurse")
+    second = store.create_session("chair-1", "live", T0 + 120, PLAN, "nurse")
+    other = SessionStore(tmp_path / "other.db")  # a second station numbers from 1 too
+    elsewhere = other.create_session("chair-1", "live", T0, PLAN, "nurse")
+    assert elsewhere.id == first.id and elsewhere.uid != first.uid
+    for info, start in ((first, T0), (second, T0 + 120), (elsewhere, T0)):
+        assert len(info.uid) == 26 and set(info.uid) <= set(ALPHABET)
+        assert uid_time(info.uid) == start
+    assert first.uid < second.uid  # text order is start order
+    assert [s.uid for s in store.sessions()] == [first.uid, second.uid]
+    assert store.open_session_for("chair-1") == second
+    other.close()
+    store.close()
+    db = sqlite3.connect(tmp_path / "s.db")
+    with pytest.raises(sqlite3.IntegrityError):
+        db.execute("UPDATE sessions SET uid = ? WHERE id = ?", (first.uid, second.id))
+
+
+def test_uids_differ_within_one_millisecond() -> None:
+    uids = {new_uid(T0) for _ in range(1000)}
+    assert len(uids) == 1000 and {u[:10] for u in uids} == {new_uid(T0)[:10]}
+    assert new_uid(0)[:10] == "0" * 10 and uid_time(new_uid(T0 + 0.0015)) == pytest.approx(
+        T0 + 0.001
+    )
+
+
+def test_version_5_log_gives_its_sessions_a_uid(tmp_path: Path) -> None:
+    store = SessionStore(tmp_path / "s.db")
+    a = store.create_session("chair-1", "live", T0, PLAN, "nurse")
+    store.close_session(a.id, T0 + 60, "nurse")
+    b = store.create_session("chair-2", "simulated", T0 + 30, PLAN, "nurse")
+    store.close()
+    db = sqlite3.connect(tmp_path / "s.db")  # back to schema 5: no uid column, no index
+    db.executescript(
+        "DROP INDEX sessions_uid; ALTER TABLE sessions DROP COLUMN uid; PRAGMA user_version=5;"
+    )
+    db.close()
+    reopened = SessionStore(tmp_path / "s.db")
+    old_a, old_b = reopened.session(a.id), reopened.session(b.id)
+    assert (old_a.ended_at, old_b.bed) == (T0 + 60, "chair-2")
+    assert len(old_a.uid) == 26 and old_a.uid != old_b.uid
+    assert (uid_time(old_a.uid), uid_time(old_b.uid)) == (T0, T0 + 30)  # from their start
+    c = reopened.create_session("chair-1", "live", T0 + 90, PLAN, "nurse")
+    assert c.uid > old_b.uid
+    reopened.close()
+    db = sqlite3.connect(tmp_path / "s.db")
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    indexes = {r[1] for r in db.execute("PRAGMA index_list(sessions)")}
+    assert "sessions_uid" in indexes
+    db.close()
+    again = SessionStore(tmp_path / "s.db")  # opening a migrated log changes nothing
+    assert again.session(a.id).uid == old_a.uid
+    again.close()
+
+
+def test_users_come_back_as_records(tmp_path: Path) -> None:
+    store = SessionStore(tmp_path / "s.db")
+    store.add_user("nurse-a", "nurse", "hash-1", T0)
+    store.add_user("dr-b", "physician", "hash-2", T0 + 1)
+    store.update_user("nurse-a", disabled=True)
+    assert store.user("nurse-a") == UserRecord("nurse-a", "nurse", "hash-1", True, T0)
+    assert "hash-1" not in repr(store.user("nurse-a"))
+    assert [u.name for u in store.users()] == ["dr-b", "nurse-a"]
+    store.update_user("nurse-a", pw_hash="hash-3")  # a reset re-enables the account
+    assert store.user("nurse-a") == UserRecord("nurse-a", "nurse", "hash-3", False, T0)
+    assert store.user("nobody") is None
+    with pytest.raises(StoreError, match="exists"):
+        store.add_user("dr-b", "physician", "x", T0)
+    store.close()
+
+
+def test_no_database_row_type_leaves_the_storage_package() -> None:
+    """The ports and everything outside monitor/storage know no sqlite3; the columnar
+    chunks know no database at all."""
+    monitor = Path(__file__).resolve().parents[2] / "monitor"
+
+    def imports(path: Path) -> set[str]:
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                found |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                found.add(node.module)
+        return found
+
+    outside = [
+        p.relative_to(monitor).as_posix()
+        for p in monitor.rglob("*.py")
+        if "storage" not in p.relative_to(monitor).parts and "sqlite3" in imports(p)
+    ]
+    assert outside == []
+    assert not {m for m in imports(monitor / "ports.py") if m.startswith("monitor.storage")}
+    assert "sqlite3" not in imports(monitor / "storage" / "columnar.py")

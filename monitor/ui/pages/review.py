@@ -20,6 +20,7 @@ from monitor.config import AlarmRule
 from monitor.exports import ExportError, export_session, readings_csv
 from monitor.model import AUDITED_EVENTS
 from monitor.pk import ANALGESIC_BAND, DISSOCIATIVE_BAND
+from monitor.ports import ReviewSource
 from monitor.review import (
     ALARM_COLUMNS,
     DEFAULT_POINTS,
@@ -33,7 +34,6 @@ from monitor.review import (
 )
 from monitor.session import SESSION_EVENTS, SessionEvent, fold, rate_steps
 from monitor.session_config import SessionConfig
-from monitor.store import SessionStore
 from monitor.ui.auth import Access
 from monitor.ui.live import TRACES
 
@@ -58,7 +58,7 @@ def _when(t: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(t)) if t else ""
 
 
-def sessions_layout(store: SessionStore) -> Any:
+def sessions_layout(store: ReviewSource) -> Any:
     beds = sorted({s.bed for s in store.sessions()})
     return html.Div(
         [
@@ -103,7 +103,7 @@ def _summary_block(summary: SessionSummary) -> html.Table:
 
 
 def signal_traces(
-    store: SessionStore, session_id: int, start: float | None = None, end: float | None = None
+    store: ReviewSource, session_id: int, start: float | None = None, end: float | None = None
 ) -> tuple[list[dict[str, Any]], str, dict[int, str]]:
     """Every signal's trace for a time window, downsampled from the store, the resolution
     line, and the panels (row: unit) they need. The only part of the figure a zoom changes."""
@@ -136,7 +136,7 @@ def signal_traces(
 
 
 def review_figure(
-    store: SessionStore, record: SessionRecord, session: SessionConfig
+    store: ReviewSource, record: SessionRecord, session: SessionConfig
 ) -> tuple[dict[str, Any], str]:
     """The whole-session figure: signal panels, then rate and events, then Cp/Ce."""
     data, resolution, rows = signal_traces(store, record.info.id)
@@ -229,19 +229,19 @@ def _session_traces(record: SessionRecord, session: SessionConfig) -> list[dict[
 
 def _alarm_bands(record: SessionRecord) -> list[dict[str, Any]]:
     bands = []
-    for r in record.alarms:
-        end = r["end_t"] or record.info.ended_at or r["onset_t"] + 1
+    for a in record.alarms:
+        end = a.end_t or record.info.ended_at or a.onset_t + 1
         bands.append(
             {
                 "type": "rect",
                 "xref": "x",
                 "yref": "paper",
-                "x0": r["onset_t"] * 1000,
+                "x0": a.onset_t * 1000,
                 "x1": end * 1000,
                 "y0": 0,
                 "y1": 1,
                 "line": {"width": 0},
-                "fillcolor": BAND_COLOURS.get(r["priority"], BAND_COLOURS["LOW"]),
+                "fillcolor": BAND_COLOURS.get(a.priority, BAND_COLOURS["LOW"]),
                 "layer": "below",
             }
         )
@@ -271,7 +271,7 @@ def _reference_bands() -> list[dict[str, Any]]:
 
 
 def review_layout(
-    store: SessionStore,
+    store: ReviewSource,
     session_id: int,
     rules: list[AlarmRule],
     session: SessionConfig,
@@ -344,7 +344,7 @@ def review_layout(
     )
 
 
-def register(app: Dash, store: SessionStore, rules: list[AlarmRule], access: Access) -> None:
+def register(app: Dash, store: ReviewSource, rules: list[AlarmRule], access: Access) -> None:
     @access.callback(
         app,
         "review",
@@ -388,7 +388,7 @@ def register(app: Dash, store: SessionStore, rules: list[AlarmRule], access: Acc
         if source:
             rows = [s for s in rows if s.source == source]
         if high:
-            with_high = {r["session_id"] for r in store.alarms(priority="HIGH")}
+            with_high = {a.session_id for a in store.alarms(priority="HIGH")}
             rows = [s for s in rows if s.id in with_high]
         now = time.time()
         key = {
@@ -461,7 +461,7 @@ def register(app: Dash, store: SessionStore, rules: list[AlarmRule], access: Acc
 
 
 def zoom_patch(
-    store: SessionStore, session_id: int, relayout: dict[str, Any] | None
+    store: ReviewSource, session_id: int, relayout: dict[str, Any] | None
 ) -> tuple[Any, Any]:
     """The trace data for a zoomed or panned time range, re-downsampled from the store."""
     if not relayout:

@@ -1,0 +1,12 @@
+"""Persistence of the session log.
+
+- sqlite.py: the SQLite session log (the writer the runtime uses, the reads the pages use);
+- database.py: opening the file, its schema and migrations;
+- users.py: staff accounts and the audit trail, in the same file;
+- alarm_rows.py: alarm transitions as statements (events and one summary row per alarm);
+- columnar.py: compacted numeric chunks and waveform tracks, independent of any database;
+- ids.py: session ids unique across stations.
+
+Nothing here is imported by monitor/ports.py: the records that cross the boundary are in
+monitor/model.py.
+"""
