@@ -1,4 +1,4 @@
-"""Entry point: load the config, start one hub per bed, and serve the dashboard.
+"""Entry point: load the config, start one runtime per bed, and serve the dashboard.
 
 python dashboard.py [--config FILE] [--host H] [--port P]
 """
@@ -19,9 +19,9 @@ from devices.factory import build_device, scenario_library
 from monitor.clock import Clock, ScaledClock, SystemClock
 from monitor.config import DEFAULT_CONFIG, Config, ConfigError, load_config, parse_config
 from monitor.runtime.bed import BedRuntime
+from monitor.runtime.ward import Ward
 from monitor.storage.sqlite import SessionStore, StoreError
 from monitor.ui.app import create_app
-from monitor.ward import Ward
 
 log = logging.getLogger("dashboard")
 
@@ -47,16 +47,23 @@ class Station:
 
 def build_station(config: Config, clock: Clock | None = None) -> Station:
     """Wire devices, hubs, the store and the web app. Raises ConfigError or StoreError."""
-    if clock is None:
-        clock = ScaledClock(config.training.speed) if config.training.enabled else SystemClock()
     library = scenario_library(config.training)
-    devices = [build_device(bed, clock, library) for bed in config.beds]
+    shared = clock is not None  # tests drive every bed on one clock they control
+    clock = clock or SystemClock()
+    beds = []
+    for bed in config.beds:
+        # training time belongs to a simulated bed; every other bed runs on real time
+        trains = library and (
+            bed.device.kind == "simulator" or getattr(bed.device, "virtual", False)
+        )
+        bed_clock = ScaledClock(1.0) if trains and not shared else clock
+        beds.append((bed, bed_clock, build_device(bed, bed_clock, library)))
     store = SessionStore(config.store.path, config.store.flush_interval_s)
-    hubs = [
-        BedRuntime(bed, dev, store, clock, config.alarms, session=config.session)
-        for bed, dev in zip(config.beds, devices, strict=True)
+    runtimes = [
+        BedRuntime(bed, dev, store, bed_clock, config.alarms, session=config.session)
+        for bed, bed_clock, dev in beds
     ]
-    ward = Ward(hubs, clock)
+    ward = Ward(runtimes, clock, config.training.speed)
     shown = config.model_dump(mode="json")  # what an admin may see: no secrets live in it
     app = create_app(
         ward,

@@ -1,7 +1,7 @@
 """The live-feed interface: all the web app may read from, and the commands it may send back.
 
-The embedded default implements it in process (monitor.ward.Ward). A central recorder fed over
-MQTT can implement the same interface later without the pages changing.
+The embedded default implements it in process (monitor.runtime.ward.Ward). A central recorder
+fed over MQTT can implement the same interface later without the pages changing.
 """
 
 from __future__ import annotations
@@ -51,6 +51,8 @@ class BedSnapshot:
     """The session's phase now (pre-infusion, infusing, paused, ...), from its steps."""
     running_rate_mg_kg_h: float | None = None
     """What the pump delivers now: the set rate while infusing, 0 when paused or stopped."""
+    set_rate_mg_kg_h: float | None = None
+    """The rate last set (the plan until changed), whatever the phase."""
 
     @property
     def highest_alarm(self) -> ActiveAlarm | None:

@@ -208,6 +208,7 @@ class BedRuntime(BedTraining):
                 core.alarms.pause_remaining(now),
                 core.phase,
                 core.state.running_rate_mg_kg_h if core.session is not None else None,
+                core.state.rate_mg_kg_h if core.session is not None else None,
             )
 
     @property

@@ -80,8 +80,8 @@ class Served:
 def _app_stub() -> Any:
     """The callback keys only depend on the layout code, so a local app names them."""
     from monitor.clock import ManualClock
+    from monitor.runtime.ward import Ward
     from monitor.ui.app import create_app
-    from monitor.ward import Ward
 
     return create_app(Ward([], ManualClock()), "x")
 

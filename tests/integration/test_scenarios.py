@@ -27,8 +27,8 @@ from monitor.config import load_config
 from monitor.feed import CommandError
 from monitor.model import Reading
 from monitor.report import print_pdf
+from monitor.runtime.ward import Ward
 from monitor.training import debrief_html
-from monitor.ward import Ward
 from tests.helpers import PLAN, REPO
 from tests.scenarios import LIBRARY, run_on_hub
 

@@ -12,8 +12,8 @@ from monitor.config import AlarmRule, AlarmsConfig, BedConfig, SimulatorDevice
 from monitor.feed import CommandError
 from monitor.model import Reading
 from monitor.runtime.bed import BedRuntime
+from monitor.runtime.ward import Ward
 from monitor.storage.sqlite import SessionStore
-from monitor.ward import Ward
 from tests.helpers import PLAN, QuietDevice, start_by_override
 
 BED = BedConfig(id="chair-1", name="Chair 1", device=SimulatorDevice(kind="simulator"))

@@ -26,8 +26,16 @@ def _alarm(snap: BedSnapshot) -> tuple[str, str]:
 
 
 def _session(snap: BedSnapshot) -> str:
+    """The session's phase and the rate running now (not the plan): what a nurse walks to."""
     s = snap.session
-    return f"Session {s.id} · {s.rate_mg_kg_h:g} mg/kg/h" if s else "No session"
+    if s is None:
+        return "No session"
+    line = f"Session {s.id} · {snap.phase}"
+    if snap.phase == "infusing":
+        return f"{line} {snap.running_rate_mg_kg_h or 0:g} mg/kg/h"
+    if snap.phase == "paused":
+        return f"{line} · pump stopped (set {snap.set_rate_mg_kg_h or 0:g} mg/kg/h)"
+    return line
 
 
 def _fresh(snaps: list[BedSnapshot]) -> dict[str, Any]:

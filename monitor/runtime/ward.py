@@ -16,9 +16,11 @@ from monitor.training import SPEEDS, Debrief, TrainingView
 class Ward:
     """All beds of this station: the in-process LiveFeed."""
 
-    def __init__(self, hubs: list[BedRuntime], clock: Clock) -> None:
+    def __init__(self, hubs: list[BedRuntime], clock: Clock, training_speed: float = 1.0) -> None:
         self._hubs = {h.info.id: h for h in hubs}
         self.clock = clock
+        self.training_speed = training_speed  # what a scenario runs at when it starts
+        self.paused = False
 
     def hub(self, bed: str) -> BedRuntime:
         try:
@@ -60,30 +62,62 @@ class Ward:
     def training_command(
         self, bed: str, command: str, user: str, value: str = "", level: float | None = None
     ) -> None:
-        self.hub(bed).training_command(command, user, value, level)
+        hub = self.hub(bed)
+        hub.training_command(command, user, value, level)
+        clock = hub.clock
+        if (
+            command in ("start", "replay")
+            and isinstance(clock, ScaledClock)
+            and clock is not self.clock
+        ):
+            clock.set_speed(self.training_speed)  # the scenario's bed, and only it, runs fast
+            if self.paused:
+                clock.pause()
 
     def debrief(self, bed: str) -> Debrief | None:
         return self.hub(bed).debrief()
 
+    def _training_clocks(self) -> list[ScaledClock]:
+        """The clocks an instructor controls: the station's own when every bed shares one
+        (tests), else those of the simulated beds running a scenario. Live beds keep real time."""
+        if isinstance(self.clock, ScaledClock):
+            return [self.clock]
+        return [
+            h.clock
+            for h in self._hubs.values()
+            if isinstance(h.clock, ScaledClock) and h.training_view() is not None
+        ]
+
     def clock_control(self, command: str, speed: float | None = None) -> None:
-        """pause, resume or speed N for the whole station (training only: a live station's
-        clock is the wall clock)."""
-        clock = self.clock
-        if not isinstance(clock, ScaledClock):
+        """pause, resume or speed N for the beds in training (never a live bed)."""
+        if not isinstance(self.clock, ScaledClock) and not any(
+            isinstance(h.clock, ScaledClock) for h in self._hubs.values()
+        ):
             raise CommandError("this station runs in real time")
-        if command == "pause":
-            clock.pause()
-        elif command == "resume":
-            clock.resume()
-        elif command == "speed" and speed in SPEEDS:
-            clock.set_speed(speed)
-        else:
+        if command == "speed" and speed not in SPEEDS:
             raise CommandError(f"speed must be one of {', '.join(f'{x:g}x' for x in SPEEDS)}")
+        if command not in ("pause", "resume", "speed"):
+            raise CommandError(f"unknown clock command {command!r}")
+        if command == "speed":
+            assert speed is not None
+            self.training_speed = speed
+        else:
+            self.paused = command == "pause"
+        for clock in self._training_clocks():
+            if command == "pause":
+                clock.pause()
+            elif command == "resume":
+                clock.resume()
+            else:
+                clock.set_speed(self.training_speed)
 
     def clock_state(self) -> tuple[float, bool] | None:
-        """(speed, paused) of a training station's clock; None in real time."""
-        clock = self.clock
-        return (clock.speed, clock.paused) if isinstance(clock, ScaledClock) else None
+        """(speed, paused) of training time; None on a station that runs in real time."""
+        if isinstance(self.clock, ScaledClock):
+            return self.clock.speed, self.clock.paused
+        if any(isinstance(h.clock, ScaledClock) for h in self._hubs.values()):
+            return self.training_speed, self.paused
+        return None
 
     def stop_session(self, bed: str, user: str) -> SessionInfo:
         return self.hub(bed).stop_session(user)
