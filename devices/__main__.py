@@ -8,6 +8,9 @@ python -m devices decode --protocol datex-s5 FILE --replay URL [--speed N]
 python -m devices simulate --scenario FILE [--speed max|N] [--duration SECONDS] --out CSV
     run a training scenario headless (its own infusion plan, no trainee) and write its
     readings as time,signal,value,unit.
+
+Each subcommand imports what it needs when it runs: decoding a capture takes milliseconds,
+and importing the simulator (scipy, through the PK model) would cost a second.
 """
 
 from __future__ import annotations
@@ -16,24 +19,28 @@ import argparse
 import csv
 import sys
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
-from devices.protocols import datex_s5
-from devices.simulator.headless import simulate
-from devices.simulator.scenario import ScenarioError, load_scenario
-from devices.transport import ReplayError, replay
-from monitor.clock import ManualClock, ScaledClock, SystemClock
+from devices.protocols import PROTOCOLS, ProtocolEntry
 from monitor.model import Reading
 
-PROTOCOLS = ("datex-s5",)
+
+@dataclass(slots=True)
+class Totals:
+    """Frame counts over all the files decoded."""
+
+    good: int = 0
+    bad_checksum: int = 0
+    malformed: int = 0
 
 
-def decode(paths: list[Path], out: object = sys.stdout) -> datex_s5.DecoderStats:
+def decode(paths: list[Path], entry: ProtocolEntry, out: object = sys.stdout) -> Totals:
     writer = csv.writer(out, lineterminator="\n")  # type: ignore[arg-type]
     writer.writerow(["time", "signal", "value", "unit"])
-    total = datex_s5.DecoderStats()
+    total = Totals()
     for path in paths:
-        decoder = datex_s5.DriDecoder(bed=path.stem)
+        decoder = entry.decoder(path.stem)
         with path.open("rb") as f:
             while chunk := f.read(1 << 16):
                 for item in decoder.feed(chunk):
@@ -53,13 +60,21 @@ def decode(paths: list[Path], out: object = sys.stdout) -> datex_s5.DecoderStats
     return total
 
 
-def timed_frames(path: Path) -> list[tuple[float, bytes]]:
-    """The capture's valid records, re-framed, with their record times."""
-    deframer = datex_s5.Deframer()
-    out = []
-    for record in deframer.feed(path.read_bytes()):
-        out.append((float(datex_s5.parse_header(record).r_time), datex_s5.frame(record)))
-    return out
+def replay_command(args: argparse.Namespace, entry: ProtocolEntry) -> int:
+    from devices.transport import ReplayError, replay  # pyserial: only when sending
+    from monitor.clock import SystemClock
+
+    if args.speed <= 0:
+        print("--speed: must be greater than 0", file=sys.stderr)
+        return 2
+    frames = [f for path in args.files for f in entry.capture_frames(path.read_bytes())]
+    try:
+        sent = replay(args.replay, frames, args.speed, SystemClock(), threading.Event())
+    except ReplayError as err:
+        print(f"--replay: {err}", file=sys.stderr)
+        return 2
+    print(f"sent {sent} frames to {args.replay}", file=sys.stderr)
+    return 0
 
 
 def _speed(text: str) -> float | None:
@@ -75,6 +90,10 @@ def _speed(text: str) -> float | None:
 
 
 def simulate_command(args: argparse.Namespace) -> int:
+    from devices.simulator.headless import simulate
+    from devices.simulator.scenario import ScenarioError, load_scenario
+    from monitor.clock import ManualClock, ScaledClock
+
     try:
         scenario = load_scenario(args.scenario)
     except ScenarioError as err:
@@ -105,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devices")
     sub = parser.add_subparsers(dest="command", required=True)
     dec = sub.add_parser("decode", help="decode or replay monitor captures")
-    dec.add_argument("--protocol", choices=PROTOCOLS, required=True)
+    dec.add_argument("--protocol", choices=sorted(PROTOCOLS), required=True)
     dec.add_argument("files", nargs="+", type=Path, metavar="FILE")
     dec.add_argument("--replay", metavar="URL", help="send the frames to this serial URL")
     dec.add_argument("--speed", type=float, default=1.0, help="replay N times faster")
@@ -122,22 +141,13 @@ def main(argv: list[str] | None = None) -> int:
         if not path.is_file():
             print(f"{path}: no such file", file=sys.stderr)
             return 2
-    if args.replay is None:
-        try:
-            decode(args.files)
-        except BrokenPipeError:  # `| head`: the reader has seen enough
-            sys.stderr.close()
-        return 0
-    if args.speed <= 0:
-        print("--speed: must be greater than 0", file=sys.stderr)
-        return 2
-    frames = [f for path in args.files for f in timed_frames(path)]
+    entry = PROTOCOLS[args.protocol]
+    if args.replay is not None:
+        return replay_command(args, entry)
     try:
-        sent = replay(args.replay, frames, args.speed, SystemClock(), threading.Event())
-    except ReplayError as err:
-        print(f"--replay: {err}", file=sys.stderr)
-        return 2
-    print(f"sent {sent} frames to {args.replay}", file=sys.stderr)
+        decode(args.files, entry)
+    except BrokenPipeError:  # `| head`: the reader has seen enough
+        sys.stderr.close()
     return 0
 
 

@@ -1,20 +1,44 @@
-"""Build a bed's device from its config entry."""
+"""Build a bed's device from its config entry, for any protocol in the registry."""
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
-from devices.dri import DriMonitor
+from devices.codec_device import CodecDevice
+from devices.protocols import ProtocolEntry, by_kind
 from devices.simulator.dri_monitor import VirtualDriMonitor
 from devices.simulator.inprocess import SimulatedMonitor
 from devices.simulator.physiology import SimplePatient
 from devices.simulator.scenario import Scenario, ScenarioError, load_library
+from devices.simulator.virtual_device import VirtualMonitor, VirtualMonitorDevice
 from devices.transport import SerialSettings
 from monitor.clock import Clock
-from monitor.config import BedConfig, ConfigError, DatexS5Device, SimulatorDevice, TrainingConfig
+from monitor.config import BedConfig, ConfigError, SimulatorDevice, TrainingConfig
 from monitor.ports import Device
+
+# Protocols whose monitor the simulator can play on a pty (`port: virtual`).
+VIRTUAL_MONITORS: dict[str, Callable[[SimulatedMonitor, Clock, Path], VirtualMonitor]] = {
+    "datex-s5": VirtualDriMonitor,
+}
+
+
+class SerialMonitorConfig(Protocol):
+    """What the factory reads of a registered protocol's config model."""
+
+    kind: str
+    port: str
+    baudrate: int
+    rtscts: bool
+    interval_s: int
+    nibp_interval_s: float
+    seed: int
+
+    @property
+    def virtual(self) -> bool: ...
 
 
 def virtual_port_path(bed_id: str) -> Path:
@@ -37,7 +61,7 @@ def build_device(
 ) -> Device:
     dev = bed.device
 
-    def simulated() -> SimulatedMonitor:  # in process, or behind the virtual DRI monitor
+    def simulated() -> SimulatedMonitor:  # in process, or behind a virtual monitor
         patient = SimplePatient(dev.seed)
         return SimulatedMonitor(
             bed.id, patient, clock, dev.interval_s, dev.nibp_interval_s, library
@@ -45,15 +69,45 @@ def build_device(
 
     if isinstance(dev, SimulatorDevice):
         return simulated()
-    assert isinstance(dev, DatexS5Device)
-    virtual = None
-    url = dev.port
-    if dev.virtual:
-        simulator = simulated()
+    entry = by_kind(dev.kind)
+    serial_dev: SerialMonitorConfig = dev
+    url = serial_dev.port
+    virtual: VirtualMonitor | None = None
+    if serial_dev.virtual:
+        make_virtual = VIRTUAL_MONITORS.get(entry.name)
+        if make_virtual is None:
+            raise ConfigError(f"bed {bed.id}: no virtual monitor speaks {dev.kind}")
         link = virtual_port_path(bed.id)
-        virtual = VirtualDriMonitor(simulator, clock, link)
+        virtual = make_virtual(simulated(), clock, link)
         url = str(link)
+    return _codec_device(entry, serial_dev, bed.id, url, clock, virtual)
+
+
+def _codec_device(
+    entry: ProtocolEntry,
+    dev: SerialMonitorConfig,
+    bed_id: str,
+    url: str,
+    clock: Clock,
+    virtual: VirtualMonitor | None,
+) -> CodecDevice:
     settings = SerialSettings(
-        url=url, baudrate=dev.baudrate, rtscts=dev.rtscts, silence_s=2.0 * dev.interval_s
+        url=url,
+        baudrate=dev.baudrate,
+        bytesize=entry.line.bytesize,
+        parity=entry.line.parity,
+        stopbits=entry.line.stopbits,
+        rtscts=dev.rtscts,
+        silence_s=2.0 * dev.interval_s,  # two missed records: poke the monitor again
     )
-    return DriMonitor(bed.id, settings, dev.interval_s, dev.nibp_interval_s, clock, virtual)
+    args = (
+        bed_id,
+        settings,
+        entry.decoder(bed_id),
+        lambda attempt: entry.host_requests(dev, attempt),
+        entry.expected_intervals(dev),
+        clock,
+    )
+    if virtual is None:
+        return CodecDevice(*args)
+    return VirtualMonitorDevice(*args, virtual)

@@ -9,19 +9,27 @@ from __future__ import annotations
 import ipaddress
 import math
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
 import yaml
 from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from monitor.access import is_loopback
 from monitor.config_base import Strict, reject_duplicates, signal_or_score
+
+# The device models live in device_config.py; their names stay importable from here.
+from monitor.device_config import (  # noqa: F401
+    DEVICE_KINDS,
+    VIRTUAL_PORT,
+    DatexS5Device,
+    DeviceConfig,
+    SimulatorDevice,
+)
 from monitor.session import SCALES
 from monitor.session_config import SessionConfig
 from monitor.signals import REGISTRY
 
 DEFAULT_CONFIG = Path("config.yaml")
-VIRTUAL_PORT = "virtual"
 
 
 class ConfigError(Exception):
@@ -62,41 +70,6 @@ class StoreConfig(Strict):
     path: str = "./data/sessions.db"
     """SQLite file; a relative path is taken from the config file's folder."""
     flush_interval_s: float = Field(0.5, gt=0, le=1.0)
-
-
-class SimulatorDevice(Strict):
-    """The in-process simulated monitor."""
-
-    kind: Literal["simulator"]
-    seed: int = 0
-    interval_s: float = Field(1.0, gt=0, le=10)
-    nibp_interval_s: float = Field(180.0, ge=30, le=3600)
-
-
-class DatexS5Device(Strict):
-    """A GE Datex-Ohmeda S/5 family monitor on a serial port.
-
-    `port` is a device path or pyserial URL; `virtual` starts the simulated DRI monitor on a
-    pseudo-terminal and reads it through the same serial code path (training and tests).
-    """
-
-    kind: Literal["datex_s5"]
-    port: str = Field(min_length=1)
-    baudrate: int = Field(19200, gt=0)
-    rtscts: bool = True
-    interval_s: int = Field(5, ge=1, le=60)
-    nibp_interval_s: float = Field(180.0, ge=30, le=3600)
-    """The monitor's NIBP cycle: sizes the trend and when a cuff value counts as old."""
-    seed: int = 0
-    """For `port: virtual` only: the simulated patient."""
-
-    @property
-    def virtual(self) -> bool:
-        return self.port == VIRTUAL_PORT
-
-
-DeviceConfig = Annotated[SimulatorDevice | DatexS5Device, Field(discriminator="kind")]
-DEVICE_KINDS = ("simulator", "datex_s5")
 
 
 class BedConfig(Strict):

@@ -1,8 +1,9 @@
-"""GE Datex-Ohmeda S/5 computer interface (DRI): a sans-I/O codec.
+"""GE Datex-Ohmeda S/5 computer interface (DRI): the sans-I/O decoder and the wire layout.
 
 Covers the AS/3, CS/3, S/5 and CARESCAPE B450/B650/B850 family. Bytes go in with
-`DriDecoder.feed`, readings and device events come out; the encoders build the host's requests
-and, for the simulator and the tests, the monitor's records. No serial, no sockets.
+`DriDecoder.feed`, readings, device events and waveform blocks come out. The writing side (the
+host's requests, and the monitor's records the simulator and the tests build) is in
+`datex_s5_encode`, which shares the constants and layouts below. No serial, no sockets.
 
 Wire facts, all from ../shared/design/protocols.md §1 (checked there against real CARESCAPE
 captures): every frame is 0x7E · escaped(record + checksum) · 0x7E; 0x7D escapes 0x7E/0x7D as
@@ -14,13 +15,13 @@ escaped too; records are little-endian with a 40-byte header; each physiological
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 
 import numpy as np
 
-from monitor.model import DeviceEvent, Reading
+from monitor.model import DeviceEvent, Reading, Waveform
 from monitor.signals import REGISTRY
 
 FLAG = 0x7E
@@ -82,13 +83,13 @@ PRESSURE_SITES_ART = (1, 8)  # ART, ABP
 
 DRI_LEVELS_TO_TRY = (0, 11, 10, 9, 8, 7)  # VSCapture's retry order when level 0 gets no answer
 
-_HEADER = struct.Struct(
+HEADER_LAYOUT = struct.Struct(
     "<hBBHIBBHh"
 )  # r_len, r_nbr, dri_level, plug_id, r_time, 3 reserved, maintype
-_DESC = struct.Struct("<hB")
-_U32 = struct.Struct("<I")
-_I16 = struct.Struct("<h")
-_U16 = struct.Struct("<H")
+DESCRIPTOR_LAYOUT = struct.Struct("<hB")
+U32 = struct.Struct("<I")
+I16 = struct.Struct("<h")
+U16 = struct.Struct("<H")
 
 
 # -- basic-class layout ------------------------------------------------------------------
@@ -127,6 +128,9 @@ AMB_PRESS_SCALE = 0.1  # mmHg
 GAS_SCALE = 0.01  # volume %
 NIBP_SIGNALS = ("NIBP_SYS", "NIBP_DIA", "NIBP_MEAN")
 ART_SIGNALS = ("ART_SYS", "ART_DIA", "ART_MEAN")
+# What a display-values record carries at every requested interval; the cuff comes on its
+# own cycle.
+PERIODIC_SIGNALS = ("HR", "PR", "SPO2", "RR", "ETCO2", "FICO2", "TEMP", *ART_SIGNALS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,19 +174,9 @@ class WaveformBlock:
         out[self.raw <= INVALID_LIMIT] = np.nan
         return out
 
-
-@dataclass(frozen=True, slots=True)
-class DisplayRequest:
-    """A host's request for periodic physiological records (what the simulator answers)."""
-
-    record_type: int
-    interval_s: int
-    classes: tuple[PhdbClass, ...]
-    dri_level: int
-
-    @property
-    def is_stop(self) -> bool:
-        return self.interval_s == 0
+    def waveform(self) -> Waveform:
+        """The block as the station stores it: float32 samples in `unit`."""
+        return Waveform(self.bed, self.t, self.name, self.rate_hz, self.samples.astype(np.float32))
 
 
 @dataclass(slots=True)
@@ -207,15 +201,6 @@ def checksum(record: bytes) -> int:
     if len(record) < 64:
         return sum(record) & 0xFF
     return int(np.frombuffer(record, dtype=np.uint8).sum(dtype=np.uint32)) & 0xFF
-
-
-def escape(data: bytes) -> bytes:
-    return data.replace(b"\x7d", b"\x7d\x5d").replace(b"\x7e", b"\x7d\x5e")
-
-
-def frame(record: bytes) -> bytes:
-    """Wrap an un-escaped record for the wire: flags, escaping, checksum."""
-    return bytes([FLAG]) + escape(record + bytes([checksum(record)])) + bytes([FLAG])
 
 
 class FrameError(ValueError):
@@ -291,7 +276,7 @@ class Deframer:
         if checksum(record) != check:
             self.stats.bad_checksum += 1
             return None
-        if _I16.unpack_from(record, 0)[0] != len(record):
+        if I16.unpack_from(record, 0)[0] != len(record):
             self.stats.malformed += 1  # r_len must count header + data, without the checksum
             return None
         self.stats.good += 1
@@ -312,33 +297,14 @@ class Header:
 
 
 def parse_header(record: bytes) -> Header:
-    r_len, r_nbr, level, _plug, r_time, _a, _b, _c, maintype = _HEADER.unpack_from(record, 0)
+    r_len, r_nbr, level, _plug, r_time, _a, _b, _c, maintype = HEADER_LAYOUT.unpack_from(record, 0)
     subs = []
     for i in range(8):
-        offset, sr_type = _DESC.unpack_from(record, 16 + 3 * i)
+        offset, sr_type = DESCRIPTOR_LAYOUT.unpack_from(record, 16 + 3 * i)
         if sr_type == EOL_SUBRECORD:
             break
         subs.append((offset, sr_type))
     return Header(r_len, r_nbr, level, r_time, maintype, tuple(subs))
-
-
-def parse_request(record: bytes) -> DisplayRequest | None:
-    """A host's PHDB transmission request, or None if the record is something else."""
-    if len(record) < HEADER_LEN + 9:
-        return None
-    head = parse_header(record)
-    if head.maintype != MainType.PHDB or not head.subrecords or head.subrecords[0][1] != 0:
-        return None
-    base = HEADER_LEN + head.subrecords[0][0]
-    if base + 9 > len(record):
-        return None
-    rtype = record[base]
-    interval = _I16.unpack_from(record, base + 1)[0]
-    class_bf = _U32.unpack_from(record, base + 3)[0]
-    classes = tuple(
-        c for c in ALL_CLASSES if (c == PhdbClass.BASIC) != bool(class_bf & (1 << c))
-    )  # bit 0 *denies* basic; bits 1-3 ask for ext1-3
-    return DisplayRequest(rtype, interval, classes, head.dri_level)
 
 
 class DriDecoder:
@@ -359,6 +325,10 @@ class DriDecoder:
     @property
     def stats(self) -> DecoderStats:
         return self.deframer.stats
+
+    def reset(self) -> None:
+        """The link was re-made: drop a partial frame, keep the cuff and status memory."""
+        self.deframer.reset()
 
     def feed(self, data: bytes) -> list[Event]:
         events: list[Event] = []
@@ -397,8 +367,8 @@ class DriDecoder:
                 raise ValueError("truncated physiological subrecord")
             if sr_type != PhdbType.DISPLAY:
                 continue  # trend and aux subrecords repeat what the display values carry
-            t = _U32.unpack_from(record, base)[0] or head.r_time
-            class_word = _U16.unpack_from(record, base + 276)[0]
+            t = U32.unpack_from(record, base)[0] or head.r_time
+            class_word = U16.unpack_from(record, base + 276)[0]
             if (class_word >> 8) & 0x0F == PhdbClass.BASIC:
                 events += self._basic(record, base + 4, float(t))
         return events
@@ -407,7 +377,7 @@ class DriDecoder:
         out: list[Event] = []
         raw: dict[str, int] = {}
         words = _CLASS_WORDS.unpack_from(data, pos)  # the whole class as int16, in one call
-        statuses = {g: _U32.unpack_from(data, pos + g)[0] for g in _GROUPS}
+        statuses = {g: U32.unpack_from(data, pos + g)[0] for g in _GROUPS}
         for f in BASIC_FIELDS:
             status = statuses[f.group]
             value = words[f.offset // 2]
@@ -417,7 +387,7 @@ class DriDecoder:
                 value = INACTIVE
             raw[f.signal] = value
 
-        p1_label = _U16.unpack_from(data, pos + P1 + 4)[0]
+        p1_label = U16.unpack_from(data, pos + P1 + 4)[0]
         if p1_label not in PRESSURE_SITES_ART:
             for sig in ART_SIGNALS:
                 raw[sig] = ABSENT  # P1 measures something else (CVP, PA, ...)
@@ -431,7 +401,7 @@ class DriDecoder:
             if statuses[ECG] & STATUS_EXISTS and imp > INVALID_LIMIT:
                 raw["RR"] = imp
 
-        nibp_label = _U16.unpack_from(data, pos + NIBP + 4)[0]
+        nibp_label = U16.unpack_from(data, pos + NIBP + 4)[0]
         new_cuff = self._new_cuff(raw, nibp_label)
 
         known = self._status
@@ -491,7 +461,7 @@ class DriDecoder:
         out: list[Event] = []
         for offset, wave_id in head.subrecords:
             base = HEADER_LEN + offset
-            n, status = _I16.unpack_from(record, base)[0], _U16.unpack_from(record, base + 2)[0]
+            n, status = I16.unpack_from(record, base)[0], U16.unpack_from(record, base + 2)[0]
             if n < 0 or base + 6 + 2 * n > len(record):
                 raise ValueError("waveform subrecord longer than its record")
             wave = WAVES.get(wave_id, Wave(f"WAVE{wave_id}", 0, 1.0, ""))
@@ -510,186 +480,3 @@ class DriDecoder:
                 )
             )
         return out
-
-
-# -- encoders ----------------------------------------------------------------------------
-
-
-def _header(
-    r_len: int,
-    maintype: int,
-    subrecords: Iterable[tuple[int, int]],
-    r_time: int = 0,
-    r_nbr: int = 0,
-    dri_level: int = 0,
-) -> bytearray:
-    head = bytearray(HEADER_LEN)
-    _HEADER.pack_into(head, 0, r_len, r_nbr & 0xFF, dri_level, 0, r_time, 0, 0, 0, maintype)
-    subs = list(subrecords)
-    for i, (offset, sr_type) in enumerate(subs):
-        _DESC.pack_into(head, 16 + 3 * i, offset, sr_type)
-    _DESC.pack_into(head, 16 + 3 * len(subs), 0, EOL_SUBRECORD)
-    return head
-
-
-def display_request(
-    interval_s: int,
-    classes: Iterable[PhdbClass] = ALL_CLASSES,
-    record_type: PhdbType = PhdbType.DISPLAY,
-    dri_level: int = 0,
-) -> bytes:
-    """The host's framed request for display values every `interval_s` seconds."""
-    wanted = set(classes)
-    class_bf = 0 if PhdbClass.BASIC in wanted else 1
-    for c in (PhdbClass.EXT1, PhdbClass.EXT2, PhdbClass.EXT3):
-        if c in wanted:
-            class_bf |= 1 << c
-    record = _header(HEADER_LEN + 9, MainType.PHDB, [(0, 0)], dri_level=dri_level)
-    record += struct.pack("<BhIH", record_type, interval_s, class_bf, 0)
-    return frame(bytes(record))
-
-
-WAVE_REQUEST_BODY = 32
-WAVE_REQUEST_IDS = 8  # id slots, the list terminated by 0xFF
-MAX_WAVE_RATE = 600  # samples/s a monitor sends in total (protocols.md §1.9)
-
-
-def waveform_request(wave_ids: Iterable[int], dri_level: int = 0, start: bool = True) -> bytes:
-    """The host's framed request to start (or stop) continuous waveforms (protocols.md §1.9)."""
-    ids = list(wave_ids)
-    if len(ids) >= WAVE_REQUEST_IDS:
-        raise ValueError(f"at most {WAVE_REQUEST_IDS - 1} waveforms per request")
-    if sum(WAVES[i].rate_hz for i in ids) > MAX_WAVE_RATE:
-        raise ValueError(f"waveforms exceed {MAX_WAVE_RATE} samples/s")
-    record = _header(HEADER_LEN + WAVE_REQUEST_BODY, MainType.WAVE, [(0, 0)], dri_level=dri_level)
-    types = (bytes(ids) + b"\xff").ljust(WAVE_REQUEST_IDS, b"\0")
-    record += struct.pack("<hh", 0 if start else 1, 0) + types + bytes(20)
-    return frame(bytes(record))
-
-
-def parse_waveform_request(record: bytes) -> tuple[int, ...] | None:
-    """The waveform ids a host asks for (empty to stop), or None for another record."""
-    if len(record) < HEADER_LEN + WAVE_REQUEST_BODY:
-        return None
-    head = parse_header(record)
-    if head.maintype != MainType.WAVE or not head.subrecords or head.subrecords[0][1] != 0:
-        return None
-    base = HEADER_LEN + head.subrecords[0][0]
-    req_type = _I16.unpack_from(record, base)[0]
-    if req_type == 1:
-        return ()
-    ids = record[base + 4 : base + 4 + WAVE_REQUEST_IDS].split(b"\xff")[0]
-    return tuple(i for i in ids if i in WAVES)
-
-
-def stop_request(dri_level: int = 0) -> bytes:
-    """Stop periodic transmission: the same request with interval 0 and no classes."""
-    record = _header(HEADER_LEN + 9, MainType.PHDB, [(0, 0)], dri_level=dri_level)
-    record += struct.pack("<BhIH", PhdbType.DISPLAY, 0, 0, 0)
-    return frame(bytes(record))
-
-
-def _basic_class(values: Mapping[str, float], nibp_label: int, amb_press_mmhg: float) -> bytes:
-    data = bytearray(CLASS_LEN)
-    # Every value starts absent; a group is "exists + active" when any of its fields is given.
-    for pos in range(0, CLASS_LEN - 1, 2):
-        _I16.pack_into(data, pos, ABSENT)
-    groups = (
-        ECG,
-        P1,
-        30,
-        44,
-        58,
-        NIBP,
-        T1,
-        94,
-        102,
-        110,
-        SPO2,
-        CO2,
-        146,
-        156,
-        166,
-        178,
-        200,
-        214,
-        232,
-        240,
-        254,
-    )
-    for g in groups:
-        struct.pack_into("<IH", data, g, 0, 0)
-    _I16.pack_into(data, 268, 0)
-    present: set[int] = set()
-    for f in BASIC_FIELDS:
-        if f.signal in values:
-            _I16.pack_into(data, f.offset, _to_int(values[f.signal] / f.scale))
-            present.add(f.group)
-    if any(s in values for s in ART_SIGNALS):
-        _U16.pack_into(data, P1 + 4, PRESSURE_SITES_ART[0])
-    if "ETCO2" in values or "FICO2" in values:
-        present.add(CO2)
-        amb_raw = _to_int(amb_press_mmhg / AMB_PRESS_SCALE)
-        _I16.pack_into(data, AMB_PRESS_OFFSET, amb_raw)
-        per_raw = amb_raw * GAS_SCALE * AMB_PRESS_SCALE / 100  # mmHg per raw unit
-        for sig, off in (("ETCO2", ETCO2_OFFSET), ("FICO2", FICO2_OFFSET)):
-            if sig in values:
-                _I16.pack_into(data, off, _to_int(values[sig] / per_raw))
-    for g in present:
-        _U32.pack_into(data, g, STATUS_EXISTS | STATUS_ACTIVE)
-    if NIBP in present:
-        _U16.pack_into(data, NIBP + 4, nibp_label)
-    return bytes(data)
-
-
-def _to_int(v: float) -> int:
-    return max(-32000, min(32767, round(v)))
-
-
-def phdb_record(
-    values: Mapping[str, float],
-    r_time: int,
-    r_nbr: int = 0,
-    dri_level: int = 10,
-    classes: Iterable[PhdbClass] = (PhdbClass.BASIC,),
-    nibp_label: int = 0x0B,
-    amb_press_mmhg: float = 760.0,
-    markers: Mapping[str, int] | None = None,
-) -> bytes:
-    """A monitor's framed display-values record carrying `values` in canonical units.
-
-    Signals left out are sent as absent; `markers` forces a signal to a status marker
-    (e.g. {"SPO2": -32763} for over range). Other classes are sent with all values absent.
-    """
-    order = list(classes)
-    subs = [(i * SUBRECORD_LEN, PhdbType.DISPLAY) for i in range(len(order))]
-    record = _header(
-        HEADER_LEN + SUBRECORD_LEN * len(order), MainType.PHDB, subs, r_time, r_nbr, dri_level
-    )
-    for cls in order:
-        if cls == PhdbClass.BASIC:
-            body = bytearray(_basic_class(values, nibp_label, amb_press_mmhg))
-            for sig, marker in (markers or {}).items():
-                for f in BASIC_FIELDS:
-                    if f.signal == sig:
-                        _I16.pack_into(body, f.offset, marker)
-                if sig == "ETCO2":
-                    _I16.pack_into(body, ETCO2_OFFSET, marker)
-        else:
-            body = bytearray(struct.pack("<h", ABSENT) * (CLASS_LEN // 2))
-        class_word = (cls << 8) | ((dri_level & 0x0F) << 4) | PhdbType.DISPLAY
-        record += struct.pack("<I", r_time) + body + struct.pack("<BBH", 0, 0, class_word)
-    return frame(bytes(record))
-
-
-def waveform_record(
-    wave_id: int, samples: Iterable[float], r_time: int, r_nbr: int = 0, dri_level: int = 10
-) -> bytes:
-    """A monitor's framed waveform record with one subrecord of scaled samples."""
-    wave = WAVES[wave_id]
-    ints = [_to_int(s / wave.scale) for s in samples]
-    body = struct.pack("<hHH", len(ints), 0, 0) + struct.pack(f"<{len(ints)}h", *ints)
-    record = _header(
-        HEADER_LEN + len(body), MainType.WAVE, [(0, wave_id)], r_time, r_nbr, dri_level
-    )
-    return frame(bytes(record + body))

@@ -18,10 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from devices.protocols.datex_s5 import (
-    NIBP_LABEL_OLDER_THAN_60S,
-    WAVES,
-    Deframer,
+from devices.protocols.datex_s5 import NIBP_LABEL_OLDER_THAN_60S, WAVES, Deframer
+from devices.protocols.datex_s5_encode import (
+    PLETH_WAVE,
     DisplayRequest,
     parse_request,
     parse_waveform_request,
@@ -37,7 +36,6 @@ log = logging.getLogger(__name__)
 DRI_LEVEL = 10  # as in the CARESCAPE captures
 NIBP_LABEL_ADULT_AUTO = 0x0B
 POLL_S = 0.05
-PLETH = 8
 
 
 def pleth_wave(phase: np.ndarray) -> np.ndarray:
@@ -137,10 +135,10 @@ class VirtualDriMonitor:
 
     def _pleth_record(self, now: float) -> bytes:
         """One second of plethysmogram at the last pulse rate, continuous across records."""
-        n = WAVES[PLETH].rate_hz
+        n = WAVES[PLETH_WAVE].rate_hz
         phase = self._pulse_phase + np.arange(n) * (self._pulse_rate / 60.0) / n
         self._pulse_phase = float(phase[-1] + (self._pulse_rate / 60.0) / n) % 1.0
-        record = waveform_record(PLETH, pleth_wave(phase), int(now), self.wave_records_sent)
+        record = waveform_record(PLETH_WAVE, pleth_wave(phase), int(now), self.wave_records_sent)
         self.wave_records_sent += 1
         return record
 
@@ -160,7 +158,7 @@ class VirtualDriMonitor:
                             self.waves = waves
                             self._next_wave = self.clock.now()
                 now = self.clock.now()
-                if PLETH in self.waves and now >= self._next_wave:
+                if PLETH_WAVE in self.waves and now >= self._next_wave:
                     os.write(master, self._pleth_record(now))
                     self._next_wave = max(self._next_wave + 1.0, now)
                 if "disconnect" in self.simulator.artifacts:

@@ -105,3 +105,27 @@ def test_replay_to_a_bad_url(raw_capture: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.startswith("--replay: cannot open /dev/does-not-exist")
     assert "Traceback" not in result.stderr
+
+
+def test_decoding_imports_nothing_of_the_simulator(raw_capture: Path) -> None:
+    # The simulator pulls in scipy (the PK model): a second of imports for a 12 ms decode.
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "devices", "decode", "--protocol"]
+        + ["datex-s5", str(raw_capture)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 0, result.stderr
+    imported = {
+        line.split("|")[-1].strip()
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert "devices.protocols.datex_s5" in imported  # the probe sees imports at all
+    heavy = sorted(
+        m for m in imported if m.split(".")[0] == "scipy" or m.startswith("devices.simulator")
+    )
+    assert heavy == []

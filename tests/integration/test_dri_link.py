@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from dashboard import build_station
-from devices.dri import DriMonitor
+from devices.simulator.virtual_device import VirtualMonitorDevice
 from monitor.config import parse_config
 from tests.helpers import config_dict, start_by_override, wait_until
 
@@ -27,7 +27,7 @@ def test_unplug_and_replug_the_virtual_monitor(tmp_path: Path) -> None:
     station = build_station(parse_config(data))
     hub = station.ward.hub("chair-1")
     device = hub.device
-    assert isinstance(device, DriMonitor) and device.virtual is not None
+    assert isinstance(device, VirtualMonitorDevice) and device.virtual is not None
     assert device.source == "simulated" and hub.info.source == "simulated"
     station.start()
     try:

@@ -1,4 +1,4 @@
-"""The S/5 DRI codec against real CARESCAPE captures and its own encoder."""
+"""The S/5 DRI codec against real CARESCAPE captures and its own encoders."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from devices.protocols import datex_s5 as dri
+from devices.protocols import datex_s5_encode as enc
 from monitor.model import DeviceEvent, Reading
 from tests.helpers import capture
 
@@ -34,30 +35,30 @@ def test_request_test_vector() -> None:
         "7E 31 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 FF 00 00 00 00 00"
         " 00 00 00 00 00 00 00 00 00 00 00 00 00 01 0A 00 0E 00 00 00 00 00 49 7E"
     )
-    assert dri.display_request(10, dri.ALL_CLASSES) == expected
+    assert enc.display_request(10, dri.ALL_CLASSES) == expected
 
 
 def test_waveform_request_vector() -> None:
     """protocols.md §1.9: "start ECG1 + PLETH", level 0, is 72 bytes with checksum 0x50."""
-    frame = dri.waveform_request([1, 8])
+    frame = enc.waveform_request([1, 8])
     record = dri.Deframer().feed(frame)[0]
     assert frame[:3] == bytes.fromhex("7E 48 00") and frame[-2:] == bytes.fromhex("50 7E")
     assert len(record) == 72 and record[14] == 1 and record[21] == 0xFF
     assert record[40:47] == bytes.fromhex("00 00 00 00 01 08 FF")
-    assert dri.parse_waveform_request(record) == (1, 8)
-    stop = dri.Deframer().feed(dri.waveform_request([8], start=False))[0]
-    assert dri.parse_waveform_request(stop) == ()
-    assert dri.parse_waveform_request(dri.Deframer().feed(dri.stop_request())[0]) is None
+    assert enc.parse_waveform_request(record) == (1, 8)
+    stop = dri.Deframer().feed(enc.waveform_request([8], start=False))[0]
+    assert enc.parse_waveform_request(stop) == ()
+    assert enc.parse_waveform_request(dri.Deframer().feed(enc.stop_request())[0]) is None
     with pytest.raises(ValueError, match="600 samples/s"):
-        dri.waveform_request([1, 2, 3])  # three ECG leads at 300 Hz
+        enc.waveform_request([1, 2, 3])  # three ECG leads at 300 Hz
 
 
 def test_stop_request_and_request_parsing() -> None:
-    record = dri.Deframer().feed(dri.stop_request())[0]
-    req = dri.parse_request(record)
+    record = dri.Deframer().feed(enc.stop_request())[0]
+    req = enc.parse_request(record)
     assert req is not None and req.is_stop and req.classes == (dri.PhdbClass.BASIC,)
-    record = dri.Deframer().feed(dri.display_request(5, [dri.PhdbClass.EXT2]))[0]
-    assert dri.parse_request(record) == dri.DisplayRequest(1, 5, (dri.PhdbClass.EXT2,), 0)
+    record = dri.Deframer().feed(enc.display_request(5, [dri.PhdbClass.EXT2]))[0]
+    assert enc.parse_request(record) == enc.DisplayRequest(1, 5, (dri.PhdbClass.EXT2,), 0)
 
 
 def test_first_record_of_raw_capture() -> None:
@@ -122,32 +123,32 @@ def test_nibp_repeats_are_not_new_readings() -> None:
     cuff = {"NIBP_SYS": 120, "NIBP_DIA": 80, "NIBP_MEAN": 93, "HR": 70}
     out = []
     for i in range(5):
-        out += decoder.feed(dri.phdb_record(cuff, 1000 + i))
+        out += decoder.feed(enc.phdb_record(cuff, 1000 + i))
     assert [r.t for r in _readings(out) if r.signal == "NIBP_SYS"] == [1000]
-    measuring = dri.phdb_record(cuff, 1005, nibp_label=0x0B | dri.NIBP_LABEL_MEASURING)
-    out = decoder.feed(measuring) + decoder.feed(dri.phdb_record(cuff, 1006))
+    measuring = enc.phdb_record(cuff, 1005, nibp_label=0x0B | dri.NIBP_LABEL_MEASURING)
+    out = decoder.feed(measuring) + decoder.feed(enc.phdb_record(cuff, 1006))
     # the same values from a cuff cycle that just finished are a new measurement
     assert [r.t for r in _readings(out) if r.signal == "NIBP_SYS"] == [1006]
     old = dri.DriDecoder("b").feed(
-        dri.phdb_record(cuff, 2000, nibp_label=0x0B | dri.NIBP_LABEL_OLDER_THAN_60S)
+        enc.phdb_record(cuff, 2000, nibp_label=0x0B | dri.NIBP_LABEL_OLDER_THAN_60S)
     )
     assert not [r for r in _readings(old) if r.signal == "NIBP_SYS"]
 
 
 def test_invalid_markers_give_status_not_readings() -> None:
     decoder = dri.DriDecoder("b")
-    events = decoder.feed(dri.phdb_record({"HR": 70, "SPO2": 97}, 10, markers={"SPO2": -32763}))
+    events = decoder.feed(enc.phdb_record({"HR": 70, "SPO2": 97}, 10, markers={"SPO2": -32763}))
     assert [r.signal for r in _readings(events)] == ["HR"]
     status = {e.detail["signal"]: e.detail["status"] for e in events if isinstance(e, DeviceEvent)}
     assert status["SPO2"] == "over range" and status["NIBP_SYS"] == "absent"
-    again = decoder.feed(dri.phdb_record({"HR": 71, "SPO2": 97}, 11))
+    again = decoder.feed(enc.phdb_record({"HR": 71, "SPO2": 97}, 11))
     assert [e.detail for e in again if isinstance(e, DeviceEvent)] == [
         {"signal": "SPO2", "status": "valid"}
     ]  # statuses are reported on change only
 
 
 def test_inactive_group_is_not_data() -> None:
-    frame = bytearray(dri.Deframer().feed(dri.phdb_record({"HR": 70, "SPO2": 97}, 5))[0])
+    frame = bytearray(dri.Deframer().feed(enc.phdb_record({"HR": 70, "SPO2": 97}, 5))[0])
     struct.pack_into("<I", frame, dri.HEADER_LEN + 4 + dri.SPO2, dri.STATUS_EXISTS)
     record = bytes(frame)
     events = dri.DriDecoder("b").decode_record(record)
@@ -158,21 +159,21 @@ def test_inactive_group_is_not_data() -> None:
 
 
 def test_class_comes_from_the_subrecord_not_its_position() -> None:
-    frame = dri.phdb_record({"HR": 77}, 9, classes=[dri.PhdbClass.EXT1, dri.PhdbClass.BASIC])
+    frame = enc.phdb_record({"HR": 77}, 9, classes=[dri.PhdbClass.EXT1, dri.PhdbClass.BASIC])
     assert [r.value for r in _readings(dri.DriDecoder("b").feed(frame))] == [77]
 
 
 def test_r_len_mismatch_is_malformed() -> None:
-    record = bytearray(dri.Deframer().feed(dri.phdb_record({"HR": 70}, 1))[0])
+    record = bytearray(dri.Deframer().feed(enc.phdb_record({"HR": 70}, 1))[0])
     struct.pack_into("<h", record, 0, len(record) + 2)
     decoder = dri.DriDecoder("b")
-    assert decoder.feed(dri.frame(bytes(record))) == []
+    assert decoder.feed(enc.frame(bytes(record))) == []
     assert decoder.stats.malformed == 1
 
 
 def test_waveform_roundtrip() -> None:
     samples = [i * 0.5 for i in range(100)]
-    (block,) = dri.DriDecoder("b").feed(dri.waveform_record(8, samples, 42))
+    (block,) = dri.DriDecoder("b").feed(enc.waveform_record(8, samples, 42))
     assert isinstance(block, dri.WaveformBlock)
     assert (block.name, block.rate_hz, block.t) == ("PLETH", 100, 42.0)
     assert list(block.samples) == pytest.approx(samples)
@@ -197,7 +198,7 @@ VALUES = st.fixed_dictionaries(
 @given(values=VALUES, r_time=st.integers(0, 2**32 - 1), nbr=st.integers(0, 255))
 def test_encode_decode_roundtrip(values: dict[str, float], r_time: int, nbr: int) -> None:
     decoder = dri.DriDecoder("b")
-    readings = _readings(decoder.feed(dri.phdb_record(values, r_time, nbr)))
+    readings = _readings(decoder.feed(enc.phdb_record(values, r_time, nbr)))
     assert decoder.stats.good == 1
     assert {r.signal: r.value for r in readings} == pytest.approx(values)
     assert {r.t for r in readings} == {float(r_time)}
@@ -209,12 +210,12 @@ def test_escaped_bytes_in_data_and_checksum(special: int, r_time: int) -> None:
     # HR = 0x7E7D puts both flag and escape in the data; walk NIBP until the checksum hits too.
     for sys_raw in range(256):
         values = {"HR": 0x7D7E, "NIBP_SYS": sys_raw / 100, "NIBP_DIA": 40, "NIBP_MEAN": 60}
-        record = dri.Deframer().feed(dri.phdb_record(values, r_time))[0]
+        record = dri.Deframer().feed(enc.phdb_record(values, r_time))[0]
         if dri.checksum(record) == special:
             break
     else:
         pytest.skip("no checksum collision in range")
-    wire = dri.phdb_record(values, r_time)
+    wire = enc.phdb_record(values, r_time)
     assert bytes([dri.ESCAPE, special ^ 0x20, dri.FLAG]) == wire[-3:]  # escaped checksum
     decoder = dri.DriDecoder("b")
     got = {r.signal: r.value for r in _readings(decoder.feed(wire))}
@@ -226,7 +227,7 @@ def test_escaped_bytes_in_data_and_checksum(special: int, r_time: int) -> None:
 def test_garbage_never_raises_and_resyncs(garbage: bytes, values: dict[str, float]) -> None:
     decoder = dri.DriDecoder("b")
     decoder.feed(garbage)
-    readings = _readings(decoder.feed(dri.phdb_record(values, 123)))
+    readings = _readings(decoder.feed(enc.phdb_record(values, 123)))
     assert {r.signal: r.value for r in readings} == pytest.approx(values)
 
 
@@ -240,10 +241,10 @@ def test_garbage_never_raises_and_resyncs(garbage: bytes, values: dict[str, floa
 def test_truncation_and_mutation_never_raise(
     values: dict[str, float], cut: int, flips: list[tuple[int, int]], chunk: int
 ) -> None:
-    wire = bytearray(dri.phdb_record(values, 99))
+    wire = bytearray(enc.phdb_record(values, 99))
     for pos, mask in flips:
         wire[pos % len(wire)] ^= mask
-    damaged = bytes(wire[: max(1, len(wire) - cut)]) + dri.phdb_record(values, 100)
+    damaged = bytes(wire[: max(1, len(wire) - cut)]) + enc.phdb_record(values, 100)
     decoder = dri.DriDecoder("b")
     events: list[dri.Event] = []
     for i in range(0, len(damaged), chunk):  # arbitrary read sizes, as a serial port gives
