@@ -73,6 +73,7 @@ def build_station(config: Config, clock: Clock | None = None) -> Station:
         server=config.server,
         config_text=yaml.safe_dump(shown, sort_keys=False),
         session=config.session,
+        state_dir=store.path.parent,  # the secret key lives beside the session log
     )
     return Station(config, clock, store, ward, app)
 

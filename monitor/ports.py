@@ -22,11 +22,16 @@ from monitor.model import (
     Source,
     StoredEvent,
     StoreStats,
+    UserRecord,
     Waveform,
 )
 from monitor.training import Debrief, TimelineEntry, TrainingView
 
 DeviceSink = Callable[[Reading | DeviceEvent | Waveform], object]
+
+
+class StoreError(Exception):
+    """The session log cannot be opened, read or written (any backend); one line."""
 
 
 @runtime_checkable
@@ -129,6 +134,13 @@ class SessionLog(Protocol):
 
     def open_session_for(self, bed: str) -> SessionInfo | None: ...
 
+    def session(self, session_id: int) -> SessionInfo: ...
+
+    def alarm_log(self, bed: str) -> list[tuple[float, str, str, dict[str, Any]]]:
+        """(t, kind, user, payload) of the bed's alarm transitions and audio pauses that a
+        restart folds (monitor.alarms.restore)."""
+        ...
+
     def events(self, session_id: int) -> list[StoredEvent]: ...
 
     def readings(
@@ -180,3 +192,19 @@ class ReviewSource(Protocol):
     def audit(self, t: float, user: str, action: str, detail: dict[str, Any]) -> None: ...
 
     def audit_log(self, limit: int = 500) -> list[tuple[float, str, str, str]]: ...
+
+
+class Accounts(Protocol):
+    """Staff accounts and the audit trail (logins, exports, user changes)."""
+
+    def user(self, name: str) -> UserRecord | None: ...
+
+    def users(self) -> list[UserRecord]: ...
+
+    def audit(self, t: float, user: str, action: str, detail: dict[str, Any]) -> None: ...
+
+    def audit_log(self, limit: int = 500) -> list[tuple[float, str, str, str]]: ...
+
+
+class StationRecords(ReviewSource, Accounts, Protocol):
+    """All the web app reads of the records: sessions for review, and the accounts."""

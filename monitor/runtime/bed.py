@@ -22,7 +22,7 @@ from monitor.domain.commands import session_step
 from monitor.feed import BedInfo, BedSnapshot, CommandError
 from monitor.gates import ChecklistItem
 from monitor.model import ActiveAlarm, DeviceEvent, Reading, SessionInfo, Waveform
-from monitor.ports import Device
+from monitor.ports import Device, SessionLog, StoreError
 from monitor.runtime.effects import Effects
 from monitor.runtime.journal import Journal
 from monitor.runtime.recorder import Recorder
@@ -30,7 +30,6 @@ from monitor.runtime.training import BedTraining
 from monitor.session import SessionEvent, SessionView
 from monitor.session_config import SessionConfig
 from monitor.signals import REGISTRY
-from monitor.storage.sqlite import SessionStore, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +46,7 @@ class BedRuntime(BedTraining):
         self,
         bed: BedConfig,
         device: Device,
-        store: SessionStore,
+        store: SessionLog,
         clock: Clock,
         alarms: AlarmsConfig,
         capacity: int | None = None,

@@ -12,10 +12,9 @@ import threading
 
 from monitor.domain.events import PhaseChanged, SessionClosed, SessionOpened
 from monitor.model import AlarmPhase, AlarmTransition, Reading, Waveform
-from monitor.ports import SessionLog
+from monitor.ports import SessionLog, StoreError
 from monitor.runtime.journal import Journal
 from monitor.session import SessionEvent
-from monitor.storage.sqlite import StoreError
 
 log = logging.getLogger(__name__)
 

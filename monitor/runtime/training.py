@@ -17,13 +17,13 @@ if TYPE_CHECKING:
     from monitor.clock import Clock
     from monitor.domain.bed import BedCore
     from monitor.feed import BedInfo
+    from monitor.ports import SessionLog
     from monitor.runtime.journal import Journal
-    from monitor.storage.sqlite import SessionStore
 
 
 class BedTraining:
     device: Device
-    store: SessionStore
+    store: SessionLog
     clock: Clock
     core: BedCore
     info: BedInfo

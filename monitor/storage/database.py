@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from monitor.ports import StoreError
 from monitor.storage.ids import new_uid
 
 SCHEMA_VERSION = 6
@@ -106,10 +107,6 @@ CREATE TABLE IF NOT EXISTS audit (
     detail TEXT NOT NULL DEFAULT '{}'
 );
 """
-
-
-class StoreError(Exception):
-    """The session log cannot be opened or written."""
 
 
 def _add_session_uids(db: sqlite3.Connection) -> None:

@@ -12,10 +12,9 @@ from flask_wtf.csrf import generate_csrf
 
 from monitor.config import AlarmRule, ServerConfig
 from monitor.feed import LiveFeed
-from monitor.ports import ReviewSource
+from monitor.ports import Accounts, ReviewSource, StationRecords, StoreError
 from monitor.review import when
 from monitor.session_config import SessionConfig
-from monitor.storage.sqlite import SessionStore, StoreError
 from monitor.ui.auth import Access, install, page_permission
 from monitor.ui.pages import bed, instructor, overview, review
 
@@ -39,11 +38,12 @@ def not_found(path: str) -> html.Div:
 def create_app(
     feed: LiveFeed,
     station: str,
-    store: SessionStore | None = None,
+    store: StationRecords | None = None,
     rules: list[AlarmRule] | None = None,
     server: ServerConfig | None = None,
     config_text: str = "",
     session: SessionConfig | None = None,
+    state_dir: Path | None = None,
 ) -> Dash:
     """Build the dashboard. With a `store`, the physician review pages (/sessions,
     /review/<id>) and the audit are served too; with `server.auth`, logins and roles guard
@@ -57,7 +57,9 @@ def create_app(
         serve_locally=True,
     )
     if store is not None and server is not None:
-        access = install(app, store, server, store.path.parent)
+        if state_dir is None:
+            raise ValueError("create_app: state_dir (where the secret key is kept) is required")
+        access = install(app, store, server, state_dir)
     else:
         access = Access(station, enabled=False, secret=b"ketamine-monitor")
     app.server.extensions["monitor_access"] = access  # the gate's table, for the tests
@@ -199,7 +201,7 @@ def audit_layout(store: ReviewSource) -> Any:
     )
 
 
-def admin_layout(store: SessionStore, config_text: str) -> Any:
+def admin_layout(store: Accounts, config_text: str) -> Any:
     """Users (managed with `python -m monitor users`) and the running configuration."""
     users = [
         html.Tr(

@@ -31,7 +31,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 from monitor.access import ALL_PERMISSIONS, allowed, check_password, pseudonym
 from monitor.config import ServerConfig
 from monitor.feed import CommandError
-from monitor.storage.sqlite import SessionStore
+from monitor.ports import Accounts
 
 SECRET_ENV = "MONITOR_SECRET_KEY"
 PUBLIC = ("/login", "/assets/login.css")
@@ -143,7 +143,7 @@ def _csp(app: Dash) -> str:
     )
 
 
-def install(app: Dash, store: SessionStore, server_config: ServerConfig, folder: Path) -> Access:
+def install(app: Dash, store: Accounts, server_config: ServerConfig, folder: Path) -> Access:
     """Wire logins (when `server.auth`), roles and security headers into the Flask server."""
     server = app.server
     secret = load_secret(folder)

@@ -72,3 +72,36 @@ def test_codecs_do_no_io() -> None:
         )
         == []
     )
+
+
+def test_devices_import_no_runtime_storage_or_ui() -> None:
+    banned = ("monitor.runtime", "monitor.storage", "monitor.ui", "monitor.ward")
+    assert _violations(REPO / "devices", banned) == []
+
+
+def test_pages_read_through_ports_not_storage() -> None:
+    banned = ("monitor.storage", "monitor.runtime", "sqlite3")
+    assert _violations(REPO / "monitor" / "ui", banned) == []
+
+
+DOMAIN = ("domain", "alarms")  # the bed's decisions
+DOMAIN_MODULES = ("gates.py", "session.py", "pk.py", "model.py", "signals.py", "session_config.py")
+
+
+def test_the_domain_has_no_threads_no_database_and_no_clock() -> None:
+    banned = ("threading", "sqlite3", "time", "monitor.runtime", "monitor.storage", "logging")
+    bad = [v for folder in DOMAIN for v in _violations(REPO / "monitor" / folder, banned)]
+    for name in DOMAIN_MODULES:
+        path = REPO / "monitor" / name
+        bad += [f"monitor/{name} imports {m}" for m in _imports(path) if m in banned]
+    assert bad == []
+
+
+def test_no_module_is_over_500_lines() -> None:
+    long = [
+        f"{path.relative_to(REPO)}: {n}"
+        for folder in ("monitor", "devices", "bench")
+        for path in sorted((REPO / folder).rglob("*.py"))
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > 500
+    ]
+    assert long == []

@@ -1,0 +1,145 @@
+"""BedCore on its own: no database, no thread, no device, no clock. Time is a number passed in."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.alarms.restore import fold_alarm_log
+from monitor.config import AlarmsConfig
+from monitor.domain.bed import BedCore
+from monitor.domain.events import PhaseChanged, PumpRate, SessionClosed, SessionOpened
+from monitor.feed import CommandError
+from monitor.model import AlarmPhase, AlarmTransition, Reading, SessionInfo
+from monitor.session import SessionEvent
+from tests.helpers import MINIMAL_RULES, PLAN
+
+T0 = 1_767_225_600.0
+INTERVALS = {"HR": 1.0, "SPO2": 1.0, "NIBP_SYS": 180.0}
+
+
+def _core() -> BedCore:
+    return BedCore("b1", "Bed 1", INTERVALS, AlarmsConfig(rules=MINIMAL_RULES), now=T0)
+
+
+def _open(core: BedCore, now: float, weight: float = 80.0) -> SessionInfo:
+    plan = core.check_plan(PLAN | {"weight_kg": weight})
+    info = SessionInfo(7, "b1", "live", now, None, weight, 0.75, "pre-infusion", "K-0042")
+    core.open_session(info, [SessionEvent(now, "session_created", "nurse", plan)], now)
+    return info
+
+
+def test_a_reading_comes_out_as_events_in_order() -> None:
+    core = _core()
+    assert core.accept(Reading("b1", T0 + 1, "SPO2", 80, "%"), T0 + 1) is None
+    events = core.take()
+    assert isinstance(events[-1], Reading) and events[-1].value == 80
+    raised = [e for e in events if isinstance(e, AlarmTransition)]
+    assert [(e.name, e.state) for e in raised] == [
+        ("SPO2_DESAT", AlarmPhase.PENDING),
+        ("SPO2_DESAT", AlarmPhase.ACTIVE),  # no delay in the minimal rules
+    ]
+    assert core.take() == []  # taken once
+
+
+def test_a_bad_reading_is_refused_with_its_reason_and_emits_nothing() -> None:
+    core = _core()
+    assert core.accept(Reading("b1", T0, "SPO2", 140, "%"), T0) == (
+        "outside plausible range 0-100 %"
+    )
+    assert core.accept(Reading("b1", T0, "HR", 70, "bpm"), T0) == "unit 'bpm' is not '/min'"
+    assert core.take() == []
+    assert core.rejected["SPO2: outside plausible range 0-100 %"] == 1
+
+
+def test_silence_is_a_technical_alarm_on_the_time_given() -> None:
+    core = _core()
+    core.accept(Reading("b1", T0, "HR", 70, "/min"), T0)
+    core.take()
+    core.tick(T0 + 1.5)
+    assert core.take() == []  # within twice the 1-s interval
+    core.tick(T0 + 2.5)
+    lost = [e for e in core.take() if isinstance(e, AlarmTransition)]
+    assert ("TECH_NO_DATA", AlarmPhase.ACTIVE) in [(e.name, e.state) for e in lost]
+
+
+def test_a_refused_start_is_logged_before_it_is_refused() -> None:
+    core = _core()
+    _open(core, T0)
+    core.take()
+    with pytest.raises(CommandError, match="hold"):
+        core.start_infusion("nurse", "", [], "nurse", T0 + 60)
+    (held,) = core.take()
+    assert isinstance(held, SessionEvent) and held.kind == "hold_start"
+    assert held.payload["reasons"]  # missing data is a reason to hold, never a pass
+
+
+def test_the_pump_is_told_through_events_not_calls() -> None:
+    core = _core()
+    _open(core, T0, weight=80)
+    core.take()
+    core.start_infusion("dr-a", "test set-up", [], "physician", T0 + 60)
+    events = core.take()
+    kinds = [e.kind for e in events if isinstance(e, SessionEvent)]
+    assert kinds == ["override", "infusion_start"]
+    assert PhaseChanged(T0 + 60, "infusing") in events
+    assert PumpRate(T0 + 60, 0.75 * 80) in events
+    core.pause_infusion("nurse", T0 + 120)
+    assert PumpRate(T0 + 120, 0.0) in core.take()
+
+
+def test_closing_ends_the_patients_alarms_then_closes_the_record() -> None:
+    core = _core()
+    info = _open(core, T0)
+    core.assess({"RASS": 0, "CADSS6_ITEMS": [0] * 6, "PAIN_NRS": 5}, "nurse", T0 + 10)
+    core.take()
+    with pytest.raises(CommandError, match="needs a reason"):
+        core.close_session("nurse", "", T0 + 20)
+    closed = core.close_session("nurse", "cancelled", T0 + 20)
+    events = core.take()
+    assert isinstance(events[-2], SessionClosed) and events[-2].info == closed
+    assert closed.id == info.id and closed.ended_at == T0 + 20
+    assert core.session is None and core.phase == "no session"
+
+
+def test_a_resumed_session_restarts_the_pump_at_its_rate() -> None:
+    core = _core()
+    info = SessionInfo(3, "b1", "live", T0, None, 60.0, 0.5, "infusing")
+    logged = [
+        SessionEvent(T0, "session_created", "n", PLAN | {"weight_kg": 60.0}),
+        SessionEvent(T0 + 5, "infusion_start", "n", {"rate_mg_kg_h": 0.5}),
+        SessionEvent(T0 + 9, "rate_change", "n", {"rate_mg_kg_h": 0.3}),
+    ]
+    core.resume(info, logged, [], fold_alarm_log([]), T0 + 100)
+    events = core.take()
+    assert SessionOpened(info, resumed=True) in events
+    assert PumpRate(T0 + 100, 0.3 * 60.0) in events
+
+
+def test_the_alarm_log_folds_to_the_state_it_left() -> None:
+    def tr(t: float, phase: str, name: str, user: str = "system") -> tuple:
+        payload = {"alarm": name, "signal": "SPO2", "priority": "HIGH", "op": "<"}
+        return (t, f"alarm_{phase}", user, payload)
+
+    log = [
+        tr(1, "active", "SPO2_DESAT"),
+        tr(2, "acknowledged", "SPO2_DESAT", "nurse-a"),
+        tr(3, "active", "HR_VERY_HIGH"),
+        tr(4, "latched", "HR_VERY_HIGH"),
+        tr(5, "active", "X_GONE"),
+        tr(6, "cleared", "X_GONE"),
+        (7, "audio_pause", "nurse-a", {"until": 127.0, "seconds": 120.0}),
+    ]
+    folded = fold_alarm_log(log)
+    assert folded.paused_until == 127.0
+    assert {n: (a.state, a.acked_by) for n, a in folded.alarms.items()} == {
+        "SPO2_DESAT": (AlarmPhase.ACKNOWLEDGED, "nurse-a"),
+        "HR_VERY_HIGH": (AlarmPhase.LATCHED, None),
+    }
+    core = _core()
+    core.resume(None, [], [], folded, 10.0)
+    shown = {a.name: (str(a.display), a.acked_by) for a in core.active_alarms()}
+    assert shown == {
+        "SPO2_DESAT": ("acknowledged", "nurse-a"),
+        "HR_VERY_HIGH": ("latched", None),
+    }
+    assert core.alarms.pause_remaining(10.0) == 117.0
