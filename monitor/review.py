@@ -20,6 +20,7 @@ from monitor.config import AlarmRule
 from monitor.model import AlarmRecord, SessionInfo, StoredEvent
 from monitor.ports import ReviewSource, WaveSamples
 from monitor.session import SessionEvent, SessionState, fold
+from monitor.session_config import SessionConfig
 from monitor.signals import WAVEFORMS
 
 DEFAULT_POINTS = 1000  # per trace: about one per pixel column of a wide screen
@@ -131,6 +132,20 @@ class SessionRecord:
 
     def state(self) -> SessionState:
         return fold(SessionEvent(e.t, e.kind, e.user, e.payload) for e in self.events)
+
+
+def pk_curve(
+    events: list[SessionEvent], weight_kg: float, end: float, session: SessionConfig
+) -> list[tuple[float, float, float]]:
+    """(epoch s, Cp, Ce in ng/mL) each minute from the first dose to an hour after `end`, by
+    the configured PK model: the same estimate the bed page shows live. Empty with no dose."""
+    state = fold(events)
+    if weight_kg <= 0 or not (state.infusions or state.boluses):
+        return []
+    origin, infs, bols = state.pk_inputs(end)
+    minutes = list(range(0, int((end - origin) / 60) + 60))
+    pred = session.pk_simulator(weight_kg).predict(infs, minutes, bols)
+    return [(origin + p.minute * 60, p.cp_ng_ml, p.ce_ng_ml) for p in pred]
 
 
 def load_record(store: ReviewSource, session_id: int) -> SessionRecord:

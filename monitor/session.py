@@ -54,6 +54,24 @@ class Phase(enum.StrEnum):
     CLOSED = "closed"
 
 
+_OPEN = frozenset({Phase.PRE_INFUSION, Phase.INFUSING, Phase.PAUSED, Phase.RECOVERY})
+# step -> (the phases it may be taken in, the phase after it; None: unchanged). The one
+# table of the session's phases: the core's guards and the fold both read it.
+TRANSITIONS: dict[str, tuple[frozenset[Phase], Phase | None]] = {
+    "baseline_confirmed": (frozenset({Phase.PRE_INFUSION}), None),
+    "infusion_start": (frozenset({Phase.PRE_INFUSION}), Phase.INFUSING),
+    "infusion_pause": (frozenset({Phase.INFUSING}), Phase.PAUSED),
+    "infusion_resume": (frozenset({Phase.PAUSED}), Phase.INFUSING),
+    "rate_change": (frozenset({Phase.INFUSING, Phase.PAUSED}), None),
+    "infusion_stop": (frozenset({Phase.INFUSING, Phase.PAUSED}), Phase.RECOVERY),
+    "bolus": (_OPEN, None),
+    "medication": (_OPEN, None),
+    "assessment": (_OPEN, None),
+    "discharged": (frozenset({Phase.RECOVERY}), Phase.DISCHARGED),
+    "session_closed": (frozenset(Phase), Phase.CLOSED),
+}
+
+
 class SessionError(ValueError):
     """A session command that does not fit the session's state; one line for the screen."""
 
@@ -230,7 +248,6 @@ class SessionState:
             self.infusions.append((t, None, self.rate_mg_kg_h))
             self.infusion_started_at = self.infusion_started_at or t
             self.pre_infusion_ticked = tuple(p.get("ticked", ()))
-            self.phase = Phase.INFUSING
         elif ev.kind in ("infusion_pause", "infusion_stop", "rate_change"):
             if self.running:
                 start, _, rate = self.infusions[-1]
@@ -239,23 +256,19 @@ class SessionState:
                 self.rate_mg_kg_h = float(p["rate_mg_kg_h"])
                 if self.phase is Phase.INFUSING:
                     self.infusions.append((t, None, self.rate_mg_kg_h))
-            elif ev.kind == "infusion_pause":
-                self.phase = Phase.PAUSED
-            else:
-                self.phase, self.infusion_stopped_at = Phase.RECOVERY, t
+            elif ev.kind == "infusion_stop":
+                self.infusion_stopped_at = t
         elif ev.kind == "infusion_resume":
             self.infusions.append((t, None, self.rate_mg_kg_h))
-            self.phase = Phase.INFUSING
         elif ev.kind == "bolus":
             self.boluses.append((t, float(p["mg_per_kg"])))
         elif ev.kind == "assessment":
             self.assessments.append(
                 Assessment(t, ev.user, dict(p["scores"]), str(p.get("note", "")))
             )
-        elif ev.kind == "discharged":
-            self.phase = Phase.DISCHARGED
-        elif ev.kind == "session_closed":
-            self.phase = Phase.CLOSED
+        after = TRANSITIONS.get(ev.kind, (None, None))[1]
+        if after is not None:
+            self.phase = after
 
 
 def fold(events: Iterable[SessionEvent]) -> SessionState:

@@ -26,6 +26,7 @@ from monitor.gates import (
 )
 from monitor.session import (
     SCALES,
+    TRANSITIONS,
     Phase,
     SessionError,
     SessionEvent,
@@ -83,11 +84,13 @@ class InfusionCommands:
         if self.state.phase != before:
             self._out.append(PhaseChanged(now, str(self.state.phase)))
 
-    def _require(self: BedCore, *phases: Phase) -> None:
+    def _require(self: BedCore, step: str) -> None:
+        """The session's transition table says whether `step` may be taken now."""
         if self.session is None:
             raise CommandError(f"{self.name} has no session")
+        phases = TRANSITIONS[step][0]
         if self.state.phase not in phases:
-            wanted = " or ".join(str(p) for p in phases)
+            wanted = " or ".join(str(p) for p in Phase if p in phases)
             raise CommandError(f"the session is {self.state.phase}, not {wanted}")
 
     def _pump(self: BedCore, now: float, rate_mg_kg_h: float) -> None:
@@ -128,7 +131,7 @@ class InfusionCommands:
         """The mean of the resting readings in the window: at least 2 cuff readings, and HR,
         SpO2 and RR seen (config `session.baseline`)."""
         rule = self.session_config.baseline
-        self._require(Phase.PRE_INFUSION)
+        self._require("baseline_confirmed")
         resting = self.resting(now - rule.window_min * 60)
         try:
             values = baseline_from(resting, rule.min_cuffs, rule.signals)
@@ -146,7 +149,7 @@ class InfusionCommands:
         self: BedCore, user: str, override: str, ticked: list[str], role: str | None, now: float
     ) -> None:
         """Start at the planned rate; the gate fails closed, a physician may override."""
-        self._require(Phase.PRE_INFUSION)
+        self._require("infusion_start")
         done = list(ticked)
         self._gate("hold", self.holds(done, now), user, role, override, now)
         rate = self.state.rate_mg_kg_h
@@ -161,7 +164,7 @@ class InfusionCommands:
             rate = number_in(rate, "rate", *RATE_MG_KG_H, "mg/kg/h")
         except SessionError as err:
             raise _refused(err) from None
-        self._require(Phase.INFUSING, Phase.PAUSED)
+        self._require("rate_change")
         before = self.state.rate_mg_kg_h
         reasons = dose_reasons(self.session_config, self.state, rate, now)
         self._gate("rate", reasons, user, role, override, now)
@@ -172,20 +175,20 @@ class InfusionCommands:
         self._trainee(now, "rate_reduced" if rate < before else "rate_change", detail)
 
     def pause_infusion(self: BedCore, user: str, now: float) -> None:
-        self._require(Phase.INFUSING)
+        self._require("infusion_pause")
         self._record("infusion_pause", user, now)
         self._pump(now, 0.0)
         self._trainee(now, "pause_infusion")
 
     def resume_infusion(self: BedCore, user: str, now: float) -> None:
-        self._require(Phase.PAUSED)
+        self._require("infusion_resume")
         self._record("infusion_resume", user, now)
         self._pump(now, self.state.rate_mg_kg_h)
         self._trainee(now, "resume_infusion")
 
     def stop_infusion(self: BedCore, user: str, now: float) -> None:
         """Stop: the session goes into recovery."""
-        self._require(Phase.INFUSING, Phase.PAUSED)
+        self._require("infusion_stop")
         self._record("infusion_stop", user, now, {"dose_mg": round(self.state.dose_mg(now), 2)})
         self._pump(now, 0.0)
         self._trainee(now, "stop_infusion")
@@ -199,7 +202,7 @@ class InfusionCommands:
         now: float,
     ) -> None:
         """A ketamine bolus in mg/kg: through the start's gate and the dose ceiling."""
-        self._require(Phase.PRE_INFUSION, Phase.INFUSING, Phase.PAUSED, Phase.RECOVERY)
+        self._require("bolus")
         try:
             top = self.session_config.dose.max_bolus_mg_kg
             mg_per_kg = number_in(mg_per_kg, "bolus", 0.01, top, "mg/kg")
@@ -213,7 +216,7 @@ class InfusionCommands:
 
     def medication(self: BedCore, drug: str, dose: str, user: str, now: float) -> None:
         """Another medication (ondansetron, midazolam, ...), by name and dose as given."""
-        self._require(Phase.PRE_INFUSION, Phase.INFUSING, Phase.PAUSED, Phase.RECOVERY)
+        self._require("medication")
         drug, dose = drug.strip(), dose.strip()
         if not drug or not dose or len(drug) > 60 or len(dose) > 60:
             raise CommandError("name the drug and its dose (up to 60 characters each)")
@@ -226,7 +229,7 @@ class InfusionCommands:
             scores, note = validate_assessment(raw)
         except SessionError as err:
             raise _refused(err) from None
-        self._require(Phase.PRE_INFUSION, Phase.INFUSING, Phase.PAUSED, Phase.RECOVERY)
+        self._require("assessment")
         self._record("assessment", user, now, {"scores": scores, "note": note})
         for code, value in scores.items():
             self._emit(self.alarms.evaluate_value(code, now, float(value)))
@@ -248,7 +251,7 @@ class InfusionCommands:
     def discharge(
         self: BedCore, ticked: list[str], user: str, override: str, role: str | None, now: float
     ) -> None:
-        self._require(Phase.RECOVERY)
+        self._require("discharged")
         items = self.checklist(ticked, now)
         missing = [f"{i.label} ({i.detail})" if i.detail else i.label for i in items if not i.ok]
         self._gate("not yet", missing, user, role, override, now)

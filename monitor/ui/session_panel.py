@@ -13,16 +13,11 @@ from typing import Any
 import dash_mantine_components as dmc
 from dash import Dash, Input, Output, State, ctx, html, no_update
 
+from monitor.domain.regimens import REGIMENS, plan_with_regimen
 from monitor.feed import CommandError, LiveFeed
 from monitor.session import INDICATIONS, Phase, SessionView
 from monitor.ui.auth import Access
 
-# label, rate (mg/kg/h), duration (min): clinical.md §3.1-3.2
-REGIMENS = {
-    "depression": ("0.5 mg/kg over 40 min", 0.75, 40),
-    "crps": ("0.35 mg/kg/h for 4 h", 0.35, 240),
-    "pain-2h": ("about 80 mg over 2 h (0.57 mg/kg/h at 70 kg)", 0.57, 120),
-}
 MEDICATIONS = ("ondansetron", "midazolam", "labetalol", "clonidine", "other")
 SCALE_OPTIONS = {
     "RASS": [str(v) for v in range(4, -6, -1)],
@@ -95,7 +90,7 @@ def panel(
                                 label="Regimen",
                                 size="lg",
                                 w=330,
-                                data=[{"value": k, "label": v[0]} for k, v in REGIMENS.items()],
+                                data=[{"value": k, "label": r.label} for k, r in REGIMENS.items()],
                             ),
                             _number(
                                 "s-plan-rate",
@@ -392,19 +387,15 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
                 access.require("override")  # overriding a gate or a guard: a physician
             role = "physician" if access.can("override") else access.role()
             if which == "s-create":
-                if regimen in REGIMENS:  # the regimen fills what was left empty
-                    _, rate_of, minutes = REGIMENS[regimen]
-                    plan_rate = rate_of if plan_rate in (None, "") else plan_rate
-                    duration = minutes if duration in (None, "") else duration
-                plan = {
+                typed = {
                     "patient_ref": patient,
                     "weight_kg": weight,
                     "indication": indication,
-                    "regimen": REGIMENS[regimen][0] if regimen in REGIMENS else "",
                     "planned_rate_mg_kg_h": plan_rate,
                     "concentration_mg_ml": conc,
                     "planned_duration_min": duration,
                 }
+                plan = plan_with_regimen(typed, regimen)
                 feed.session_command(bed, "create", access.user(), plan=plan)
                 return "Session created: confirm the baseline next.", "form-msg ok"
             if which == "s-baseline":

@@ -28,11 +28,12 @@ from monitor.review import (
     SessionSummary,
     alarm_cells,
     load_record,
+    pk_curve,
     summarize,
     summary_items,
     window,
 )
-from monitor.session import SESSION_EVENTS, SessionEvent, fold, rate_steps
+from monitor.session import SESSION_EVENTS, SessionEvent, rate_steps
 from monitor.session_config import SessionConfig
 from monitor.ui.auth import Access
 from monitor.ui.live import TRACES
@@ -202,15 +203,12 @@ def _session_traces(record: SessionRecord, session: SessionConfig) -> list[dict[
             "yaxis": "y5",
         },
     ]
-    state = fold(events)
-    if info.weight_kg > 0 and (state.infusions or state.boluses):
-        origin, infs, bols = state.pk_inputs(end)
-        minutes = [m for m in range(0, int((end - origin) / 60) + 60)]
-        pred = session.pk_simulator(info.weight_kg).predict(infs, minutes, bols)
-        px = [(origin + p.minute * 60) * 1000 for p in pred]
+    curve = pk_curve(events, info.weight_kg, end, session)
+    if curve:
+        px = [t * 1000 for t, _, _ in curve]
         for name, ys_, colour in (
-            ("Cp (model)", [p.cp_ng_ml for p in pred], "#ce93d8"),
-            ("Ce (model)", [p.ce_ng_ml for p in pred], "#80cbc4"),
+            ("Cp (model)", [cp for _, cp, _ in curve], "#ce93d8"),
+            ("Ce (model)", [ce for _, _, ce in curve], "#80cbc4"),
         ):
             traces.append(
                 {
