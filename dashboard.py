@@ -11,9 +11,9 @@ import signal
 import sys
 from dataclasses import dataclass
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import yaml
-from dash import Dash
 
 from devices.factory import build_device, scenario_library
 from monitor.clock import Clock, ScaledClock, SystemClock
@@ -21,7 +21,9 @@ from monitor.config import DEFAULT_CONFIG, Config, ConfigError, load_config, par
 from monitor.runtime.bed import BedRuntime
 from monitor.runtime.ward import Ward
 from monitor.storage.sqlite import SessionStore, StoreError
-from monitor.ui.app import create_app
+
+if TYPE_CHECKING:
+    from dash import Dash
 
 log = logging.getLogger("dashboard")
 
@@ -45,7 +47,7 @@ class Station:
         self.store.close()
 
 
-def build_station(config: Config, clock: Clock | None = None) -> Station:
+def build_station(config: Config, clock: Clock | None = None, start: bool = False) -> Station:
     """Wire devices, hubs, the store and the web app. Raises ConfigError or StoreError."""
     library = scenario_library(config.training)
     shared = clock is not None  # tests drive every bed on one clock they control
@@ -64,6 +66,11 @@ def build_station(config: Config, clock: Clock | None = None) -> Station:
         for bed, bed_clock, dev in beds
     ]
     ward = Ward(runtimes, clock, config.training.speed)
+    if start:  # monitoring begins before the web face (about 2 s of imports) is built
+        store.start()
+        ward.start()
+    from monitor.ui.app import create_app
+
     shown = config.model_dump(mode="json")  # what an admin may see: no secrets live in it
     app = create_app(
         ward,
@@ -105,8 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(err, file=sys.stderr)
         return 2
+    signal.signal(signal.SIGTERM, _terminate)
     try:
-        station = build_station(config)
+        station = build_station(config, start=True)
     except (ConfigError, StoreError) as err:
         where = "store.path: " if isinstance(err, StoreError) else ""
         print(f"{args.config}: {where}{err}", file=sys.stderr)
@@ -114,8 +122,6 @@ def main(argv: list[str] | None = None) -> int:
 
     from waitress import serve
 
-    signal.signal(signal.SIGTERM, _terminate)
-    station.start()
     host, port = config.server.host, config.server.port
     log.info("serving %d bed(s) on http://%s:%d", len(config.beds), host, port)
     try:

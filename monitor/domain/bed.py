@@ -82,7 +82,8 @@ class BedCore(InfusionCommands):
         return out
 
     def _emit(self, transitions: list[AlarmTransition]) -> None:
-        self._out.extend(transitions)
+        if transitions:
+            self._out.extend(transitions)
 
     def log_event(self, kind: str, user: str, payload: dict[str, object], now: float) -> None:
         """A step for the log that is not part of the session's fold (audio pause, ...)."""

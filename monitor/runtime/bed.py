@@ -19,6 +19,7 @@ from monitor.clock import Clock
 from monitor.config import AlarmsConfig, BedConfig
 from monitor.domain.bed import BedCore
 from monitor.domain.commands import session_step
+from monitor.domain.events import BedEvent
 from monitor.feed import BedInfo, BedSnapshot, CommandError
 from monitor.gates import ChecklistItem
 from monitor.model import ActiveAlarm, DeviceEvent, Reading, SessionInfo, Waveform
@@ -103,6 +104,7 @@ class BedRuntime(BedTraining):
             thread = threading.Thread(target=target, daemon=True, name=f"{name}-{self.info.id}")
             thread.start()
             self._threads.append(thread)
+        log.info("bed %s: monitoring", self.info.id)
 
     def stop(self) -> None:
         self._stop.set()
@@ -127,16 +129,22 @@ class BedRuntime(BedTraining):
 
     # -- driving the core -----------------------------------------------------------------
 
-    def _do(self, step: Callable[[BedCore, float], T]) -> T:
-        """Run one input through the core; journal what it emitted, then let the readers act."""
+    def _do(self, step: Callable[[BedCore, float], T], effects: bool = True) -> T:
+        """Run one input through the core; journal what it emitted, then let the readers act.
+        Readings and ticks never tell the device anything, so they skip the effects reader."""
+        events: list[BedEvent] = []
+        seq = 0
         try:
             with self._lock:
                 try:
                     return step(self.core, self.clock.now())
                 finally:
-                    self.journal.extend(self.core.take())
+                    events = self.core.take()
+                    seq = self.journal.extend(events)
         finally:
-            self._drain()
+            self.recorder.drain(events, seq)
+            if effects:
+                self.effects.drain()
 
     def _drain(self) -> None:
         self.recorder.drain()
@@ -145,7 +153,7 @@ class BedRuntime(BedTraining):
     def check_feed(self) -> None:
         """The watchdog's tick: time-driven alarm work, with the recorder's health as input."""
         healthy, speed = self.recorder.healthy, self.clock.speed
-        self._do(lambda core, now: core.tick(now, healthy, speed))
+        self._do(lambda core, now: core.tick(now, healthy, speed), effects=False)
 
     def receive(self, item: Reading | DeviceEvent | Waveform) -> None:
         """The device's sink."""
@@ -160,7 +168,12 @@ class BedRuntime(BedTraining):
 
     def accept(self, reading: Reading) -> str | None:
         """Run one reading through the bed; returns why it was rejected, or None."""
-        reason = self._do(lambda core, now: core.accept(reading, now))
+        with self._lock:  # the hot path, written out: a reading never has effects
+            core = self.core
+            reason = core.accept(reading, self.clock.now())
+            events = core.take()
+            seq = self.journal.extend(events)
+        self.recorder.drain(events, seq)
         if reason is not None:
             n = self.core.rejected[f"{reading.signal}: {reason}"]
             if n == 1 or n % 100 == 0:

@@ -20,7 +20,8 @@ class Journal:
     def __init__(self, capacity: int = CAPACITY) -> None:
         self._ring: deque[tuple[int, BedEvent]] = deque(maxlen=capacity)
         self._seq = 0
-        self._cond = threading.Condition()
+        self._cond = threading.Condition(threading.Lock())
+        self._waiting = 0  # readers blocked in wait(): only then is a notify worth its cost
 
     @property
     def seq(self) -> int:
@@ -30,32 +31,33 @@ class Journal:
 
     def extend(self, events: Iterable[BedEvent]) -> int:
         with self._cond:
-            added = False
+            seq = self._seq
             for ev in events:
-                self._seq += 1
-                self._ring.append((self._seq, ev))
-                added = True
-            if added:
-                self._cond.notify_all()
-            return self._seq
+                seq += 1
+                self._ring.append((seq, ev))
+            if seq != self._seq:
+                self._seq = seq
+                if self._waiting:
+                    self._cond.notify_all()
+            return seq
 
     def read(self, cursor: int) -> tuple[list[tuple[int, BedEvent]], int, int]:
         """(entries newer than `cursor` oldest first, the new cursor, how many were lost)."""
         with self._cond:
-            out: list[tuple[int, BedEvent]] = []
-            for entry in reversed(self._ring):
-                if entry[0] <= cursor:
-                    break
-                out.append(entry)
-            out.reverse()
-            first = out[0][0] if out else self._seq + 1
-            lost = max(0, first - cursor - 1) if cursor < self._seq else 0
-            return out, self._seq, lost
+            ring, newer = self._ring, self._seq - max(cursor, 0)
+            if newer <= 0:
+                return [], self._seq, 0
+            held = min(newer, len(ring))  # sequence numbers are contiguous: index from the end
+            return [ring[-i] for i in range(held, 0, -1)], self._seq, newer - held
 
     def wait(self, cursor: int, timeout: float) -> bool:
         """Block until an event newer than `cursor` exists or `timeout` passes (wall time)."""
         with self._cond:
-            return self._cond.wait_for(lambda: self._seq > cursor, timeout)
+            self._waiting += 1
+            try:
+                return self._cond.wait_for(lambda: self._seq > cursor, timeout)
+            finally:
+                self._waiting -= 1
 
     def snapshot(self) -> list[tuple[int, BedEvent]]:
         with self._cond:

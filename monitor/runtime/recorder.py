@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterable, Sequence
 
-from monitor.domain.events import PhaseChanged, SessionClosed, SessionOpened
+from monitor.domain.events import BedEvent, PhaseChanged, SessionClosed, SessionOpened
 from monitor.model import AlarmPhase, AlarmTransition, Reading, Waveform
 from monitor.ports import SessionLog, StoreError
 from monitor.runtime.journal import Journal
@@ -31,14 +32,25 @@ class Recorder:
         self._failures = 0
         self._lock = threading.Lock()
 
-    def drain(self) -> None:
-        """Write everything new in the journal, in order."""
+    def drain(self, just_added: Sequence[BedEvent] = (), seq: int = 0) -> None:
+        """Write everything new in the journal, in order. `just_added`, ending at `seq`, are
+        the events the caller has just journaled: when nothing else came first (the usual
+        case) they are written as they are, without reading them back."""
         with self._lock:
-            entries, _, lost = self.journal.read(self.cursor)
-            if lost:
-                self.lost += lost
-                log.error("bed %s: %d events were not recorded (journal overrun)", self.bed, lost)
-            for seq, event in entries:
+            if just_added and seq - len(just_added) == self.cursor:
+                entries: Iterable[tuple[int, BedEvent]] = enumerate(
+                    just_added, seq - len(just_added) + 1
+                )
+            else:
+                if self.cursor == self.journal.seq:
+                    return
+                entries, _, lost = self.journal.read(self.cursor)
+                if lost:
+                    self.lost += lost
+                    log.error(
+                        "bed %s: %d events were not recorded (journal overrun)", self.bed, lost
+                    )
+            for n, event in entries:
                 try:
                     self._write(event)
                 except StoreError as err:
@@ -48,7 +60,7 @@ class Recorder:
                         return
                     log.error("bed %s: dropped %r after %d tries", self.bed, event, GIVE_UP_AFTER)
                 self._failures = 0
-                self.cursor = seq
+                self.cursor = n
 
     @property
     def healthy(self) -> bool:

@@ -1,0 +1,37 @@
+"""Every bench this issue quotes runs in a tiny smoke mode, so none can rot unnoticed.
+
+Only that they run and print their figures is checked: timings are never asserted here."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.helpers import REPO
+
+pytestmark = pytest.mark.slow
+
+# script -> (smoke arguments, a word its figures line always has)
+SMOKE = {
+    "decode.py": (["--repeats", "1"], "records/s"),
+    "replay.py": (["--copies", "1"], "readings/s"),
+    "ingest.py": (["--copies", "1", "--repeats", "1"], "readings/s"),
+    "simulate.py": (["--hours", "0.05"], "real time"),
+    "review.py": (["--hours", "0.05"], "ms"),
+}
+
+
+@pytest.mark.parametrize("script", sorted(SMOKE))
+def test_bench_runs_and_prints_its_figures(script: str) -> None:
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / script), *SMOKE[script][0]],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert SMOKE[script][1] in done.stdout, done.stdout
