@@ -48,7 +48,8 @@ class Station:
 
 
 def build_station(config: Config, clock: Clock | None = None, start: bool = False) -> Station:
-    """Wire devices, hubs, the store and the web app. Raises ConfigError or StoreError."""
+    """Wire devices, bed runtimes, the store and the web app. Raises ConfigError or StoreError.
+    With `start`, the beds start monitoring before the web app is built."""
     library = scenario_library(config.training)
     shared = clock is not None  # tests drive every bed on one clock they control
     clock = clock or SystemClock()

@@ -1,7 +1,7 @@
-"""Time from a reading entering the hub to its alarm being visible in a real browser.
+"""Time from a reading entering the bed to its alarm being visible in a real browser.
 
 Serves one bed in process, opens its page in Debian's Chromium (Playwright), then repeatedly
-injects an alarming reading into the hub and timestamps the moment the banner turns to HIGH,
+injects an alarming reading into the bed and timestamps the moment the banner turns to HIGH,
 from a MutationObserver in the page. Pauses between alarms are random so that onsets land at
 every phase of the 1 s polling interval. Prints p50, p95, p99 and max.
 
@@ -66,7 +66,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = config_dict(Path(tmp) / "s.db", rules=[RULE])
         with served(parse_config(data)) as (station, url), sync_playwright() as p:
-            hub = station.ward.hub("chair-1")
+            bed = station.ward.runtime("chair-1")
             browser = launch(p)
             page = browser.new_page()
             page.goto(url + "/bed/chair-1")
@@ -76,11 +76,11 @@ def main() -> None:
             for i in range(args.alarms):
                 time.sleep(rng.uniform(0.2, 1.2))
                 sent = time.time()
-                hub.ingest(Reading("chair-1", sent, "ART_SYS", 200, "mmHg"))
+                bed.ingest(Reading("chair-1", sent, "ART_SYS", 200, "mmHg"))
                 page.wait_for_function(f"window.__seen.length > {i}", timeout=10_000)
                 seen = page.evaluate(f"window.__seen[{i}]") / 1000
                 latencies.append(seen - sent)
-                hub.ingest(Reading("chair-1", time.time(), "ART_SYS", 120, "mmHg"))
+                bed.ingest(Reading("chair-1", time.time(), "ART_SYS", 120, "mmHg"))
                 page.wait_for_function("window.__high === false", timeout=10_000)
             page.close()
             browser.close()

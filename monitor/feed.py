@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from monitor.gates import ChecklistItem
-from monitor.model import ActiveAlarm, Reading, SessionInfo, Source
+from monitor.model import ActiveAlarm, AlarmTransition, Reading, SessionInfo, Source
 from monitor.session import SessionEvent, SessionView
 from monitor.training import Debrief, TrainingView
 
@@ -27,7 +27,7 @@ class BedInfo:
     expected_interval_s: dict[str, float]
     """How often each signal normally arrives: sizes the trend windows."""
     epoch: str
-    """Changes when the hub restarts, so a page can tell its cursor is from an older run."""
+    """Changes when the station restarts, so a page can tell its cursor is from an older run."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +59,20 @@ class BedSnapshot:
         return self.alarms[0] if self.alarms else None
 
 
+@dataclass(frozen=True, slots=True)
+class BedDelta:
+    """What happened on a bed since a cursor: readings, alarm transitions and logged steps
+    (session steps, acknowledgements, limit changes), oldest first."""
+
+    readings: list[Reading]
+    alarms: list[AlarmTransition]
+    steps: list[SessionEvent]
+    cursor: int
+    """Send it back next time."""
+    lost: int
+    """Events older than the journal holds (the page should reload its window)."""
+
+
 class LiveFeed(Protocol):
     def beds(self) -> list[BedInfo]: ...
 
@@ -72,6 +86,14 @@ class LiveFeed(Protocol):
 
     def window(self, bed: str, seconds: float) -> tuple[list[Reading], int]:
         """Readings of the last `seconds` and the cursor that follows them."""
+        ...
+
+    def delta(self, bed: str, cursor: int) -> BedDelta:
+        """Everything newer than `cursor` on the bed's journal."""
+        ...
+
+    def wait(self, bed: str, cursor: int, timeout: float) -> bool:
+        """Block until the bed has something newer than `cursor` (True) or `timeout` passes."""
         ...
 
     def stop_session(self, bed: str, user: str) -> SessionInfo: ...

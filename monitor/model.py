@@ -1,4 +1,4 @@
-"""Value objects that travel from devices through the hub to the store and the pages."""
+"""Value objects that travel from devices through the bed core to the session log and the pages."""
 
 from __future__ import annotations
 

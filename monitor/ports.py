@@ -61,7 +61,7 @@ class Trainable(Protocol):
 
 
 class Device(Protocol):
-    """What the hub needs of a device: a blocking reader loop and its provenance."""
+    """What a bed needs of its device: a blocking reader loop and its provenance."""
 
     source: Source
     expected_interval_s: dict[str, float]

@@ -1,6 +1,6 @@
 """Training runs as the core and the pages see them: the instructor's view of a scenario, and
 the debrief. The scenario interpreter itself lives with the simulator (devices/simulator);
-these value objects are what crosses to the hub and the web app.
+these value objects are what crosses to the bed runtime and the web app.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ SPEEDS = (1.0, 2.0, 5.0, 10.0, 60.0)
 ARTIFACTS = ("probe_off", "motion", "cuff_failure", "lead_off", "disconnect")
 # The vitals a scenario or the instructor can move (the simulated patient's own signals).
 SCRIPTED = ("HR", "SPO2", "RR", "ETCO2", "TEMP", "NIBP_SYS", "NIBP_DIA")
-# What a trainee can do that a scenario can react to or score (from the hub's commands).
+# What a trainee can do that a scenario can react to or score (from the bed's commands).
 TRAINEE_ACTIONS = (
     "acknowledge",
     "audio_pause",

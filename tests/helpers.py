@@ -142,7 +142,7 @@ def pump(station: Station, clock: ManualClock, seconds: int) -> None:
     for _ in range(seconds):
         clock.advance(1.0)
         for bed in station.ward.beds():
-            hub = station.ward.hub(bed.id)
+            hub = station.ward.runtime(bed.id)
             assert isinstance(hub.device, SimulatedMonitor)
             hub.device.tick(hub.ingest)
 

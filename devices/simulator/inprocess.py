@@ -1,7 +1,7 @@
 """The simulated monitor: a patient presented as in-process readings, optionally running a
 training scenario.
 
-It implements the hub's Device protocol. The byte-exact DRI emitter drives the same monitor
+It implements the bed's Device protocol. The byte-exact DRI emitter drives the same monitor
 through the wire protocol instead. Artifacts act where a real monitor's would: a probe off
 or a lead off removes the numeric and reports the sensor status, a failed cuff gives no
 pressure, motion makes the pulse rate erratic, and a disconnect sends nothing at all.
@@ -63,7 +63,7 @@ class SimulatedMonitor:
         self._replay_next = 0
         self._noise = random.Random(bed)
 
-    # -- hub hooks -------------------------------------------------------------------------
+    # -- bed hooks ------------------------------------------------------------------------
 
     def infusion_changed(self, mg_per_h: float) -> None:
         with self._lock:
@@ -185,7 +185,7 @@ class SimulatedMonitor:
     def tick(self, sink: Sink) -> None:
         """Move the patient to the clock's now and emit this tick's readings."""
         now = self.clock.now()
-        with self._lock:  # the sink is called outside: the hub takes its own lock
+        with self._lock:  # the sink is called outside: the bed takes its own lock
             replayed = self._due(now) if self._replay is not None else None
         if replayed is not None:
             for reading in replayed:

@@ -58,7 +58,7 @@ class BedAlarms:
     def evaluate(self, reading: Reading, t: float | None = None) -> list[AlarmTransition]:
         """Run a reading through its rules at time `t` (default: the reading's own time).
 
-        Live, the hub passes its own clock so delays never depend on a device's clock.
+        Live, the bed passes its own clock so delays never depend on a device's clock.
         """
         return self.evaluate_value(
             reading.signal, reading.t if t is None else t, reading.value, reading.source

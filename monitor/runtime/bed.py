@@ -20,9 +20,9 @@ from monitor.config import AlarmsConfig, BedConfig
 from monitor.domain.bed import BedCore
 from monitor.domain.commands import session_step
 from monitor.domain.events import BedEvent
-from monitor.feed import BedInfo, BedSnapshot, CommandError
+from monitor.feed import BedDelta, BedInfo, BedSnapshot, CommandError
 from monitor.gates import ChecklistItem
-from monitor.model import ActiveAlarm, DeviceEvent, Reading, SessionInfo, Waveform
+from monitor.model import ActiveAlarm, AlarmTransition, DeviceEvent, Reading, SessionInfo, Waveform
 from monitor.ports import Device, SessionLog, StoreError
 from monitor.runtime.effects import Effects
 from monitor.runtime.journal import Journal
@@ -190,6 +190,17 @@ class BedRuntime(BedTraining):
     def since(self, cursor: int) -> tuple[list[Reading], int]:
         entries, seq, _ = self.journal.read(cursor)
         return [e for _, e in entries if isinstance(e, Reading)], seq
+
+    def delta(self, cursor: int) -> BedDelta:
+        entries, seq, lost = self.journal.read(cursor)
+        events = [e for _, e in entries]
+        return BedDelta(
+            [e for e in events if isinstance(e, Reading)],
+            [e for e in events if isinstance(e, AlarmTransition)],
+            [e for e in events if isinstance(e, SessionEvent)],
+            seq,
+            lost,
+        )
 
     def window(self, seconds: float) -> tuple[list[Reading], int]:
         start = self.clock.now() - seconds

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from monitor.clock import Clock, ScaledClock
-from monitor.feed import BedInfo, BedSnapshot, CommandError
+from monitor.feed import BedDelta, BedInfo, BedSnapshot, CommandError
 from monitor.gates import ChecklistItem
 from monitor.model import Reading, SessionInfo
 from monitor.runtime.bed import BedRuntime
@@ -16,55 +16,61 @@ from monitor.training import SPEEDS, Debrief, TrainingView
 class Ward:
     """All beds of this station: the in-process LiveFeed."""
 
-    def __init__(self, hubs: list[BedRuntime], clock: Clock, training_speed: float = 1.0) -> None:
-        self._hubs = {h.info.id: h for h in hubs}
+    def __init__(self, beds: list[BedRuntime], clock: Clock, training_speed: float = 1.0) -> None:
+        self._beds = {b.info.id: b for b in beds}
         self.clock = clock
         self.training_speed = training_speed  # what a scenario runs at when it starts
         self.paused = False
 
-    def hub(self, bed: str) -> BedRuntime:
+    def runtime(self, bed: str) -> BedRuntime:
         try:
-            return self._hubs[bed]
+            return self._beds[bed]
         except KeyError:
             raise CommandError(f"no bed {bed!r}") from None
 
     def start(self) -> None:
-        for h in self._hubs.values():
-            h.start()
+        for b in self._beds.values():
+            b.start()
 
     def stop(self) -> None:
-        for h in self._hubs.values():
-            h.stop()
+        for b in self._beds.values():
+            b.stop()
 
     def beds(self) -> list[BedInfo]:
-        return [h.info for h in self._hubs.values()]
+        return [b.info for b in self._beds.values()]
 
     def now(self) -> float:
         return self.clock.now()
 
     def snapshot(self, bed: str) -> BedSnapshot:
-        return self.hub(bed).snapshot()
+        return self.runtime(bed).snapshot()
 
     def since(self, bed: str, cursor: int) -> tuple[list[Reading], int]:
-        return self.hub(bed).since(cursor)
+        return self.runtime(bed).since(cursor)
+
+    def delta(self, bed: str, cursor: int) -> BedDelta:
+        return self.runtime(bed).delta(cursor)
+
+    def wait(self, bed: str, cursor: int, timeout: float) -> bool:
+        return self.runtime(bed).journal.wait(cursor, timeout)
 
     def window(self, bed: str, seconds: float) -> tuple[list[Reading], int]:
-        return self.hub(bed).window(seconds)
+        return self.runtime(bed).window(seconds)
 
     # -- training --------------------------------------------------------------------------
 
     def scenarios(self, bed: str) -> list[tuple[str, str]]:
-        return self.hub(bed).scenarios()
+        return self.runtime(bed).scenarios()
 
     def training_view(self, bed: str) -> TrainingView | None:
-        return self.hub(bed).training_view()
+        return self.runtime(bed).training_view()
 
     def training_command(
         self, bed: str, command: str, user: str, value: str = "", level: float | None = None
     ) -> None:
-        hub = self.hub(bed)
-        hub.training_command(command, user, value, level)
-        clock = hub.clock
+        runtime = self.runtime(bed)
+        runtime.training_command(command, user, value, level)
+        clock = runtime.clock
         if (
             command in ("start", "replay")
             and isinstance(clock, ScaledClock)
@@ -75,7 +81,7 @@ class Ward:
                 clock.pause()
 
     def debrief(self, bed: str) -> Debrief | None:
-        return self.hub(bed).debrief()
+        return self.runtime(bed).debrief()
 
     def _training_clocks(self) -> list[ScaledClock]:
         """The clocks an instructor controls: the station's own when every bed shares one
@@ -83,15 +89,15 @@ class Ward:
         if isinstance(self.clock, ScaledClock):
             return [self.clock]
         return [
-            h.clock
-            for h in self._hubs.values()
-            if isinstance(h.clock, ScaledClock) and h.training_view() is not None
+            b.clock
+            for b in self._beds.values()
+            if isinstance(b.clock, ScaledClock) and b.training_view() is not None
         ]
 
     def clock_control(self, command: str, speed: float | None = None) -> None:
         """pause, resume or speed N for the beds in training (never a live bed)."""
         if not isinstance(self.clock, ScaledClock) and not any(
-            isinstance(h.clock, ScaledClock) for h in self._hubs.values()
+            isinstance(b.clock, ScaledClock) for b in self._beds.values()
         ):
             raise CommandError("this station runs in real time")
         if command == "speed" and speed not in SPEEDS:
@@ -115,44 +121,44 @@ class Ward:
         """(speed, paused) of training time; None on a station that runs in real time."""
         if isinstance(self.clock, ScaledClock):
             return self.clock.speed, self.clock.paused
-        if any(isinstance(h.clock, ScaledClock) for h in self._hubs.values()):
+        if any(isinstance(b.clock, ScaledClock) for b in self._beds.values()):
             return self.training_speed, self.paused
         return None
 
     def stop_session(self, bed: str, user: str) -> SessionInfo:
-        return self.hub(bed).stop_session(user)
+        return self.runtime(bed).stop_session(user)
 
     def acknowledge(self, bed: str, user: str) -> int:
-        return self.hub(bed).acknowledge(user)
+        return self.runtime(bed).acknowledge(user)
 
     def reset_alarms(self, bed: str, user: str) -> int:
-        return self.hub(bed).reset_alarms(user)
+        return self.runtime(bed).reset_alarms(user)
 
     def pause_audio(self, bed: str, user: str) -> float:
-        return self.hub(bed).pause_audio(user)
+        return self.runtime(bed).pause_audio(user)
 
     def limits(self, bed: str) -> dict[str, str]:
-        return self.hub(bed).limits()
+        return self.runtime(bed).limits()
 
     def limit_marks(self, bed: str) -> dict[str, list[tuple[str, float, float]]]:
-        return self.hub(bed).limit_marks()
+        return self.runtime(bed).limit_marks()
 
     def pre_infusion(self, bed: str) -> list[tuple[str, str]]:
-        return [(i.key, i.label) for i in self.hub(bed).session_config.pre_infusion]
+        return [(i.key, i.label) for i in self.runtime(bed).session_config.pre_infusion]
 
     def session_view(self, bed: str) -> SessionView | None:
-        return self.hub(bed).session_view()
+        return self.runtime(bed).session_view()
 
     def session_events(self, bed: str) -> list[SessionEvent]:
-        return self.hub(bed).session_events()
+        return self.runtime(bed).session_events()
 
     def session_command(self, bed: str, command: str, user: str, **args: Any) -> object:
         """One workflow step by name: create, baseline, start, rate, pause, resume, stop,
         bolus, medication, assess, discharge, close. `role` decides who may override."""
-        return self.hub(bed).session_command(command, user, args)
+        return self.runtime(bed).session_command(command, user, args)
 
     def checklist(self, bed: str, ticked: list[str] | None = None) -> list[ChecklistItem]:
-        return self.hub(bed).checklist(ticked)
+        return self.runtime(bed).checklist(ticked)
 
     def change_limit(self, bed: str, name: str, limit: float, user: str, reason: str) -> float:
-        return self.hub(bed).change_limit(name, limit, user, reason)
+        return self.runtime(bed).change_limit(name, limit, user, reason)

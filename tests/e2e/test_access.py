@@ -51,7 +51,7 @@ def test_nurse_and_physician(browser: Any, tmp_path: Path) -> None:
         page.on("pageerror", lambda e: errors.append(str(e)))
         try:
             log_in(page, url, "nurse-a")
-            monitor = station.ward.hub("chair-1").device
+            monitor = station.ward.runtime("chair-1").device
             assert isinstance(monitor, SimulatedMonitor)
             monitor.set_value("SPO2", 80)
             banner = page.locator("#bed-banner")

@@ -65,7 +65,7 @@ def _nurse_walkthrough(page: Any, station: Any, url: str) -> None:
     assert grown >= points + 3
 
     # Drive the simulator past the desaturation limit: a HIGH alarm in the banner.
-    device = station.ward.hub("chair-1").device
+    device = station.ward.runtime("chair-1").device
     assert isinstance(device, SimulatedMonitor)
     device.set_value("SPO2", 80)
     banner = page.locator("#bed-banner")
@@ -119,10 +119,10 @@ def _nurse_walkthrough(page: Any, station: Any, url: str) -> None:
         5,
         "the session line",
     )
-    assert station.ward.hub("chair-1").session is not None
+    assert station.ward.runtime("chair-1").session is not None
 
     # The feed dies: the browser itself turns the tiles to NO DATA.
-    station.ward.hub("chair-1").stop()
+    station.ward.runtime("chair-1").stop()
     hr_tile = page.locator(tile("bed-tile", "HR"))
     wait_until(lambda: "stale" in (hr_tile.get_attribute("class") or ""), 8, "NO DATA")
     assert hr_tile.locator(".tile-nodata").is_visible()

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.e2e
 def test_review_a_stored_session(browser: Any, tmp_path: Path) -> None:
     clock = ManualClock(start=time.time() - 3 * 3600)
     with served(make_config(tmp_path), clock) as (station, url):
-        hub = station.ward.hub("chair-1")
+        hub = station.ward.runtime("chair-1")
         hub.stop()  # only this test's readings: the simulator must not race them
         clock.advance(1)  # past the simulator's first tick
         hub.create_session(PLAN | {"weight_kg": 70}, "nurse")

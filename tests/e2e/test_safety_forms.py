@@ -21,7 +21,7 @@ def test_weight_500_is_refused_kept_and_the_spo2_tile_shows_its_limits(
     data = config_dict(tmp_path / "sessions.db")
     data["alarms"] = yaml.safe_load((REPO / "config.yaml").read_text())["alarms"]
     with served(parse_config(data)) as (station, url):
-        hub = station.ward.hub("chair-1")
+        hub = station.ward.runtime("chair-1")
         hub.change_limit("SPO2_LOW", 90, "dr-a", "COPD, baseline 91 %")
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         try:

@@ -59,7 +59,7 @@ def test_nurse_walks_a_whole_session(browser: Any, tmp_path: Path) -> None:
             step("Create session", "Session created")
 
             # two resting cuff readings (every 3 simulated minutes) make the baseline
-            hub = station.ward.hub("chair-1")
+            hub = station.ward.runtime("chair-1")
             wait_until(
                 lambda: sum(1 for r in hub.since(0)[0] if r.signal == "NIBP_SYS") >= 2,
                 20,

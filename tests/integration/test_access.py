@@ -199,7 +199,7 @@ def test_users_cli(tmp_path: Path) -> None:
 
 
 def test_pages_show_a_pseudonym_never_the_patient_reference(station: Station) -> None:
-    hub = station.ward.hub("chair-1")
+    hub = station.ward.runtime("chair-1")
     hub.create_session(PLAN | {"weight_kg": 70}, "n")
     client = station.app.server.test_client()
     login(client, "physician")

@@ -25,7 +25,7 @@ def test_unplug_and_replug_the_virtual_monitor(tmp_path: Path) -> None:
         "interval_s": INTERVAL_S,
     }
     station = build_station(parse_config(data))
-    hub = station.ward.hub("chair-1")
+    hub = station.ward.runtime("chair-1")
     device = hub.device
     assert isinstance(device, VirtualMonitorDevice) and device.virtual is not None
     assert device.source == "simulated" and hub.info.source == "simulated"
@@ -103,7 +103,7 @@ def test_missing_port_is_a_technical_alarm_not_a_crash(tmp_path: Path) -> None:
         "interval_s": INTERVAL_S,
     }
     station = build_station(parse_config(data))
-    hub = station.ward.hub("chair-1")
+    hub = station.ward.runtime("chair-1")
     assert hub.info.source == "live"
     station.start()
     try:

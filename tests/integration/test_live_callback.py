@@ -68,7 +68,7 @@ def test_tick_sends_only_new_points_within_2kb(station: Station) -> None:
         assert "bed-extend" in response and set(response["bed-extend"]) == {"data"}
         assert "figure" not in json.dumps(response)
         update, indices, max_points = response["bed-extend"]["data"]
-        hub = station.ward.hub("chair-1")
+        hub = station.ward.runtime("chair-1")
         latest = hub.snapshot().latest
         hr_trace = indices.index(0)
         assert update["y"][hr_trace] == [latest["HR"].value]
@@ -101,7 +101,7 @@ def test_cursor_from_an_earlier_run_continues_by_time(station: Station) -> None:
 def test_high_alarm_reaches_the_banner(station: Station) -> None:
     clock, client = _clock_and_client(station)
     cursor = _open_bed_page(client, station)
-    device = station.ward.hub("chair-1").device
+    device = station.ward.runtime("chair-1").device
     assert isinstance(device, SimulatedMonitor)
     device.set_value("SPO2", 80)
     pump(station, clock, 4)
@@ -113,7 +113,7 @@ def test_high_alarm_reaches_the_banner(station: Station) -> None:
 
 def test_acknowledge_through_the_page_callback(station: Station) -> None:
     clock, client = _clock_and_client(station)
-    device = station.ward.hub("chair-1").device
+    device = station.ward.runtime("chair-1").device
     assert isinstance(device, SimulatedMonitor)
     device.set_value("SPO2", 80)
     pump(station, clock, 4)

@@ -25,7 +25,7 @@ def test_a_training_bed_at_60x_leaves_its_neighbour_on_real_time(tmp_path: Path)
     ward = station.ward
     try:
         ward.training_command("chair-1", "start", "instructor", "uneventful")
-        trainer, neighbour = ward.hub("chair-1"), ward.hub("chair-2")
+        trainer, neighbour = ward.runtime("chair-1"), ward.runtime("chair-2")
         wait_until(lambda: trainer.clock.now() > time.time() + 30, 10, "training time to run")
         ward.clock_control("speed", 60.0)  # the instructor's control moves training time only
         assert neighbour.clock.speed == 1.0

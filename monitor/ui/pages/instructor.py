@@ -1,7 +1,7 @@
 """Instructor console and debrief: scenarios on simulated beds, time control, the hidden state.
 
 The trainee watches the ordinary bed page (with its SIMULATION banner); only this page shows
-what the scenario will do next. Every command goes to the hub, which logs it and hands it to
+what the scenario will do next. Every command goes to the bed, which logs it and hands it to
 the simulated device.
 """
 

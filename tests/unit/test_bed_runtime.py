@@ -1,8 +1,9 @@
-"""The per-bed pipeline: range validation, alarms, store, live buffer, nurse commands."""
+"""A bed at run time: validation, alarms, the session log, the journal, nurse commands."""
 
 from __future__ import annotations
 
 import math
+import threading
 from pathlib import Path
 
 import pytest
@@ -240,3 +241,36 @@ def test_silent_feed_raises_and_clears_tech_no_data(hub: BedRuntime, clock: Manu
     assert [a.name for a in hub.active_alarms()] == ["TECH_NO_DATA"]
     hub.ingest(_r(clock, "HR", 71, "/min"))
     assert hub.active_alarms() == []
+
+
+def test_delta_carries_readings_alarms_and_steps_from_a_cursor(
+    hub: BedRuntime, clock: ManualClock
+) -> None:
+    start = hub.delta(0).cursor
+    hub.ingest(_r(clock, "SPO2", 80, "%"))  # below the HIGH limit: an alarm transition
+    hub.acknowledge("nurse-a")
+    delta = hub.delta(start)
+    assert [r.value for r in delta.readings] == [80]
+    assert "SPO2_DESAT" in {tr.name for tr in delta.alarms}
+    assert delta.lost == 0 and delta.cursor > start
+    assert hub.delta(delta.cursor).readings == []
+
+
+def test_wait_wakes_on_a_new_event_and_times_out_without_one(
+    hub: BedRuntime, clock: ManualClock
+) -> None:
+    cursor = hub.delta(0).cursor
+    assert hub.journal.wait(cursor, 0.05) is False
+    feeder = threading.Timer(0.05, lambda: hub.ingest(_r(clock, "HR", 70, "/min")))
+    feeder.start()
+    assert hub.journal.wait(cursor, 5.0) is True
+    feeder.join()
+
+
+def test_an_overrun_reader_is_told_what_it_lost(store: SessionStore, clock: ManualClock) -> None:
+    hub = BedRuntime(BED, QuietDevice(), store, clock, RULES, capacity=10)
+    for i in range(30):
+        clock.advance(1.0)
+        assert hub.ingest(_r(clock, "HR", 60 + i, "/min"))
+    delta = hub.delta(0)
+    assert len(delta.readings) == 10 and delta.lost == 20
