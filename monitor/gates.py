@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from monitor.alarms.rules import breaches
 from monitor.model import ActiveAlarm, Priority, Reading
 from monitor.session import INDICATIONS, SCALES, Phase, SessionError, SessionState
 from monitor.session_config import (
@@ -30,14 +31,6 @@ CONCENTRATION_MG_ML = (0.1, 100.0)
 DURATION_MIN = (5.0, 720.0)
 TOTAL_MG_KG = (0.05, 10.0)
 OVERRIDE_ROLES = ("physician",)
-_OPS = {
-    ">": lambda v, lim: v > lim,
-    ">=": lambda v, lim: v >= lim,
-    "<": lambda v, lim: v < lim,
-    "<=": lambda v, lim: v <= lim,
-    "!=": lambda v, lim: v != lim,
-    "==": lambda v, lim: v == lim,
-}
 
 
 # -- typed values --------------------------------------------------------------------------
@@ -136,7 +129,7 @@ def hold_reasons(
             value = fresh(latest, c.signal, now, crit)
         if value is None:
             out.append(f"no current {c.signal}")
-        elif _OPS[c.op](value, c.limit):
+        elif breaches(value, c.op, c.limit):
             out.append(f"{c.signal} {value:g} {c.op} {c.limit:g}")
     return list(dict.fromkeys(out))
 

@@ -13,6 +13,8 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge,
     "<": operator.lt,
     "<=": operator.le,
+    "!=": operator.ne,  # criteria only (e.g. RASS != 0 holds a discharge)
+    "==": operator.eq,
 }
 HIGH_OPS = (">", ">=")
 LOW_OPS = ("<", "<=")
