@@ -101,7 +101,29 @@ class WaveSamples(Protocol):
         ...
 
 
-class SessionLog(Protocol):
+class SessionReads(Protocol):
+    """What both the runtime and the pages read back of the log: a session, its logged
+    events, its readings and its alarm summaries."""
+
+    def session(self, session_id: int) -> SessionInfo: ...
+
+    def events(self, session_id: int) -> list[StoredEvent]: ...
+
+    def readings(
+        self, session_id: int, since: float | None = None, signals: Iterable[str] | None = None
+    ) -> list[tuple[float, str, float]]: ...
+
+    def alarms(
+        self,
+        bed: str | None = None,
+        *,
+        session_id: int | None = None,
+        since: float | None = None,
+        priority: str | None = None,
+    ) -> list[AlarmRecord]: ...
+
+
+class SessionLog(SessionReads, Protocol):
     """What the per-bed runtime writes and reads back. Readings, waveform blocks and alarm
     transitions may be batched; sessions and events are written at once. A failed write
     raises (or, for batched writes, shows in `stats`)."""
@@ -134,60 +156,26 @@ class SessionLog(Protocol):
 
     def open_session_for(self, bed: str) -> SessionInfo | None: ...
 
-    def session(self, session_id: int) -> SessionInfo: ...
-
     def alarm_log(self, bed: str) -> list[tuple[float, str, str, dict[str, Any]]]:
         """(t, kind, user, payload) of the bed's alarm transitions and audio pauses that a
         restart folds (monitor.alarms.restore)."""
         ...
 
-    def events(self, session_id: int) -> list[StoredEvent]: ...
-
-    def readings(
-        self, session_id: int, since: float | None = None, signals: Iterable[str] | None = None
-    ) -> list[tuple[float, str, float]]: ...
-
-    def alarms(
-        self,
-        bed: str | None = None,
-        *,
-        session_id: int | None = None,
-        since: float | None = None,
-        priority: str | None = None,
-    ) -> list[AlarmRecord]: ...
-
     def stats(self) -> StoreStats: ...
 
 
-class ReviewSource(Protocol):
+class ReviewSource(SessionReads, Protocol):
     """What the review pages, exports and reports read. Times are epoch seconds; tracks are
     float64 arrays in time order. `audit` is here because reading a record out (an export)
     leaves an audit entry."""
 
     def sessions(self, bed: str | None = None) -> list[SessionInfo]: ...
 
-    def session(self, session_id: int) -> SessionInfo: ...
-
-    def readings(
-        self, session_id: int, since: float | None = None, signals: Iterable[str] | None = None
-    ) -> list[tuple[float, str, float]]: ...
-
     def track(self, session_id: int, signal: str) -> tuple[np.ndarray, np.ndarray]: ...
 
     def wave(self, session_id: int, signal: str) -> WaveSamples: ...
 
     def signals(self, session_id: int, wave: bool = False) -> list[str]: ...
-
-    def events(self, session_id: int) -> list[StoredEvent]: ...
-
-    def alarms(
-        self,
-        bed: str | None = None,
-        *,
-        session_id: int | None = None,
-        since: float | None = None,
-        priority: str | None = None,
-    ) -> list[AlarmRecord]: ...
 
     def audit(self, t: float, user: str, action: str, detail: dict[str, Any]) -> None: ...
 

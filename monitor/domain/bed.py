@@ -99,6 +99,11 @@ class BedCore(InfusionCommands):
             max(0.0, self.speed - 1.0) * tech.JITTER_S
         )
 
+    def watch_from(self, now: float) -> None:
+        """The device starts now: its silence counts from here, not from when the bed was
+        built (a slow start-up is not a lost feed)."""
+        self.last_arrival = now
+
     def receive(self, item: Reading | Waveform | DeviceEvent, now: float) -> str | None:
         """One item from the device. Returns why a reading was rejected, or None."""
         if isinstance(item, Reading):

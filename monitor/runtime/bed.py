@@ -66,15 +66,16 @@ class BedRuntime(BedTraining):
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._resume(now)
-        self.recorder = Recorder(self.journal, store, bed.id, self._seeded)
-        self.effects = Effects(self.journal, device, self._seeded)
+        seeded = self._resume(now)  # already in the log: the readers start after them
+        self.recorder = Recorder(self.journal, store, bed.id, seeded)
+        self.effects = Effects(self.journal, device, seeded)
         self._drain()
 
     # -- lifecycle ------------------------------------------------------------------------
 
-    def _resume(self, now: float) -> None:
-        """After a restart: the open session, the live window and the alarms, from the log."""
+    def _resume(self, now: float) -> int:
+        """After a restart: the open session, the live window and the alarms, from the log.
+        Returns the journal's sequence number after the readings refilled from the log."""
         session = self.store.open_session_for(self.info.id)
         logged: list[SessionEvent] = []
         recent: list[Reading] = []
@@ -86,7 +87,7 @@ class BedRuntime(BedTraining):
                 sig = REGISTRY.get(code)
                 if sig is not None:
                     recent.append(Reading(self.info.id, t, code, value, sig.unit))
-        self._seeded = self.journal.extend(recent)  # logged already: the recorder skips them
+        seeded = self.journal.extend(recent)
         with self._lock:
             self.core.resume(
                 session, logged, recent, fold_alarm_log(self.store.alarm_log(self.info.id)), now
@@ -94,12 +95,13 @@ class BedRuntime(BedTraining):
             self.journal.extend(self.core.take())
         if session is not None:
             log.info("bed %s: resumed session %d", self.info.id, session.id)
+        return seeded
 
     def start(self) -> None:
         if self._threads:
             return
         with self._lock:
-            self.core.last_arrival = self.clock.now()
+            self.core.watch_from(self.clock.now())
         for target, name in ((self._run_device, "device"), (self._watchdog, "watchdog")):
             thread = threading.Thread(target=target, daemon=True, name=f"{name}-{self.info.id}")
             thread.start()
