@@ -111,7 +111,7 @@ def create_app(
                                 className="nav",
                             ),
                             html.Button(
-                                "Enable sound",
+                                "Sound OFF: enable",
                                 id="sound-enable",
                                 className="sound-button",
                                 title="Browsers stay silent until a click: enable alarm tones",

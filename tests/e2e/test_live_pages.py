@@ -85,7 +85,7 @@ def _nurse_walkthrough(page: Any, station: Any, url: str) -> None:
     audio = "window.monitorAudio"
     assert page.evaluate(f"{audio}.playing") == "HIGH"
     assert page.evaluate(f"{audio}.pulses") == 0
-    page.get_by_role("button", name="Enable sound").click()
+    page.get_by_role("button", name="Sound OFF: enable").click()  # off until a click
     wait_until(lambda: page.evaluate(f"{audio}.pulses") >= 10, 3, "a 10-pulse HIGH burst")
     assert page.evaluate(f"{audio}.context.state") == "running"
 

@@ -2,79 +2,20 @@
 
 from __future__ import annotations
 
-import json
-import os
 import signal
-import socket
 import sqlite3
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.dash_requests import UPDATE_URL, find_component, route_body, session_body
-from tests.helpers import REPO, config_dict
+from tests.child_station import Served, free_port
+from tests.dash_requests import find_component, route_body, session_body
+from tests.helpers import config_dict
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Served:
-    """`python dashboard.py` in a child process."""
-
-    def __init__(self, config: Path, port: int, log: Path) -> None:
-        self.url = f"http://127.0.0.1:{port}"
-        self._log = log.open("ab")
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                str(REPO / "dashboard.py"),
-                "--config",
-                str(config),
-                "--port",
-                str(port),
-            ],
-            cwd=REPO,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        while True:
-            assert self.proc.poll() is None, log.read_text()
-            try:
-                with urllib.request.urlopen(self.url + "/health", timeout=1) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "dashboard did not come up in 30 s"
-            time.sleep(0.2)
-
-    def post(self, body: dict[str, Any]) -> dict[str, Any]:
-        req = urllib.request.Request(
-            self.url + UPDATE_URL,
-            data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return json.loads(r.read())
-
-    def kill(self, sig: int) -> int:
-        os.kill(self.proc.pid, sig)
-        rc = self.proc.wait(15)
-        self._log.close()
-        return rc
 
 
 def _app_stub() -> Any:
@@ -101,7 +42,7 @@ def test_session_survives_a_kill(tmp_path: Path) -> None:
     log = tmp_path / "dashboard.log"
     app = _app_stub()
 
-    first = Served(config, _free_port(), log)
+    first = Served(config, free_port(), log)
     for button, fields in (
         ("s-create", {"weight": 72, "plan_rate": 0.5, "patient": "K-7", "conc": 2, "duration": 60}),
         ("s-start", {"override": "restart test: no resting baseline"}),
@@ -117,7 +58,7 @@ def test_session_survives_a_kill(tmp_path: Path) -> None:
     assert first.kill(signal.SIGKILL) == -signal.SIGKILL
     before = _count(db, "SELECT COUNT(*), MAX(t) FROM readings WHERE session_id = ?", session_id)
 
-    second = Served(config, _free_port(), log)
+    second = Served(config, free_port(), log)
     page = second.post(route_body(app, "/bed/chair-1"))["response"]["page"]["children"]
     session_line = find_component(page, "bed-session")["props"]["children"]  # type: ignore[index]
     assert session_line.startswith(f"Session {session_id} · infusing 0.5 mg/kg/h · 72 kg")

@@ -1,7 +1,7 @@
 // Alarm tones made in the browser with the Web Audio API, one pattern per priority, repeating
 // while an alarm is unacknowledged (IEC 60601-1-8 style, clinical.md §1.2): HIGH a 10-pulse
 // burst (two groups of 5), MEDIUM 3 pulses, LOW 2 pulses. The server decides what sounds;
-// this only plays it. Browsers allow sound only after a click, hence "Enable sound".
+// this only plays it. Browsers allow sound only after a click, hence the sound button.
 // window.monitorAudio is also the page hook the browser tests read.
 (function () {
   const PATTERNS = {
@@ -11,7 +11,10 @@
     LOW: { f: 523, pulse: 0.25, gaps: [0.3], every: 16 },
   };
   const received = new WeakMap();
+  const STORED = "monitor.sound"; // sound stays on across reloads, in this browser
   const audio = {
+    technicalOn: false, // the connection is lost: a technical tone, whatever the server said
+    wanted: null, // what the server last asked for
     enabled: false,
     context: null,
     playing: null, // the priority whose pattern repeats now
@@ -61,16 +64,35 @@
     audio.timer = setInterval(() => burst(priority), PATTERNS[priority].every * 1000);
   }
 
+  function current() {
+    // a lost connection sounds as a MEDIUM technical alarm unless a louder one already plays
+    if (audio.technicalOn && audio.wanted !== "HIGH") return "MEDIUM";
+    return audio.wanted;
+  }
+
   audio.enable = function () {
     if (!audio.context) {
       audio.context = new (window.AudioContext || window.webkitAudioContext)();
     }
     audio.context.resume();
     audio.enabled = true;
-    const wanted = audio.playing;
+    try {
+      window.localStorage.setItem(STORED, "on");
+    } catch (e) {
+      /* storage refused: sound is on for this page only */
+    }
     audio.playing = null;
-    play(wanted);
+    play(current());
     return ["Sound on", "sound-button sound-on"];
+  };
+
+  audio.technical = function (on) {
+    audio.technicalOn = on;
+    const next = current();
+    if (next !== audio.playing) {
+      if (audio.enabled) play(next);
+      else audio.playing = next;
+    }
   };
 
   // Called every tick with the page's live store: follow the server's decision and return
@@ -78,10 +100,11 @@
   audio.follow = function (fresh) {
     if (!fresh) return "";
     if (!received.has(fresh)) received.set(fresh, Date.now());
-    const wanted = fresh.sounding || null;
-    if (wanted !== audio.playing) {
-      if (audio.enabled) play(wanted);
-      else audio.playing = wanted;
+    audio.wanted = fresh.sounding || null;
+    const next = current();
+    if (next !== audio.playing) {
+      if (audio.enabled) play(next);
+      else audio.playing = next;
     }
     const left = (fresh.pause || 0) - (Date.now() - received.get(fresh)) / 1000;
     if (left <= 0) return "";
@@ -89,4 +112,34 @@
     const s = Math.floor(left % 60);
     return "Audio paused " + m + ":" + String(s).padStart(2, "0");
   };
+  // Sound that was on stays on after a reload. Browsers may keep the context suspended until
+  // the first click; the button says which it is.
+  function restore() {
+    let stored = null;
+    try {
+      stored = window.localStorage.getItem(STORED);
+    } catch (e) {
+      stored = null;
+    }
+    const button = document.getElementById("sound-enable");
+    if (!button) return;
+    if (stored === "on") {
+      const [text, cls] = audio.enable();
+      button.textContent = text;
+      button.className = cls;
+      if (audio.context && audio.context.state !== "running") {
+        button.textContent = "Sound on: click to resume";
+        document.addEventListener("click", () => audio.context.resume(), { once: true });
+      }
+    } else {
+      button.textContent = "Sound OFF: enable";
+      button.className = "sound-button sound-off";
+    }
+  }
+  const waitForButton = setInterval(() => {
+    if (document.getElementById("sound-enable")) {
+      clearInterval(waitForButton);
+      restore();
+    }
+  }, 100);
 })();
