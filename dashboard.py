@@ -126,7 +126,16 @@ def main(argv: list[str] | None = None) -> int:
     host, port = config.server.host, config.server.port
     log.info("serving %d bed(s) on http://%s:%d", len(config.beds), host, port)
     try:
-        serve(station.app.server, host=host, port=port, threads=8, ident="monitor")
+        # a live page holds a thread for its stream: room for 4 viewers a bed and the rest
+        threads = 8 + 4 * len(config.beds)
+        serve(
+            station.app.server,
+            host=host,
+            port=port,
+            threads=threads,
+            connection_limit=max(100, 2 * threads),
+            ident="monitor",
+        )
     finally:
         station.stop()
     return 0

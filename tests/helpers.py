@@ -126,12 +126,13 @@ def served(config: Config, clock: Clock | None = None) -> Iterator[tuple[Station
     """Run a whole station in this process, served by waitress on a free loopback port."""
     station = build_station(config, clock)
     station.start()
-    server = create_server(station.app.server, host="127.0.0.1", port=0, threads=4)
+    server = create_server(station.app.server, host="127.0.0.1", port=0, threads=16)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
         yield station, f"http://127.0.0.1:{server.effective_port}"
     finally:
+        station.ward.close_streams()
         server.close()
         thread.join(timeout=5)
         station.stop()

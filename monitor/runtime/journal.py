@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from monitor.domain.events import BedEvent
 
@@ -22,6 +22,7 @@ class Journal:
         self._seq = 0
         self._cond = threading.Condition(threading.Lock())
         self._waiting = 0  # readers blocked in wait(): only then is a notify worth its cost
+        self.listeners: list[Callable[[], None]] = []  # told after each append (a station's wait)
 
     @property
     def seq(self) -> int:
@@ -31,15 +32,18 @@ class Journal:
 
     def extend(self, events: Iterable[BedEvent]) -> int:
         with self._cond:
-            seq = self._seq
+            seq = before = self._seq
             for ev in events:
                 seq += 1
                 self._ring.append((seq, ev))
-            if seq != self._seq:
+            if seq != before:
                 self._seq = seq
                 if self._waiting:
                     self._cond.notify_all()
-            return seq
+        if seq != before:
+            for listener in self.listeners:
+                listener()
+        return seq
 
     def read(self, cursor: int) -> tuple[list[tuple[int, BedEvent]], int, int]:
         """(entries newer than `cursor` oldest first, the new cursor, how many were lost)."""

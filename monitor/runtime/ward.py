@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from monitor.clock import Clock, ScaledClock
@@ -21,6 +22,40 @@ class Ward:
         self.clock = clock
         self.training_speed = training_speed  # what a scenario runs at when it starts
         self.paused = False
+        self._changed = threading.Condition(threading.Lock())  # any bed's journal grew
+        self._waiters = 0
+        self._streams_closed = False
+        for runtime in beds:
+            runtime.journal.listeners.append(self._journal_grew)
+
+    def _journal_grew(self) -> None:
+        if self._waiters:  # read without the lock: a missed wake-up costs one heartbeat
+            with self._changed:
+                self._changed.notify_all()
+
+    def close_streams(self) -> None:
+        """The station is stopping: every waiting stream returns now and ends."""
+        with self._changed:
+            self._streams_closed = True
+            self._changed.notify_all()
+
+    def wait_any(self, cursors: dict[str, int], timeout: float) -> dict[str, int] | None:
+        """Block until any of these beds has something newer than its cursor, or `timeout`
+        passes (wall time). Returns the beds with news and their new cursors, or None once
+        the station is stopping."""
+        journals = {bed: self.runtime(bed).journal for bed in cursors}
+
+        def news() -> dict[str, int]:
+            seqs = {bed: j.seq for bed, j in journals.items()}
+            return {bed: seq for bed, seq in seqs.items() if seq > cursors[bed]}
+
+        with self._changed:
+            self._waiters += 1
+            try:
+                self._changed.wait_for(lambda: self._streams_closed or news(), timeout)
+            finally:
+                self._waiters -= 1
+        return None if self._streams_closed else news()
 
     def runtime(self, bed: str) -> BedRuntime:
         try:
@@ -33,6 +68,7 @@ class Ward:
             b.start()
 
     def stop(self) -> None:
+        self.close_streams()
         for b in self._beds.values():
             b.stop()
 

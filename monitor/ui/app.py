@@ -15,6 +15,7 @@ from monitor.feed import LiveFeed
 from monitor.ports import Accounts, ReviewSource, StationRecords, StoreError
 from monitor.review import when
 from monitor.session_config import SessionConfig
+from monitor.ui import stream
 from monitor.ui.auth import Access, install, page_permission
 from monitor.ui.pages import bed, instructor, overview, review
 
@@ -175,6 +176,7 @@ def create_app(
         return not_found(path)
 
     overview.register(app, feed, access)
+    stream.register(app.server, feed)
     bed.register(app, feed, access)
     if training:
         instructor.register(app, feed, access)

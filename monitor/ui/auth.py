@@ -38,6 +38,7 @@ PUBLIC = ("/login", "/assets/login.css")
 HOME = {"instructor": "/instructor", "admin": "/admin"}  # others start on the ward
 PAGE_PERMISSIONS: tuple[tuple[str, str], ...] = (
     ("/bed/", "live"),
+    ("/stream/", "live"),
     ("/sessions", "review"),
     ("/review/", "review"),
     ("/instructor", "training"),

@@ -61,6 +61,11 @@ def _nurse_walkthrough(page: Any, station: Any, url: str) -> None:
         lambda: seen.add(hr.get_attribute("title")) or len(seen) >= 4, 10, "three HR updates"
     )
     assert hr.inner_text().isdigit()
+    # pushed: the page's stream is open and its messages drive the ticks (polling is fallback)
+    wait_until(lambda: page.evaluate("window.monitorStream.open"), 5, "the live stream")
+    pushed = page.evaluate("window.monitorStream.ticks")
+    wait_until(lambda: page.evaluate("window.monitorStream.ticks") > pushed + 2, 5, "pushes")
+    assert page.evaluate("window.monitorStream.path") == "/stream/chair-1"
     grown = page.evaluate("document.querySelector('#bed-trend .js-plotly-plot').data[0].x.length")
     assert grown >= points + 3
 
