@@ -7,7 +7,8 @@ Ours: each bed page polls one cursor-based callback that returns only new points
 
 Every request goes through Flask's test client to /_dash-update-component, exactly as the
 browser posts it. One viewer per bed; the simulator runs on a manual clock, so each tick
-carries exactly one second of new data.
+carries exactly one second of new data. A request that fails (any status but 200, or an
+error in the response) ends the bench with exit code 1: it never prints figures of error pages.
 
     python bench/live_payload.py [--ticks N]
 """
@@ -52,7 +53,7 @@ def classic_app(station: Station, graph_objects: bool) -> Dash:
         readings, _ = feed.window(bed, live.LIVE_WINDOW_S)
         if not graph_objects:
             return live.trend_figure(readings)
-        fig = make_subplots(rows=4, cols=1, shared_xaxes=True, vertical_spacing=0.04)
+        fig = make_subplots(rows=len(live.ROWS), cols=1, shared_xaxes=True, vertical_spacing=0.04)
         for tr in live.TRACES:
             pts = [r for r in readings if r.signal == tr.signal]
             fig.add_trace(
@@ -69,6 +70,14 @@ def classic_app(station: Station, graph_objects: bool) -> Dash:
         return fig
 
     return app
+
+
+def answered(resp: Any, what: str) -> bytes:
+    """The body of a successful callback response; anything else ends the bench."""
+    body = resp.data
+    if resp.status_code != 200 or b'"response"' not in body:
+        raise RuntimeError(f"{what}: HTTP {resp.status_code}: {body[:200]!r}")
+    return bytes(body)
 
 
 def classic_body(n: int, bed: str) -> dict[str, Any]:
@@ -98,7 +107,7 @@ def measure(beds: int, ticks: int) -> dict[str, tuple[float, float]]:
         cursors = {}
         for bed in bed_ids:
             body = route_body(station.app, f"/bed/{bed}")
-            page = json.loads(ours.post(UPDATE_URL, json=body).data)
+            page = json.loads(answered(ours.post(UPDATE_URL, json=body), f"/bed/{bed}"))
             layout = page["response"]["page"]["children"]
             cursors[bed] = find_component(layout, "bed-cursor")["props"]["data"]  # type: ignore[index]
 
@@ -109,13 +118,15 @@ def measure(beds: int, ticks: int) -> dict[str, tuple[float, float]]:
             size, cpu0 = 0, time.process_time()
             for bed in bed_ids:
                 resp = ours.post(UPDATE_URL, json=bed_tick_body(station.app, cursors[bed], n))
-                cursors[bed] = json.loads(resp.data)["response"]["bed-cursor"]["data"]
-                size += len(resp.data)
+                data = answered(resp, f"tick {bed}")
+                cursors[bed] = json.loads(data)["response"]["bed-cursor"]["data"]
+                size += len(data)
             results["extendData (ours)"].append((size, time.process_time() - cpu0))
             for name, client in classic.items():
                 size, cpu0 = 0, time.process_time()
                 for bed in bed_ids:
-                    size += len(client.post(UPDATE_URL, json=classic_body(n, bed)).data)
+                    resp = client.post(UPDATE_URL, json=classic_body(n, bed))
+                    size += len(answered(resp, f"{name} {bed}"))
                 results[name].append((size, time.process_time() - cpu0))
         station.stop()
     return {k: (mean(s for s, _ in v), mean(c for _, c in v)) for k, v in results.items()}
@@ -124,13 +135,18 @@ def measure(beds: int, ticks: int) -> dict[str, tuple[float, float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ticks", type=int, default=10, help="ticks measured per bed count")
+    parser.add_argument("--beds", type=int, nargs="+", default=[1, 10, 30])
     args = parser.parse_args()
     header = ("beds", "pattern", "bytes/tick", "KiB/s", "server CPU ms/tick")
     print(f"{header[0]:>4}  {header[1]:<24} {header[2]:>12} {header[3]:>8} {header[4]:>19}")
-    for beds in (1, 10, 30):
+    for beds in args.beds:
         for name, (size, cpu) in measure(beds, args.ticks).items():
             print(f"{beds:>4}  {name:<24} {size:>12,.0f} {size / 1024:>8.1f} {cpu * 1000:>19.1f}")
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except Exception as err:  # a bench never prints figures after a failure
+        print(f"live_payload: FAILED: {err}", file=sys.stderr)
+        sys.exit(1)
