@@ -103,6 +103,8 @@ def create_app(
                     html.Header(
                         [
                             dcc.Link("Ketamine infusion monitor", href="/", className="brand"),
+                            html.Span(station, className="station-name", title="This station"),
+                            html.Span(id="header-clock", className="header-clock"),
                             html.Nav(
                                 [
                                     dcc.Link(name, href=href)

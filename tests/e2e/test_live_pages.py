@@ -40,8 +40,13 @@ def _nurse_walkthrough(page: Any, station: Any, url: str) -> None:
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
 
-    # Ward overview: both beds with numbers that change.
+    # Ward overview: both beds with numbers that change; the station and a clock in the header.
     page.goto(url + "/")
+    assert page.locator(".station-name").inner_text() == "test-station"
+    clock = page.locator("#header-clock")
+    wait_until(lambda: ":" in clock.inner_text(), 3, "the header clock")
+    shown = clock.inner_text()
+    wait_until(lambda: clock.inner_text() != shown, 3, "the clock to tick")
     first = page.locator(tile("ov-value", "HR", "chair-2")).get_attribute("title")
     wait_until(
         lambda: page.locator(tile("ov-value", "HR", "chair-2")).get_attribute("title") != first,

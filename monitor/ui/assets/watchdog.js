@@ -61,4 +61,11 @@
     }
   }
   setInterval(check, CHECK_EVERY_MS);
+
+  // The header clock: the time now on this screen, for charting and handover.
+  function clock() {
+    const el = document.getElementById("header-clock");
+    if (el) el.textContent = new Date().toLocaleTimeString([], { hour12: false });
+  }
+  setInterval(clock, 1000);
 })();
