@@ -6,11 +6,11 @@ fed over MQTT can implement the same interface later without the pages changing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from monitor.gates import ChecklistItem
-from monitor.model import ActiveAlarm, AlarmTransition, Reading, SessionInfo, Source
+from monitor.model import ActiveAlarm, AlarmTransition, Reading, SessionInfo, Source, Waveform
 from monitor.session import SessionEvent, SessionView
 from monitor.training import Debrief, TrainingView
 
@@ -71,6 +71,8 @@ class BedDelta:
     """Send it back next time."""
     lost: int
     """Events older than the journal holds (the page should reload its window)."""
+    waves: list[Waveform] = field(default_factory=list)
+    """Waveform blocks (the live pleth strip), oldest first."""
 
 
 class LiveFeed(Protocol):

@@ -145,7 +145,7 @@ def pump(station: Station, clock: ManualClock, seconds: int) -> None:
         for bed in station.ward.beds():
             hub = station.ward.runtime(bed.id)
             assert isinstance(hub.device, SimulatedMonitor)
-            hub.device.tick(hub.ingest)
+            hub.device.tick(hub.receive)
 
 
 CAPTURES = REPO.parent / "shared" / "data" / "datex-carescape"

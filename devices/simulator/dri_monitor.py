@@ -28,6 +28,7 @@ from devices.protocols.datex_s5_encode import (
     waveform_record,
 )
 from devices.simulator.inprocess import SimulatedMonitor
+from devices.simulator.waves import pleth_wave
 from monitor.clock import Clock
 from monitor.model import DeviceEvent, Reading
 
@@ -38,20 +39,10 @@ NIBP_LABEL_ADULT_AUTO = 0x0B
 POLL_S = 0.05
 
 
-def pleth_wave(phase: np.ndarray) -> np.ndarray:
-    """A plethysmogram beat shape over cardiac phase 0-1: the systolic upstroke and peak,
-    then a smaller dicrotic wave, in the monitor's % units."""
-    frac = phase % 1.0
-    return (
-        5.0
-        + 60.0 * np.exp(-(((frac - 0.18) / 0.09) ** 2))
-        + 22.0 * np.exp(-(((frac - 0.5) / 0.12) ** 2))
-    )
-
-
 class VirtualDriMonitor:
     def __init__(self, simulator: SimulatedMonitor, clock: Clock, link: Path) -> None:
         self.simulator = simulator
+        simulator.emit_pleth = False  # the virtual monitor sends its own, as DRI records
         self.clock = clock
         self.link = link
         self.records_sent = 0

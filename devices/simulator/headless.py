@@ -24,6 +24,7 @@ def simulate(
     monitor = SimulatedMonitor(
         "sim", scenario.patient_model(), clock, library={scenario.id: scenario}
     )
+    monitor.emit_pleth = False  # readings only: no one draws the strip
     monitor.start_scenario(scenario.id)
     plan = scenario.infusion
     t0, count, rate = clock.now(), 0, -1.0

@@ -15,8 +15,9 @@ from collections.abc import Callable
 
 from devices.simulator.physiology import SimplePatient
 from devices.simulator.scenario import Scenario, ScenarioRun, replay_scenario
+from devices.simulator.waves import PLETH_HZ, PlethSource
 from monitor.clock import Clock
-from monitor.model import DeviceEvent, Reading
+from monitor.model import DeviceEvent, Reading, Waveform
 from monitor.signals import REGISTRY
 from monitor.training import Debrief, TimelineEntry, TrainingView
 
@@ -62,6 +63,8 @@ class SimulatedMonitor:
         self._replay: list[tuple[float, str, float]] | None = None
         self._replay_next = 0
         self._noise = random.Random(bed)
+        self.emit_pleth = True  # a live pleth strip; off where nobody draws it (headless)
+        self._pleth = PlethSource()
 
     # -- bed hooks ------------------------------------------------------------------------
 
@@ -209,6 +212,10 @@ class SimulatedMonitor:
             return  # nothing reaches the station: its watchdog raises the technical alarm
         self._apply_artifacts(sink, now, numerics, artifacts)
         self._emit(sink, now, numerics)
+        pulse = numerics.get("PR", numerics.get("HR"))
+        if self.emit_pleth and pulse is not None and "SPO2" in numerics:  # not with the probe off
+            samples = self._pleth.block(self.interval_s, pulse)
+            sink(Waveform(self.bed, now - self.interval_s, "PLETH", PLETH_HZ, samples))
         if cuff is not None:
             failed = "cuff_failure" in artifacts
             if failed != self._cuff_failed:

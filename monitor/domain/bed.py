@@ -109,8 +109,8 @@ class BedCore(InfusionCommands):
         if isinstance(item, Reading):
             return self.accept(item, now)
         if isinstance(item, Waveform):
-            if self.session is not None and item.signal in WAVEFORMS:
-                self._out.append(item)  # kept for review; raises no alarms
+            if item.signal in WAVEFORMS:
+                self._out.append(item)  # drawn live, kept for review with a session; no alarms
             return None
         self.device_event(item, now)
         return None

@@ -202,6 +202,7 @@ class BedRuntime(BedTraining):
             [e for e in events if isinstance(e, SessionEvent)],
             seq,
             lost,
+            [e for e in events if isinstance(e, Waveform)],
         )
 
     def window(self, seconds: float) -> tuple[list[Reading], int]:

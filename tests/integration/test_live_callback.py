@@ -20,7 +20,8 @@ from tests.dash_requests import (
 )
 from tests.helpers import make_config, pump
 
-MAX_TICK_BYTES = 2048
+MAX_TICK_BYTES = 2048  # numerics, trends, alarms and session: one second of it
+PLETH_BYTES = 2048  # plus one second of the 100 Hz pleth strip
 
 
 @pytest.fixture
@@ -65,6 +66,10 @@ def test_tick_sends_only_new_points_within_2kb(station: Station) -> None:
         size, body = _post(client, bed_tick_body(station.app, cursor, n))
         sizes.append(size)
         response = body["response"]
+        strip = response.pop("bed-wave")["extendData"]  # one 1-s block of pleth, 100 samples
+        assert len(strip[0]["y"][0]) == 100 and strip[2] > 600
+        sizes[-1] -= len(json.dumps({"bed-wave": {"extendData": strip}}))
+        assert len(json.dumps(strip)) <= PLETH_BYTES
         assert "bed-extend" in response and set(response["bed-extend"]) == {"data"}
         assert "figure" not in json.dumps(response)
         update, indices, max_points = response["bed-extend"]["data"]

@@ -8,7 +8,7 @@ import threading
 from devices.simulator.inprocess import SimulatedMonitor
 from devices.simulator.physiology import SimplePatient
 from monitor.clock import ManualClock
-from monitor.model import Reading
+from monitor.model import Reading, Waveform
 from monitor.signals import REGISTRY
 
 
@@ -52,7 +52,11 @@ def test_one_hertz_numerics_and_nibp_every_cycle() -> None:
     clock = ManualClock()
     t0 = clock.now()
     monitor = SimulatedMonitor("b", SimplePatient(1), clock, 1.0, nibp_interval_s=180)
-    got = _run(monitor, clock, 400)
+    items = _run(monitor, clock, 400)
+    got = [r for r in items if isinstance(r, Reading)]
+    pleth = [w for w in items if isinstance(w, Waveform)]
+    assert len(pleth) >= 399 and all(len(w.samples) == 100 for w in pleth)  # 100 Hz, each second
+    assert all(abs(b.t - a.t - 1.0) < 1e-6 for a, b in zip(pleth, pleth[1:], strict=False))
     hr_times = [r.t for r in got if r.signal == "HR"]
     assert len(hr_times) >= 399
     assert all(abs((b - a) - 1.0) < 1e-6 for a, b in zip(hr_times, hr_times[1:], strict=False))

@@ -15,7 +15,7 @@ from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from monitor.feed import CommandError, LiveFeed
 from monitor.model import Reading, SessionInfo
 from monitor.session import Phase, SessionView, rate_steps
-from monitor.ui import live, session_panel
+from monitor.ui import live, session_panel, waveform
 from monitor.ui.auth import Access
 from monitor.ui.components import (
     alarm_controls,
@@ -126,6 +126,12 @@ def layout(feed: LiveFeed, bed_id: str, pseudonym: Callable[[str], str] = str) -
                 className="tile-grid",
             ),
             dcc.Graph(
+                id="bed-wave",
+                figure=waveform.strip_figure(),
+                config={"displayModeBar": False, "responsive": True, "staticPlot": True},
+                className="pleth-strip",
+            ),
+            dcc.Graph(
                 id="bed-trend",
                 figure=live.trend_figure(readings, rate_points),
                 config={"displayModeBar": False, "responsive": True, "staticPlot": True},
@@ -161,6 +167,7 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
         app,
         "live",
         Output("bed-extend", "data"),
+        Output("bed-wave", "extendData"),
         Output("bed-cursor", "data"),
         Output({"type": "bed-value", "tile": ALL}, "children"),
         Output({"type": "bed-value", "tile": ALL}, "title"),
@@ -181,11 +188,14 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
     def tick(_n: int, cursor: dict[str, Any]) -> tuple[Any, ...]:
         bed_id = cursor["bed"]
         snap = feed.snapshot(bed_id)
+        waves: list[Any] = []
         if cursor.get("epoch") == snap.bed.epoch:
-            readings, seq = feed.since(bed_id, int(cursor["seq"]))
+            delta = feed.delta(bed_id, int(cursor["seq"]))
+            readings, seq, waves = delta.readings, delta.cursor, delta.waves
         else:  # the server restarted since this page loaded: continue by time instead
             window, seq = feed.window(bed_id, live.LIVE_WINDOW_S)
             readings = [r for r in window if r.t > float(cursor.get("t", 0.0))]
+        wave_extend, wave_end = waveform.strip_extend(waves, float(cursor.get("wave_end", 0.0)))
         alarms_sig = live.alarm_signature(snap.alarms)
         subs = live.tile_subs(BED_TILES, snap.latest, snap.status)
         view = feed.session_view(bed_id)
@@ -194,6 +204,7 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
         sview = session_panel.view_signature(view, snap.now, checklist)
         new_cursor = _cursor(bed_id, snap.bed.epoch, seq, readings, alarms_sig, header, subs)
         new_cursor["sview"] = sview
+        new_cursor["wave_end"] = wave_end
         marks = feed.limit_marks(bed_id)
         new_cursor["limits"] = repr(sorted(marks.items()))
         limits_changed = new_cursor["limits"] != cursor.get("limits")
@@ -213,6 +224,7 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
         alarms_changed = alarms_sig != cursor.get("alarms")
         return (
             extend if extend is not None else no_update,
+            wave_extend if wave_extend is not None else no_update,
             new_cursor,
             live.tile_texts(BED_TILES, snap.latest),
             live.tile_titles(BED_TILES, snap.latest),
