@@ -1,4 +1,5 @@
-"""Ward overview: one tile per bed with its main numerics and its highest alarm."""
+"""The central station: every chair in a fixed order, its main numerics and its highest alarm,
+and a bar listing every active alarm on the ward, most urgent first."""
 
 from __future__ import annotations
 
@@ -58,10 +59,29 @@ def _fresh(snaps: list[BedSnapshot]) -> dict[str, Any]:
     return out
 
 
-def _rank(snap: BedSnapshot) -> dict[str, int]:
-    """CSS order: beds with the most urgent alarm first, then as configured."""
+def _card_class(snap: BedSnapshot) -> str:
+    """The card carries its bed's highest alarm in border and background; its place on the
+    screen never changes (a nurse's eyes keep their chair)."""
     top = snap.highest_alarm
-    return {"order": -int(top.priority) if top else 0}
+    return f"bed-card card-alarm-{top.priority.name.lower()}" if top else "bed-card"
+
+
+def alarm_bar(snaps: list[BedSnapshot]) -> list[Any]:
+    """Every active alarm on the ward, by priority then onset; technical alarms marked."""
+    rows = sorted(
+        ((snap.bed.name, a) for snap in snaps for a in snap.alarms),
+        key=lambda row: (-row[1].priority, row[1].onset_t),
+    )
+    if not rows:
+        return [html.Span("No active alarm on the ward", className="ward-alarm-none")]
+    return [
+        html.Span(
+            f"{bed} · {live.alarm_text(a)}",
+            className=f"ward-alarm ward-alarm-{a.priority.name.lower()}"
+            + (" ward-alarm-tech" if a.technical else ""),
+        )
+        for bed, a in rows
+    ]
 
 
 def bed_card(snap: BedSnapshot) -> html.Div:
@@ -91,8 +111,7 @@ def bed_card(snap: BedSnapshot) -> html.Div:
             ),
         ],
         id={"type": "ov-card", "bed": snap.bed.id},
-        className="bed-card",
-        style=_rank(snap),
+        className=_card_class(snap),
     )
 
 
@@ -100,6 +119,7 @@ def layout(feed: LiveFeed) -> Any:
     snaps = [feed.snapshot(b.id) for b in feed.beds()]
     return html.Div(
         [
+            html.Div(alarm_bar(snaps), id="ov-alarm-bar", className="ward-alarm-bar", role="alert"),
             html.Div([bed_card(s) for s in snaps], className="ward-grid"),
             dcc.Store(id="ov-fresh", data=_fresh(snaps)),
             html.Span(id="ov-sound-state", hidden=True),
@@ -121,7 +141,8 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
         Output({"type": "ov-alarm", "bed": ALL}, "className"),
         Output({"type": "ov-session", "bed": ALL}, "children"),
         Output("ov-fresh", "data"),
-        Output({"type": "ov-card", "bed": ALL}, "style"),
+        Output({"type": "ov-card", "bed": ALL}, "className"),
+        Output("ov-alarm-bar", "children"),
         Input("ov-tick", "n_intervals"),
         prevent_initial_call=True,
     )
@@ -145,7 +166,8 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
             [a[1] for a in alarms],
             [_session(snaps[i["bed"]]) for i in card_ids],
             _fresh(list(snaps.values())),
-            [_rank(snaps[i["bed"]]) for i in card_ids],
+            [_card_class(snaps[i["bed"]]) for i in card_ids],
+            alarm_bar([snaps[i["bed"]] for i in card_ids]),
         )
 
     access.clientside(
