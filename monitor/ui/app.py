@@ -67,7 +67,8 @@ def create_app(
     bed_ids = {b.id for b in feed.beds()}
     training = bool(instructor.training_beds(feed))
     links = [("Ward", "/", "live"), ("Sessions", "/sessions", "review")]
-    links += [(b.name, f"/bed/{b.id}", "live") for b in feed.beds()]
+    if len(bed_ids) <= 4:  # more chairs are reached from the central station, not the header
+        links += [(b.name, f"/bed/{b.id}", "live") for b in feed.beds()]
     links += [("Instructor", "/instructor", "training")] if training else []
     links += [("Audit", "/audit", "audit"), ("Admin", "/admin", "admin")] if store else []
 

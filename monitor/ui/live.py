@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from monitor.feed import BedInfo, BedSnapshot
-from monitor.model import ActiveAlarm, Display, Priority, Reading
+from monitor.model import ActiveAlarm, Reading
+from monitor.ui import alarm_words
 from monitor.ui.tiles import TILE_OF_SIGNAL, TileSpec, format_sub, format_tile
 
 LIVE_WINDOW_S = 15 * 60
@@ -231,40 +232,33 @@ def freshness(snap: BedSnapshot, specs: tuple[TileSpec, ...], per_bed: bool) -> 
     }
 
 
-PRIORITY_MARK = {Priority.HIGH: "***", Priority.MEDIUM: "**", Priority.LOW: "*"}
-
-
 def _num(v: float | None) -> str:
     return "" if v is None else f"{v:g}"
 
 
-def alarm_text(a: ActiveAlarm) -> str:
-    """`*** SPO2_DESAT 80 (< 85) · acknowledged by station-1`, as monitors mark priorities."""
-    text = f"{PRIORITY_MARK[a.priority]} {a.name}"
-    if a.worst_value is not None:
-        text += f" {_num(a.worst_value)}"
-        if a.limit is not None:
-            text += f" ({a.op} {_num(a.limit)})"
-    if a.display is Display.LATCHED:
-        text += " · latched: press Reset"
-    elif a.display is Display.ACKNOWLEDGED:
-        text += f" · acknowledged by {a.acked_by}"
-    if a.prompt:
-        text += f" · {a.prompt}"
-    return text
+def alarm_text(a: ActiveAlarm, latest: dict[str, Reading] | None = None) -> str:
+    """The alarm in clinical words (monitor.ui.alarm_words)."""
+    return alarm_words.alarm_line(a, latest)
 
 
-def banner(alarms: list[ActiveAlarm]) -> tuple[list[str], str]:
-    """Banner lines (most urgent first) and its class: the colour of the highest priority."""
+def banner(
+    alarms: list[ActiveAlarm], latest: dict[str, Reading] | None = None
+) -> tuple[list[str], str]:
+    """Banner lines (most urgent first, one a signal and tier) and its class: the colour of
+    the highest priority."""
     if not alarms:
         return [], "banner banner-none"
-    return [alarm_text(a) for a in alarms], f"banner banner-{alarms[0].priority.name.lower()}"
+    lines = [alarm_text(a, latest) for a in alarm_words.one_per_tier(alarms)]
+    return lines, f"banner banner-{alarms[0].priority.name.lower()}"
 
 
-def alarm_signature(alarms: list[ActiveAlarm]) -> str:
-    """Changes whenever anything the banner or the alarm list shows changes."""
+def alarm_signature(alarms: list[ActiveAlarm], latest: dict[str, Reading] | None = None) -> str:
+    """Changes whenever anything the banner or the alarm list shows changes (the value now of
+    an alarmed signal included)."""
+    now = latest or {}
     return ";".join(
         f"{a.name}@{a.onset_t:.3f}:{a.priority.name}:{a.display}:{a.acked_by}:{a.worst_value}"
+        f":{now[a.signal].value if a.signal in now else ''}"
         for a in alarms
     )
 

@@ -55,7 +55,7 @@ def test_nurse_and_physician(browser: Any, tmp_path: Path) -> None:
             assert isinstance(monitor, SimulatedMonitor)
             monitor.set_value("SPO2", 80)
             banner = page.locator("#bed-banner")
-            expect(banner).to_contain_text("SPO2_DESAT", timeout=15_000)
+            expect(banner).to_contain_text("*** SpO₂", timeout=15_000)
             page.get_by_role("button", name="Acknowledge").click()
             expect(banner).to_contain_text("acknowledged by nurse-a")
 

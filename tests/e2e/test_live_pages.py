@@ -82,7 +82,8 @@ def _nurse_walkthrough(page: Any, station: Any, url: str) -> None:
     wait_until(
         lambda: "banner-high" in (banner.get_attribute("class") or ""), 10, "the HIGH banner"
     )
-    assert "SPO2_DESAT" in banner.inner_text()
+    assert "*** SpO₂ 80 < 85" in banner.inner_text()  # clinical words, the value now
+    assert "SPO2_DESAT" not in banner.inner_text()  # the code name is for the record
     assert "alarm-high" in (page.locator(tile("bed-tile", "SPO2")).get_attribute("class") or "")
     flashing = page.evaluate(
         "getComputedStyle(document.getElementById('bed-banner')).animationName"

@@ -109,7 +109,7 @@ def test_nurse_walks_a_whole_session(browser: Any, tmp_path: Path) -> None:
             assess(page, "0", [3, 2, 2, 2, 2, 2], "<b>floating</b>, a bit scared")
             wait_until(lambda: "Assessment saved" in msg.inner_text(), 5, "assessment 1")
             banner = page.locator("#bed-banner")
-            wait_until(lambda: "CADSS6_HIGH" in banner.inner_text(), 5, "the dissociation alarm")
+            wait_until(lambda: "** CADSS-6" in banner.inner_text(), 5, "the dissociation alarm")
             assess(page, "0", [0, 0, 0, 0, 0, 0], "calm")
             wait_until(
                 lambda: "CADSS6 0" in page.locator("#s-info").inner_text(), 5, "assessment 2"

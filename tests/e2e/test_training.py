@@ -47,7 +47,7 @@ def test_instructor_fires_an_event_and_the_trainee_responds(browser: Any, tmp_pa
             console.get_by_role("button", name="Probe falls off now").click()
             wait_until(lambda: "state probe-off" in panel.inner_text(), 10, "the event")
             banner = trainee.locator("#bed-banner")
-            wait_until(lambda: "TECH_SPO2_INVALID" in banner.inner_text(), 10, "the alarm")
+            wait_until(lambda: "Probe off: SpO₂" in banner.inner_text(), 10, "the alarm")
             spo2 = trainee.locator("[id*='\"tile\":\"SPO2\"'][id*='bed-value']")
             assert spo2.first.inner_text().strip().startswith("-")  # dashes, not a number
             assert "SPO2_DESAT" not in banner.inner_text()

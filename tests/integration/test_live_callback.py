@@ -113,7 +113,8 @@ def test_high_alarm_reaches_the_banner(station: Station) -> None:
     _, body = _post(client, bed_tick_body(station.app, cursor, 1))
     banner = body["response"]["bed-banner"]
     assert banner["className"] == "banner banner-high"
-    assert "SPO2_DESAT" in json.dumps(banner["children"])
+    lines = [line["props"]["children"] for line in banner["children"]]
+    assert any(line.startswith("*** SpO₂ 80 < 85") for line in lines), lines
 
 
 def test_acknowledge_through_the_page_callback(station: Station) -> None:

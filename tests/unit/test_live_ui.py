@@ -46,7 +46,7 @@ def test_nibp_tile_and_alarm_colour() -> None:
     fresh = live.freshness(_snap(latest, {}, [alarm]), BED_TILES, per_bed=True)
     assert fresh["alarm"] == {"b|NIBP": "high"}
     lines, cls = live.banner([alarm])
-    assert (lines, cls) == (["*** NIBP_SYS_VERY_HIGH 182 (>= 180)"], "banner banner-high")
+    assert (lines, cls) == (["*** NBP sys 182 ≥ 180"], "banner banner-high")
     assert live.banner([]) == ([], "banner banner-none")
 
 

@@ -71,14 +71,14 @@ def _cursor(
 def layout(feed: LiveFeed, bed_id: str, pseudonym: Callable[[str], str] = str) -> Any:
     snap = feed.snapshot(bed_id)
     readings, seq = feed.window(bed_id, live.LIVE_WINDOW_S)
-    lines, banner_class = live.banner(snap.alarms)
+    lines, banner_class = live.banner(snap.alarms, snap.latest)
     subs = live.tile_subs(BED_TILES, snap.latest, snap.status)
     cursor = _cursor(
         bed_id,
         snap.bed.epoch,
         seq,
         readings,
-        live.alarm_signature(snap.alarms),
+        live.alarm_signature(snap.alarms, snap.latest),
         snap.session.id if snap.session else None,
         subs,
     )
@@ -196,7 +196,7 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
             window, seq = feed.window(bed_id, live.LIVE_WINDOW_S)
             readings = [r for r in window if r.t > float(cursor.get("t", 0.0))]
         wave_extend, wave_end = waveform.strip_extend(waves, float(cursor.get("wave_end", 0.0)))
-        alarms_sig = live.alarm_signature(snap.alarms)
+        alarms_sig = live.alarm_signature(snap.alarms, snap.latest)
         subs = live.tile_subs(BED_TILES, snap.latest, snap.status)
         view = feed.session_view(bed_id)
         checklist = feed.checklist(bed_id) if view else []
@@ -220,7 +220,7 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
         if not readings:
             new_cursor["t"] = cursor.get("t", 0.0)
         extend = live.extend_data(readings, snap.bed, extra)
-        lines, banner_class = live.banner(snap.alarms)
+        lines, banner_class = live.banner(snap.alarms, snap.latest)
         alarms_changed = alarms_sig != cursor.get("alarms")
         return (
             extend if extend is not None else no_update,

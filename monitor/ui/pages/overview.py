@@ -22,7 +22,7 @@ def _alarm(snap: BedSnapshot) -> tuple[str, str]:
     if top is None:
         return "No active alarm", "bed-alarm bed-alarm-none"
     more = len(snap.alarms) - 1
-    text = live.alarm_text(top) + (f"  +{more}" if more else "")
+    text = live.alarm_text(top, snap.latest) + (f"  +{more}" if more else "")
     return text, f"bed-alarm bed-alarm-{top.priority.name.lower()}"
 
 
@@ -69,18 +69,18 @@ def _card_class(snap: BedSnapshot) -> str:
 def alarm_bar(snaps: list[BedSnapshot]) -> list[Any]:
     """Every active alarm on the ward, by priority then onset; technical alarms marked."""
     rows = sorted(
-        ((snap.bed.name, a) for snap in snaps for a in snap.alarms),
+        ((snap.bed.name, a, snap.latest) for snap in snaps for a in snap.alarms),
         key=lambda row: (-row[1].priority, row[1].onset_t),
     )
     if not rows:
         return [html.Span("No active alarm on the ward", className="ward-alarm-none")]
     return [
         html.Span(
-            f"{bed} · {live.alarm_text(a)}",
+            f"{bed} · {live.alarm_text(a, latest)}",
             className=f"ward-alarm ward-alarm-{a.priority.name.lower()}"
             + (" ward-alarm-tech" if a.technical else ""),
         )
-        for bed, a in rows
+        for bed, a, latest in rows
     ]
 
 
