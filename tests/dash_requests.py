@@ -56,7 +56,7 @@ def bed_tick_body(app: Dash, cursor: dict[str, Any], n: int) -> dict[str, Any]:
         "output": callback_key(app, "bed-extend.data"),
         "outputs": [
             _prop("bed-extend", "data"),
-            _prop("bed-wave", "extendData"),
+            _prop("bed-wave-data", "data"),
             _prop("bed-cursor", "data"),
             each("bed-value", "children"),
             each("bed-value", "title"),

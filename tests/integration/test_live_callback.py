@@ -66,9 +66,9 @@ def test_tick_sends_only_new_points_within_2kb(station: Station) -> None:
         size, body = _post(client, bed_tick_body(station.app, cursor, n))
         sizes.append(size)
         response = body["response"]
-        strip = response.pop("bed-wave")["extendData"]  # one 1-s block of pleth, 100 samples
+        strip = response.pop("bed-wave-data")["data"]  # one 1-s block of pleth, 100 samples
         assert len(strip[0]["y"][0]) == 100 and strip[2] > 600
-        sizes[-1] -= len(json.dumps({"bed-wave": {"extendData": strip}}))
+        sizes[-1] -= len(json.dumps({"bed-wave-data": {"data": strip}}))
         assert len(json.dumps(strip)) <= PLETH_BYTES
         assert "bed-extend" in response and set(response["bed-extend"]) == {"data"}
         assert "figure" not in json.dumps(response)

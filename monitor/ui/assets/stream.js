@@ -80,3 +80,43 @@
   }
   setInterval(follow, 300);
 })();
+
+// Two ticks may answer from the same cursor (a push and the fallback poll crossing), so a
+// graph could be sent the same points twice and draw a line back in time. Keep, per graph
+// and trace, the last x drawn and pass on only newer points.
+(function () {
+  const last = {};
+  window.monitorOnlyNew = function (key, extend) {
+    if (!extend) return null;
+    const [update, traces, max] = extend;
+    const xs = [];
+    const ys = [];
+    const keep = [];
+    traces.forEach((trace, i) => {
+      const id = key + ":" + trace;
+      const from = last[id] === undefined ? -Infinity : last[id];
+      const x = [];
+      const y = [];
+      update.x[i].forEach((xi, j) => {
+        if (xi > from) {
+          x.push(xi);
+          y.push(update.y[i][j]);
+        }
+      });
+      if (x.length) {
+        last[id] = x[x.length - 1];
+        xs.push(x);
+        ys.push(y);
+        keep.push(trace);
+      }
+    });
+    if (!keep.length) return null;
+    const sized = typeof max === "object" && max !== null && max.x
+      ? { x: keep.map((t) => max.x[traces.indexOf(t)]), y: keep.map((t) => max.y[traces.indexOf(t)]) }
+      : max;
+    return [{ x: xs, y: ys }, keep, sized];
+  };
+  window.monitorForgetDrawn = function (key) {
+    for (const id of Object.keys(last)) if (id.startsWith(key + ":")) delete last[id];
+  };
+})();

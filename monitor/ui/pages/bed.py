@@ -152,6 +152,7 @@ def layout(feed: LiveFeed, bed_id: str, pseudonym: Callable[[str], str] = str) -
             ),
             dcc.Store(id="bed-cursor", data=cursor),
             dcc.Store(id="bed-extend"),
+            dcc.Store(id="bed-wave-data"),
             dcc.Store(id="bed-fresh", data=fresh),
             dcc.Interval(id="bed-tick", interval=TICK_MS),
             disclaimer(),
@@ -167,7 +168,7 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
         app,
         "live",
         Output("bed-extend", "data"),
-        Output("bed-wave", "extendData"),
+        Output("bed-wave-data", "data"),
         Output("bed-cursor", "data"),
         Output({"type": "bed-value", "tile": ALL}, "children"),
         Output({"type": "bed-value", "tile": ALL}, "title"),
@@ -305,12 +306,25 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
         app,
         "live",
         """function(extend) {
-            if (!extend) { return window.dash_clientside.no_update; }
+            const fresh = window.monitorOnlyNew('trend' + location.pathname, extend);
+            if (!fresh) { return window.dash_clientside.no_update; }
             return new Promise(resolve => requestAnimationFrame(() =>
-                setTimeout(() => resolve(extend), 0)));
+                setTimeout(() => resolve(fresh), 0)));
         }""",
         Output("bed-trend", "extendData"),
         Input("bed-extend", "data"),
+        prevent_initial_call=True,
+    )
+
+    access.clientside(
+        app,
+        "live",
+        """function(extend) {
+            const fresh = window.monitorOnlyNew('pleth' + location.pathname, extend);
+            return fresh || window.dash_clientside.no_update;
+        }""",
+        Output("bed-wave", "extendData"),
+        Input("bed-wave-data", "data"),
         prevent_initial_call=True,
     )
 
