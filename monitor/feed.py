@@ -53,6 +53,13 @@ class BedSnapshot:
     """What the pump delivers now: the set rate while infusing, 0 when paused or stopped."""
     set_rate_mg_kg_h: float | None = None
     """The rate last set (the plan until changed), whatever the phase."""
+    rate_ml_h: float | None = None
+    """The set rate in mL/h at the session's concentration (NaN when none was given)."""
+    dose_mg_kg: float | None = None
+    """Ketamine given so far, infusion and boluses."""
+    infusion_started_at: float | None = None
+    assessment_due: float | None = None
+    """When the next nurse assessment is due (epoch s), or None."""
 
     @property
     def highest_alarm(self) -> ActiveAlarm | None:

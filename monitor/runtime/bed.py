@@ -233,9 +233,23 @@ class BedRuntime(BedTraining):
                 sounding.name if sounding is not None else None,
                 core.alarms.pause_remaining(now),
                 core.phase,
-                core.state.running_rate_mg_kg_h if core.session is not None else None,
-                core.state.rate_mg_kg_h if core.session is not None else None,
+                *self._glance(now),
             )
+
+    def _glance(self, now: float) -> tuple[float | None, ...]:
+        """The infusion at a glance, for the central station (no PK: it is cheap)."""
+        core = self.core
+        if core.session is None:
+            return (None,) * 6
+        st = core.state
+        return (
+            st.running_rate_mg_kg_h,
+            st.rate_mg_kg_h,
+            st.rate_ml_h,
+            st.dose_mg_kg(now),
+            st.infusion_started_at,
+            core.next_due(now),
+        )
 
     @property
     def rejected(self) -> dict[str, int]:

@@ -78,7 +78,9 @@ def test_the_overview_shows_the_running_rate_and_phase(tmp_path: Path) -> None:
         ward.session_command(
             "chair-1", "rate", "dr-a", rate_mg_kg_h=0.3, override_reason="", role="physician"
         )
-        assert _overview_line(client, station.app, "chair-1").endswith("infusing 0.3 mg/kg/h")
+        line = _overview_line(client, station.app, "chair-1")
+        assert line.startswith("Session 1 · infusing 0.3 mg/kg/h (2.4 mL/h)"), line
+        assert "0 min" in line and "assess " in line
         ward.session_command("chair-1", "pause", "nurse")
         line = _overview_line(client, station.app, "chair-1")
         assert "paused" in line and "pump stopped (set 0.3 mg/kg/h)" in line

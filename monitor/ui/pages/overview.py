@@ -3,6 +3,8 @@ and a bar listing every active alarm on the ward, most urgent first."""
 
 from __future__ import annotations
 
+import math
+import time
 from typing import Any
 
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html
@@ -27,16 +29,25 @@ def _alarm(snap: BedSnapshot) -> tuple[str, str]:
 
 
 def _session(snap: BedSnapshot) -> str:
-    """The session's phase and the rate running now (not the plan): what a nurse walks to."""
+    """The infusion at a glance: phase, the rate running now (not the plan) in mg/kg/h and
+    mL/h, the dose so far, the time since the start and the next assessment."""
     s = snap.session
     if s is None:
         return "No session"
-    line = f"Session {s.id} · {snap.phase}"
+    parts = [f"Session {s.id} · {snap.phase}"]
     if snap.phase == "infusing":
-        return f"{line} {snap.running_rate_mg_kg_h or 0:g} mg/kg/h"
-    if snap.phase == "paused":
-        return f"{line} · pump stopped (set {snap.set_rate_mg_kg_h or 0:g} mg/kg/h)"
-    return line
+        parts[0] += f" {snap.running_rate_mg_kg_h or 0:g} mg/kg/h"
+        if snap.rate_ml_h is not None and math.isfinite(snap.rate_ml_h):
+            parts[0] += f" ({snap.rate_ml_h:.1f} mL/h)"
+    elif snap.phase == "paused":
+        parts.append(f"pump stopped (set {snap.set_rate_mg_kg_h or 0:g} mg/kg/h)")
+    if snap.dose_mg_kg:
+        parts.append(f"{snap.dose_mg_kg:.2f} mg/kg given")
+    if snap.infusion_started_at is not None:
+        parts.append(f"{(snap.now - snap.infusion_started_at) / 60:.0f} min")
+    if snap.assessment_due is not None:
+        parts.append("assess " + time.strftime("%H:%M", time.localtime(snap.assessment_due)))
+    return " · ".join(parts)
 
 
 def _fresh(snaps: list[BedSnapshot]) -> dict[str, Any]:
