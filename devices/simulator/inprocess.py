@@ -65,6 +65,7 @@ class SimulatedMonitor:
         self._noise = random.Random(bed)
         self.emit_pleth = True  # a live pleth strip; off where nobody draws it (headless)
         self._pleth = PlethSource()
+        self._pleth_end: float | None = None
 
     # -- bed hooks ------------------------------------------------------------------------
 
@@ -214,8 +215,15 @@ class SimulatedMonitor:
         self._emit(sink, now, numerics)
         pulse = numerics.get("PR", numerics.get("HR"))
         if self.emit_pleth and pulse is not None and "SPO2" in numerics:  # not with the probe off
-            samples = self._pleth.block(self.interval_s, pulse)
-            sink(Waveform(self.bed, now - self.interval_s, "PLETH", PLETH_HZ, samples))
+            # from where the last block ended, so a late tick still joins (up to a 2-s gap)
+            start = self._pleth_end
+            if start is None or not 0 < now - start <= 2.0:
+                start = now - self.interval_s
+            samples = self._pleth.block(now - start, pulse)
+            sink(Waveform(self.bed, start, "PLETH", PLETH_HZ, samples))
+            self._pleth_end = start + len(samples) / PLETH_HZ
+        else:
+            self._pleth_end = None
         if cuff is not None:
             failed = "cuff_failure" in artifacts
             if failed != self._cuff_failed:

@@ -20,8 +20,14 @@ def pick(page: Any, ident: str, value: str) -> None:
     chosen would clear it)."""
     if page.locator(f"#{ident}").input_value() == value:
         return
-    page.locator(f"#{ident}").click(position={"x": 12, "y": 12})  # clear of the clear button
-    page.get_by_role("option", name=value, exact=True).click()
+    for attempt in range(3):  # on a loaded machine the dropdown may close before the click
+        page.locator(f"#{ident}").click(position={"x": 12, "y": 12})  # clear of the clear button
+        try:
+            page.get_by_role("option", name=value, exact=True).click(timeout=5_000)
+            return
+        except Exception:
+            if attempt == 2:
+                raise
 
 
 def assess(page: Any, rass: str, cadss: list[int], note: str) -> None:
