@@ -148,6 +148,12 @@ class BedRuntime(BedTraining):
             if effects:
                 self.effects.drain()
 
+    def _read(self, query: Callable[[BedCore, float], T]) -> T:
+        """A question to the core that changes nothing: no journal, no readers (a page's
+        tick must not run the recorder on its own thread)."""
+        with self._lock:
+            return query(self.core, self.clock.now())
+
     def _drain(self) -> None:
         self.recorder.drain()
         self.effects.drain()
@@ -271,13 +277,13 @@ class BedRuntime(BedTraining):
             self.core.alarms.set_baseline(values)
 
     def holds(self, ticked: list[str] | None = None) -> list[str]:
-        return self._do(lambda core, now: core.holds(ticked or [], now))
+        return self._read(lambda core, now: core.holds(ticked or [], now))
 
     def checklist(self, ticked: list[str] | None = None) -> list[ChecklistItem]:
-        return self._do(lambda core, now: core.checklist(ticked or [], now))
+        return self._read(lambda core, now: core.checklist(ticked or [], now))
 
     def session_view(self) -> SessionView | None:
-        return self._do(lambda core, now: core.session_view(now))
+        return self._read(lambda core, now: core.session_view(now))
 
     def session_events(self) -> list[SessionEvent]:
         with self._lock:
