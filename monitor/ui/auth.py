@@ -22,7 +22,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from dash import Dash
-from flask import Response, redirect, request, session
+from flask import Flask, Response, g, redirect, request, session
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
@@ -144,11 +145,21 @@ def _csp(app: Dash) -> str:
     )
 
 
+class _QuietWhenPassive(SecureCookieSessionInterface):
+    """No cookie on a passive request (a poll, a live stream). Such a request still in flight
+    when the user logs out would otherwise answer with the old login cookie and log the
+    browser back in."""
+
+    def should_set_cookie(self, app: Flask, session: SessionMixin) -> bool:
+        return not g.get("passive", False) and super().should_set_cookie(app, session)
+
+
 def install(app: Dash, store: Accounts, server_config: ServerConfig, folder: Path) -> Access:
     """Wire logins (when `server.auth`), roles and security headers into the Flask server."""
     server = app.server
     secret = load_secret(folder)
     server.secret_key = secret
+    server.session_interface = _QuietWhenPassive()
     idle_s = server_config.idle_timeout_min * 60
     server.config.update(
         SESSION_COOKIE_HTTPONLY=True,
@@ -244,11 +255,20 @@ def install(app: Dash, store: Accounts, server_config: ServerConfig, folder: Pat
             body = request.get_json(silent=True)
             if not isinstance(body, dict):
                 return _refuse(path, 400, "a callback request is a JSON object")
-            if not _passive(body):
+            if _passive(body):
+                g.passive = True
+            else:
                 session["last_active"] = now
             permission = access.permissions.get(str(body.get("output", "")))
             if permission is None or not allowed(current_user.role, permission):
                 return _refuse(path, 403, f"not permitted: {permission}")
+            return None
+        if path.startswith("/stream/"):
+            # a live stream is passive, like a poll: it neither keeps a login alive nor sends a
+            # cookie, which, answered after a logout, would log the browser back in
+            g.passive = True
+            if not allowed(current_user.role, page_permission(path)):
+                return _refuse(path, 403, f"not permitted for your role ({current_user.role})")
             return None
         session["last_active"] = now
         if request.method != "GET":  # our only other form post is the logout

@@ -54,3 +54,14 @@ def test_the_stream_needs_a_login_with_live_permission(station: Any) -> None:  #
     assert next(_events(response)) == "hello"
     response.close()
     station.ward.close_streams()
+
+
+def test_passive_requests_send_no_login_cookie(station: Any) -> None:  # noqa: F811
+    """A stream or poll answered after a logout must not bring the old login back."""
+    nurse = station.app.server.test_client()
+    login(nurse, "nurse")
+    response = nurse.get("/stream/chair-1", buffered=False)
+    assert response.status_code == 200 and "Set-Cookie" not in response.headers
+    response.close()
+    station.ward.close_streams()
+    assert "Set-Cookie" in nurse.get("/").headers  # an ordinary page still refreshes it
