@@ -123,11 +123,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from waitress import serve
 
+    from monitor.ui.stream import server_threads
+
     host, port = config.server.host, config.server.port
     log.info("serving %d bed(s) on http://%s:%d", len(config.beds), host, port)
     try:
-        # a live page holds a thread for its stream: room for 4 viewers a bed and the rest
-        threads = 8 + 4 * len(config.beds)
+        threads = server_threads(len(config.beds))
         serve(
             station.app.server,
             host=host,

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from devices.simulator.physiology import SimplePatient
 from devices.simulator.scenario import Scenario, ScenarioRun, replay_scenario
 from devices.simulator.waves import PLETH_HZ, PlethSource
+
+WAVE_CHUNK_S = 0.25  # live strips get the pleth in chunks this long
 from monitor.clock import Clock
 from monitor.model import DeviceEvent, Reading, Waveform
 from monitor.signals import REGISTRY
@@ -66,6 +68,7 @@ class SimulatedMonitor:
         self.emit_pleth = True  # a live pleth strip; off where nobody draws it (headless)
         self._pleth = PlethSource()
         self._pleth_end: float | None = None
+        self._pulse: float | None = None  # the pleth's pulse rate; None while there is none
 
     # -- bed hooks ------------------------------------------------------------------------
 
@@ -210,20 +213,14 @@ class SimulatedMonitor:
                 self.run_.tick(now, numerics | (cuff or {}))
             artifacts = self._artifacts()
         if "disconnect" in artifacts:
+            self._pulse = None
             return  # nothing reaches the station: its watchdog raises the technical alarm
         self._apply_artifacts(sink, now, numerics, artifacts)
         self._emit(sink, now, numerics)
         pulse = numerics.get("PR", numerics.get("HR"))
-        if self.emit_pleth and pulse is not None and "SPO2" in numerics:  # not with the probe off
-            # from where the last block ended, so a late tick still joins (up to a 2-s gap)
-            start = self._pleth_end
-            if start is None or not 0 < now - start <= 2.0:
-                start = now - self.interval_s
-            samples = self._pleth.block(now - start, pulse)
-            sink(Waveform(self.bed, start, "PLETH", PLETH_HZ, samples))
-            self._pleth_end = start + len(samples) / PLETH_HZ
-        else:
-            self._pleth_end = None
+        # no pleth with the probe off: the strip shows the gap
+        self._pulse = pulse if "SPO2" in numerics else None
+        self.wave_tick(sink)
         if cuff is not None:
             failed = "cuff_failure" in artifacts
             if failed != self._cuff_failed:
@@ -234,6 +231,22 @@ class SimulatedMonitor:
             if not failed:
                 self._emit(sink, now, cuff)
 
+    def wave_tick(self, sink: Sink) -> None:
+        """Emit the pleth from where the last block ended up to now (a 250-ms chunk between
+        numerics ticks), so a late tick still joins (up to a 2-s gap)."""
+        now = self.clock.now()
+        if not self.emit_pleth or self._pulse is None:
+            self._pleth_end = None
+            return
+        start = self._pleth_end
+        if start is not None and 0 <= now - start < 1 / PLETH_HZ:
+            return  # nothing new since the last chunk
+        if start is None or not 0 < now - start <= 2.0:
+            start = now - self.interval_s
+        samples = self._pleth.block(now - start, self._pulse)
+        sink(Waveform(self.bed, start, "PLETH", PLETH_HZ, samples))
+        self._pleth_end = start + len(samples) / PLETH_HZ
+
     def run(self, sink: Sink, stop: threading.Event) -> None:
         next_tick = self.clock.now()
         while not stop.is_set():
@@ -242,5 +255,10 @@ class SimulatedMonitor:
             next_tick += self.interval_s
             if next_tick < now:  # fell behind (suspended machine): do not burst to catch up
                 next_tick = now + self.interval_s
+            while self.emit_pleth and now + WAVE_CHUNK_S < next_tick:
+                if self.clock.sleep(WAVE_CHUNK_S, stop):
+                    return
+                self.wave_tick(sink)
+                now = self.clock.now()
             if self.clock.sleep(next_tick - now, stop):
                 return

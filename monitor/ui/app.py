@@ -17,6 +17,7 @@ from monitor.review import when
 from monitor.session_config import SessionConfig
 from monitor.ui import stream
 from monitor.ui.auth import Access, install, page_permission
+from monitor.ui.broadcast import Broadcaster
 from monitor.ui.pages import bed, instructor, overview, review
 
 ASSETS = Path(__file__).with_name("assets")
@@ -179,7 +180,9 @@ def create_app(
         return not_found(path)
 
     overview.register(app, feed, access)
-    stream.register(app.server, feed)
+    broadcaster = Broadcaster(feed, access.pseudonym)
+    slots = stream.register(app.server, broadcaster, stream.max_streams(len(feed.beds())))
+    app.server.extensions["live"] = (broadcaster, slots)  # for the benches and tests
     bed.register(app, feed, access)
     if training:
         instructor.register(app, feed, access)

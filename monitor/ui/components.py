@@ -44,14 +44,12 @@ def numeric_tiles(
     latest: dict[str, Reading],
     status: dict[str, str],
     *,
-    bed: str | None,
+    bed: str,
     size: str,
     marks: dict[str, list[tuple[str, float, float]]] | None = None,
 ) -> list[html.Div]:
-    """Numeric tiles whose value/age/class the page callbacks keep current.
-
-    Ids carry the bed on the overview (many beds) and not on the bed page (one bed).
-    """
+    """Numeric tiles as first drawn; live.js keeps their number, age and colour current
+    (it finds them by data-bed and data-tile). With `marks`, the alarm limits beside them."""
     texts, subs, titles = (
         tile_texts(specs, latest),
         tile_subs(specs, latest, status),
@@ -59,8 +57,18 @@ def numeric_tiles(
     )
     tiles = []
     for spec, text, sub, title in zip(specs, texts, subs, titles, strict=True):
-        ident = {"bed": bed, "tile": spec.key} if bed else {"tile": spec.key}
-        kind = "ov" if bed else "bed"
+        limits = (
+            [
+                html.Div(
+                    limit_lines(spec, marks),
+                    id={"type": "bed-limits", "tile": spec.key},
+                    className="tile-limits",
+                    title="Alarm limits; * differs from the clinic's default",
+                )
+            ]
+            if marks is not None
+            else []
+        )
         tiles.append(
             html.Div(
                 [
@@ -71,31 +79,15 @@ def numeric_tiles(
                         ],
                         className="tile-head",
                     ),
-                    html.Div(
-                        text,
-                        id={"type": f"{kind}-value", **ident},
-                        className="tile-value",
-                        title=title,
-                    ),
-                    html.Div(sub, id={"type": f"{kind}-sub", **ident}, className="tile-sub"),
-                    *(
-                        [
-                            html.Div(
-                                limit_lines(spec, marks),
-                                id={"type": "bed-limits", **ident},
-                                className="tile-limits",
-                                title="Alarm limits; * differs from the clinic's default",
-                            )
-                        ]
-                        if marks is not None
-                        else []
-                    ),
+                    html.Div(text, className="tile-value", title=title),
+                    html.Div(sub, className="tile-sub"),
+                    *limits,
                     html.Div("NO DATA", className="tile-nodata"),
-                    html.Div("", id={"type": f"{kind}-age", **ident}, className="tile-age"),
+                    html.Div("", className="tile-age"),
                 ],
-                id={"type": f"{kind}-tile", **ident},
                 className=f"tile tile-{size} tile-key-{spec.key}",
                 style={"--signal-color": spec.color},
+                **{"data-bed": bed, "data-tile": spec.key},
             )
         )
     return tiles

@@ -32,7 +32,7 @@ BED_TILES: tuple[TileSpec, ...] = (
     TileSpec("TEMP", "Temp", "°C", "#f5a3ff", ("TEMP",), decimals=1),
 )
 OVERVIEW_TILES: tuple[TileSpec, ...] = tuple(
-    t for t in BED_TILES if t.key in ("HR", "SPO2", "NIBP", "RR")
+    t for t in BED_TILES if t.key in ("HR", "SPO2", "NIBP", "RR", "ETCO2")
 )
 TILE_OF_SIGNAL = {sig: t.key for t in BED_TILES for sig in t.signals}
 
