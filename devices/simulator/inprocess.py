@@ -16,14 +16,13 @@ from collections.abc import Callable
 from devices.simulator.physiology import SimplePatient
 from devices.simulator.scenario import Scenario, ScenarioRun, replay_scenario
 from devices.simulator.waves import PLETH_HZ, PlethSource
-
-WAVE_CHUNK_S = 0.25  # live strips get the pleth in chunks this long
 from monitor.clock import Clock
 from monitor.model import DeviceEvent, Reading, Waveform
 from monitor.signals import REGISTRY
 from monitor.training import Debrief, TimelineEntry, TrainingView
 
 FIRST_CUFF_AFTER_S = 5.0
+WAVE_CHUNK_S = 0.25  # live strips get the pleth in chunks this long
 CONTINUOUS = ("HR", "PR", "SPO2", "RR", "ETCO2", "TEMP")
 CUFF = ("NIBP_SYS", "NIBP_DIA", "NIBP_MEAN")
 # the numerics each sensor artifact removes, and the status the monitor reports for them
