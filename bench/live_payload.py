@@ -1,22 +1,24 @@
-"""Bytes and server CPU time per live tick, for 1, 10 and 30 beds, against the classic pattern.
+"""Bytes a viewer is sent and server CPU a second of live data costs, for 1, 10 and 30 beds,
+against the classic Dash pattern.
 
-Ours: each bed page polls one cursor-based callback that returns only new points
-(`extendData` + `maxPoints`) and the numerics. The classic Dash live pattern (dash.plotly.com
-/live-updates) is an Interval whose callback rebuilds and returns the whole figure of the same
-15-minute window; it is measured built with graph objects, as the docs do, and as a plain dict.
+Ours: a broadcaster builds each bed's change once (numerics and state, new trend points,
+100 Hz pleth chunks) and every viewer's stream copies the same bytes; the central station gets
+the beds' changes gathered (pleth at 25 Hz). So its CPU does not grow with viewers. The
+classic Dash live pattern (dash.plotly.com/live-updates) is an Interval whose callback
+rebuilds and returns the whole figure of the same 15-minute window, for each viewer each
+second; it is measured built with graph objects, as the docs do, and as a plain dict, through
+Flask's test client to /_dash-update-component exactly as the browser posts it.
 
-Every request goes through Flask's test client to /_dash-update-component, exactly as the
-browser posts it. One viewer per bed; the simulator runs on a manual clock, so each tick
-carries exactly one second of new data. A request that fails (any status but 200, or an
-error in the response) ends the bench with exit code 1: it never prints figures of error pages.
+The simulator runs on a manual clock, so each step carries exactly one second of new data.
+A request that fails, or a channel that lost messages, ends the bench with exit code 1: it
+never prints figures of error pages. Real streams to 120 viewers: bench/viewers.py.
 
-    python bench/live_payload.py [--ticks N]
+    python bench/live_payload.py [--ticks N] [--beds 1 10 30]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -33,12 +35,8 @@ from plotly.subplots import make_subplots  # noqa: E402
 from dashboard import Station, build_station  # noqa: E402
 from monitor.clock import ManualClock  # noqa: E402
 from monitor.ui import live  # noqa: E402
-from tests.dash_requests import (  # noqa: E402
-    UPDATE_URL,
-    bed_tick_body,
-    find_component,
-    route_body,
-)
+from monitor.ui.broadcast import Broadcaster, Channel  # noqa: E402
+from tests.dash_requests import UPDATE_URL  # noqa: E402
 from tests.helpers import make_config, pump  # noqa: E402
 
 
@@ -93,55 +91,68 @@ def classic_body(n: int, bed: str) -> dict[str, Any]:
     }
 
 
-def measure(beds: int, ticks: int) -> dict[str, tuple[float, float]]:
+def _sent(channel: Channel, after: int) -> int:
+    """Bytes a viewer of this channel was sent after message `after` (SSE framing included)."""
+    items, complete = channel.after(after)
+    if not complete:
+        raise RuntimeError("the channel lost messages during the bench")
+    return sum(len(item[1]) for item in items)
+
+
+def measure(beds: int, ticks: int) -> dict[str, tuple[float, float, float]]:
+    """Per pattern: (bytes a second to one viewer, server CPU ms a second with one viewer a
+    bed, the same with four viewers a bed)."""
     with tempfile.TemporaryDirectory() as tmp:
         clock = ManualClock()
         station = build_station(make_config(Path(tmp), beds=beds), clock)
         pump(station, clock, 900)
-        ours = station.app.server.test_client()
+        broadcaster: Broadcaster = station.app.server.extensions["live"][0]
+        broadcaster.follow_from_now()  # the bench steps it; no thread
         classic = {
-            "classic (graph objects)": classic_app(station, True).server.test_client(),
-            "classic (plain dict)": classic_app(station, False).server.test_client(),
+            "classic, graph objects": classic_app(station, True).server.test_client(),
+            "classic, plain dict": classic_app(station, False).server.test_client(),
         }
         bed_ids = [b.id for b in station.ward.beds()]
-        cursors = {}
-        for bed in bed_ids:
-            body = route_body(station.app, f"/bed/{bed}")
-            page = json.loads(answered(ours.post(UPDATE_URL, json=body), f"/bed/{bed}"))
-            layout = page["response"]["page"]["children"]
-            cursors[bed] = find_component(layout, "bed-cursor")["props"]["data"]  # type: ignore[index]
-
-        results: dict[str, list[tuple[int, float]]] = {"extendData (ours)": []}
-        results.update({name: [] for name in classic})
+        rows: dict[str, list[tuple[float, float]]] = {
+            "push, bed page (ours)": [],
+            "push, central page (ours)": [],
+        }
+        rows.update({name: [] for name in classic})
         for n in range(1, ticks + 1):
             pump(station, clock, 1)
-            size, cpu0 = 0, time.process_time()
-            for bed in bed_ids:
-                resp = ours.post(UPDATE_URL, json=bed_tick_body(station.app, cursors[bed], n))
-                data = answered(resp, f"tick {bed}")
-                cursors[bed] = json.loads(data)["response"]["bed-cursor"]["data"]
-                size += len(data)
-            results["extendData (ours)"].append((size, time.process_time() - cpu0))
+            marks = {b: c.last for b, c in broadcaster.bed_channels.items()}
+            ward_mark = broadcaster.ward.last
+            cpu0 = time.process_time()
+            broadcaster.step(bed_ids, ward_now=True)  # once, whoever watches
+            cpu = time.process_time() - cpu0
+            per_bed = mean(_sent(broadcaster.bed_channels[b], marks[b]) for b in bed_ids)
+            rows["push, bed page (ours)"].append((per_bed, cpu))
+            rows["push, central page (ours)"].append((_sent(broadcaster.ward, ward_mark), 0.0))
             for name, client in classic.items():
                 size, cpu0 = 0, time.process_time()
                 for bed in bed_ids:
                     resp = client.post(UPDATE_URL, json=classic_body(n, bed))
                     size += len(answered(resp, f"{name} {bed}"))
-                results[name].append((size, time.process_time() - cpu0))
+                rows[name].append((size / len(bed_ids), time.process_time() - cpu0))
         station.stop()
-    return {k: (mean(s for s, _ in v), mean(c for _, c in v)) for k, v in results.items()}
+    out = {}
+    for name, values in rows.items():
+        size, cpu = mean(v[0] for v in values), mean(v[1] for v in values) * 1000
+        shared = name.startswith("push")  # built once and copied to every viewer
+        out[name] = (size, cpu, cpu if shared else 4 * cpu)
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ticks", type=int, default=10, help="ticks measured per bed count")
+    parser.add_argument("--ticks", type=int, default=10, help="seconds measured per bed count")
     parser.add_argument("--beds", type=int, nargs="+", default=[1, 10, 30])
     args = parser.parse_args()
-    header = ("beds", "pattern", "bytes/tick", "KiB/s", "server CPU ms/tick")
-    print(f"{header[0]:>4}  {header[1]:<24} {header[2]:>12} {header[3]:>8} {header[4]:>19}")
+    print("beds  pattern                      bytes/s a viewer  CPU ms/s 1 a bed  4 a bed")
     for beds in args.beds:
-        for name, (size, cpu) in measure(beds, args.ticks).items():
-            print(f"{beds:>4}  {name:<24} {size:>12,.0f} {size / 1024:>8.1f} {cpu * 1000:>19.1f}")
+        for name, (size, one, four) in measure(beds, args.ticks).items():
+            cpu = f"{one:>15.1f}  {four:>7.1f}" if one else f"{'(in the row above)':>24}"
+            print(f"{beds:>4}  {name:<28} {size:>16,.0f}  {cpu}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Build the JSON bodies the Dash renderer posts to /_dash-update-component.
 
-Used by the callback tests and by bench/live_payload.py, so both measure what a browser sends.
+Used by the callback tests and the benches, so both send what a browser sends.
 """
 
 from __future__ import annotations
@@ -48,32 +48,19 @@ def route_body(app: Dash, path: str) -> dict[str, Any]:
     }
 
 
-def bed_tick_body(app: Dash, cursor: dict[str, Any], n: int) -> dict[str, Any]:
-    def each(kind: str, prop: str) -> list[dict[str, Any]]:
-        return [_prop({"type": kind, "tile": t.key}, prop) for t in BED_TILES]
-
+def bed_changes_body(app: Dash, bed: str, changes: dict[str, str]) -> dict[str, Any]:
+    """What live.js triggers when the pushed state names a change: the server redraws the
+    alarm list, the limit lines and the session form."""
     return {
-        "output": callback_key(app, "bed-extend.data"),
+        "output": callback_key(app, "bed-alarm-list.children"),
         "outputs": [
-            _prop("bed-extend", "data"),
-            _prop("bed-wave-data", "data"),
-            _prop("bed-cursor", "data"),
-            each("bed-value", "children"),
-            each("bed-value", "title"),
-            each("bed-sub", "children"),
-            each("bed-limits", "children"),
-            _prop("bed-fresh", "data"),
-            _prop("bed-banner", "children"),
-            _prop("bed-banner", "className"),
-            _prop("bed-session", "children"),
             _prop("bed-alarm-list", "children"),
+            [_prop({"type": "bed-limits", "tile": t.key}, "children") for t in BED_TILES],
             _prop("session-panel", "className"),
-            _prop("s-info", "children"),
-            _prop("s-due", "children"),
         ],
-        "inputs": [_prop("bed-tick", "n_intervals", n)],
-        "changedPropIds": [_changed("bed-tick", "n_intervals")],
-        "state": [_prop("bed-cursor", "data", cursor)],
+        "inputs": [_prop("bed-changes", "data", changes)],
+        "changedPropIds": [_changed("bed-changes", "data")],
+        "state": [_prop("bed-cursor", "data", {"bed": bed})],
     }
 
 

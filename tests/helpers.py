@@ -133,9 +133,18 @@ def served(config: Config, clock: Clock | None = None) -> Iterator[tuple[Station
         yield station, f"http://127.0.0.1:{server.effective_port}"
     finally:
         station.ward.close_streams()
+        _streams_ended(station)
         server.close()
         thread.join(timeout=5)
         station.stop()
+
+
+def _streams_ended(station: Station, seconds: float = 3.0) -> None:
+    """Let open live streams finish their answers before the server closes under them."""
+    live = station.app.server.extensions.get("live")
+    deadline = time.monotonic() + seconds
+    while live is not None and live[1].used and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def pump(station: Station, clock: ManualClock, seconds: int) -> None:

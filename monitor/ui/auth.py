@@ -282,10 +282,14 @@ def install(app: Dash, store: Accounts, server_config: ServerConfig, folder: Pat
     return access
 
 
+PUSHED = ("bed-changes.data",)  # set by live.js when the stream says something changed
+
+
 def _passive(body: dict[str, Any]) -> bool:
-    """A poll (only Intervals fired) is not activity: it must not keep a session alive."""
+    """A poll (only Intervals fired) or a redraw the live push asked for is not activity: it
+    must not keep a session alive."""
     changed = body.get("changedPropIds") or []
-    return bool(changed) and all(str(p).endswith(".n_intervals") for p in changed)
+    return bool(changed) and all(str(p).endswith(".n_intervals") or p in PUSHED for p in changed)
 
 
 def _refuse(path: str, status: int, why: str) -> Any:

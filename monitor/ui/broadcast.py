@@ -20,7 +20,7 @@ from typing import Any
 
 from monitor.feed import BedSnapshot, LiveFeed
 from monitor.session import Phase, rate_steps
-from monitor.ui import frames, live, session_panel
+from monitor.ui import frames, live, session_panel, session_text
 
 COALESCE_S = 0.02  # a monitor sends a record's numerics together: one message for them all
 WARD_EVERY_S = 0.25  # the central station's wave chunks: at most 250 ms apart
@@ -104,10 +104,14 @@ class Broadcaster:
         with self._start_lock:
             if self._thread is not None:
                 return
-            cursors = self.feed.wait_any(dict.fromkeys(self.beds, -1), 0.0) or {}
-            self._tracks = {b: _Track(cursors.get(b, -1)) for b in self.beds}
+            self.follow_from_now()
             self._thread = threading.Thread(target=self._run, name="live-broadcast", daemon=True)
             self._thread.start()
+
+    def follow_from_now(self) -> None:
+        """Start from where every journal stands (the benches then call `step` themselves)."""
+        cursors = self.feed.wait_any(dict.fromkeys(self.beds, -1), 0.0) or {}
+        self._tracks = {b: _Track(cursors.get(b, -1)) for b in self.beds}
 
     # -- what a viewer gets first --------------------------------------------------------
 
@@ -126,8 +130,8 @@ class Broadcaster:
         }
         state = frames.bed_state(snap, changes)
         state["session"] = {
-            "header": session_panel.header_text(snap.session, view),
-            "lines": session_panel.info_texts(
+            "header": session_text.header_text(snap.session, view),
+            "lines": session_text.info_texts(
                 view, checklist, self.pseudonym(view.patient_ref) if view else ""
             ),
             "due": session_panel.due_text(view, snap.now),
@@ -168,18 +172,22 @@ class Broadcaster:
                     if more is None:
                         return
                     news.update(more)
-                alarm_changed = False
-                for bed in news:
-                    alarm_changed |= self._bed_changed(bed)
-                    cursors[bed] = self._tracks[bed].cursor
-                due = time.monotonic() - self._ward_sent >= WARD_EVERY_S
-                if self._ward_pending and (due or alarm_changed):
-                    self.ward.publish({"beds": self._ward_pending})
-                    self._ward_pending = {}
-                    self._ward_sent = time.monotonic()
+                self.step(list(news))
+                cursors.update({bed: self._tracks[bed].cursor for bed in news})
         finally:
             for channel in [self.ward, *self.bed_channels.values()]:
                 channel.close()
+
+    def step(self, beds: list[str], ward_now: bool = False) -> None:
+        """Publish these beds' changes; the ward's too when due, an alarm changed or asked."""
+        alarm_changed = False
+        for bed in beds:
+            alarm_changed |= self._bed_changed(bed)
+        due = ward_now or time.monotonic() - self._ward_sent >= WARD_EVERY_S
+        if self._ward_pending and (due or alarm_changed):
+            self.ward.publish({"beds": self._ward_pending})
+            self._ward_pending = {}
+            self._ward_sent = time.monotonic()
 
     def _bed_changed(self, bed: str) -> bool:
         """Publish one bed's change; True if its alarms changed (the ward sends at once)."""

@@ -9,7 +9,7 @@ from dash import html
 
 from monitor.model import Reading
 from monitor.ui.live import tile_subs, tile_texts, tile_titles
-from monitor.ui.tiles import TileSpec, format_limits
+from monitor.ui.tiles import TileSpec, format_limits, is_long
 
 DISCLAIMER = (
     "Secondary display. The bedside monitor and infusion pump remain the primary alarm "
@@ -79,7 +79,11 @@ def numeric_tiles(
                         ],
                         className="tile-head",
                     ),
-                    html.Div(text, className="tile-value", title=title),
+                    html.Div(
+                        text,
+                        className="tile-value long" if is_long(spec, text) else "tile-value",
+                        title=title,
+                    ),
                     html.Div(sub, className="tile-sub"),
                     *limits,
                     html.Div("NO DATA", className="tile-nodata"),

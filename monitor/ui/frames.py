@@ -16,7 +16,7 @@ from typing import Any
 from monitor.feed import BedSnapshot
 from monitor.model import Priority, Reading, Waveform
 from monitor.ui import live
-from monitor.ui.tiles import BED_TILES, TILE_OF_SIGNAL
+from monitor.ui.tiles import BED_TILES, TILE_OF_SIGNAL, is_long
 
 WAVE_SIGNALS = ("PLETH", "ECG1")
 JOIN_S = 0.05  # wave blocks this close join; more apart is a gap drawn as a gap
@@ -45,6 +45,7 @@ def tiles(snap: BedSnapshot) -> dict[str, dict[str, Any]]:
             measured = None
         out[spec.key] = {
             "v": text,
+            "long": is_long(spec, text),
             "sub": sub,
             "title": title,
             "t": measured,

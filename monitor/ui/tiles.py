@@ -50,6 +50,11 @@ def format_tile(spec: TileSpec, latest: dict[str, Reading]) -> str:
     return NO_VALUE if r is None else f"{r.value:.{spec.decimals}f}"
 
 
+def is_long(spec: TileSpec, text: str) -> bool:
+    """A number too wide for a small tile at full size: three digits, or 136/100."""
+    return len(text) >= (7 if spec.key == "NIBP" else 3)
+
+
 def format_sub(spec: TileSpec, latest: dict[str, Reading], status: dict[str, str]) -> str:
     """The small line under the number: why there is no value, or the NIBP mean."""
     if spec.primary in status:

@@ -35,6 +35,21 @@ def test_thirty_chairs_keep_their_places_when_one_alarms(browser: Any, tmp_path:
             wait_until(lambda: page.locator(".bed-card").count() == 30, 15, "30 chairs")
             before = page.evaluate(PLACES)
             assert [name for name, _, _ in before] == [f"Chair {i}" for i in range(1, 31)]
+            wait_until(
+                lambda: (
+                    page.evaluate(
+                        "() => Object.values(window.monitorSweeps).filter(s => s.samples).length"
+                    )
+                    == 30
+                ),
+                15,
+                "a pleth strip drawn on every card",
+            )
+            bottom = page.evaluate(
+                "() => Math.max(...[...document.querySelectorAll('.bed-card')]"
+                ".map(c => c.getBoundingClientRect().bottom))"
+            )
+            assert bottom <= 1080, f"30 chairs fit one 1920x1080 screen (bottom at {bottom})"
             bar = page.locator("#ov-alarm-bar")
             assert "No active alarm" in bar.inner_text()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -16,11 +15,9 @@ from tests.helpers import config_dict, served, wait_until
 pytestmark = pytest.mark.e2e
 
 
-def tile(kind: str, key: str, bed: str | None = None) -> str:
-    ident: dict[str, str] = {"tile": key, "type": kind}
-    if bed:
-        ident["bed"] = bed
-    return "[id='" + json.dumps(ident, sort_keys=True, separators=(",", ":")) + "']"
+def tile(key: str, bed: str, part: str = "") -> str:
+    """A numeric tile (or a part of it: value, sub, age) as live.js finds it."""
+    return f".tile[data-bed='{bed}'][data-tile='{key}']" + (f" .tile-{part}" if part else "")
 
 
 def test_bed_page_live_alarm_and_stale_feed(browser: Any, tmp_path: Path) -> None:
@@ -47,9 +44,9 @@ def _nurse_walkthrough(page: Any, station: Any, url: str) -> None:
     wait_until(lambda: ":" in clock.inner_text(), 3, "the header clock")
     shown = clock.inner_text()
     wait_until(lambda: clock.inner_text() != shown, 3, "the clock to tick")
-    first = page.locator(tile("ov-value", "HR", "chair-2")).get_attribute("title")
+    first = page.locator(tile("HR", "chair-2", "value")).get_attribute("title")
     wait_until(
-        lambda: page.locator(tile("ov-value", "HR", "chair-2")).get_attribute("title") != first,
+        lambda: page.locator(tile("HR", "chair-2", "value")).get_attribute("title") != first,
         5,
         "the overview to update",
     )
@@ -57,7 +54,7 @@ def _nurse_walkthrough(page: Any, station: Any, url: str) -> None:
 
     # Bed page: HR updates at least three times and the trend grows.
     page.goto(url + "/bed/chair-1")
-    hr = page.locator(tile("bed-value", "HR"))
+    hr = page.locator(tile("HR", "chair-1", "value"))
     hr.wait_for()
     page.wait_for_selector("#bed-trend .js-plotly-plot")
     seen = {hr.get_attribute("title")}
@@ -66,11 +63,13 @@ def _nurse_walkthrough(page: Any, station: Any, url: str) -> None:
         lambda: seen.add(hr.get_attribute("title")) or len(seen) >= 4, 10, "three HR updates"
     )
     assert hr.inner_text().isdigit()
-    # pushed: the page's stream is open and its messages drive the ticks (polling is fallback)
+    # pushed: the page's stream is open and paints its messages (polling is the fallback)
     wait_until(lambda: page.evaluate("window.monitorStream.open"), 5, "the live stream")
-    pushed = page.evaluate("window.monitorStream.ticks")
-    wait_until(lambda: page.evaluate("window.monitorStream.ticks") > pushed + 2, 5, "pushes")
-    assert page.evaluate("window.monitorStream.path") == "/stream/chair-1"
+    pushed = page.evaluate("window.monitorStream.frames")
+    polls = page.evaluate("window.monitorStream.polls")
+    wait_until(lambda: page.evaluate("window.monitorStream.frames") > pushed + 2, 5, "pushes")
+    assert page.evaluate("window.monitorStream.url") == "bed:chair-1"
+    assert page.evaluate("window.monitorStream.polls") == polls  # no polling while pushed
     grown = page.evaluate("document.querySelector('#bed-trend .js-plotly-plot').data[0].x.length")
     assert grown >= points + 3
 
@@ -84,7 +83,7 @@ def _nurse_walkthrough(page: Any, station: Any, url: str) -> None:
     )
     assert "*** SpO₂ 80 < 85" in banner.inner_text()  # clinical words, the value now
     assert "SPO2_DESAT" not in banner.inner_text()  # the code name is for the record
-    assert "alarm-high" in (page.locator(tile("bed-tile", "SPO2")).get_attribute("class") or "")
+    assert "alarm-high" in (page.locator(tile("SPO2", "chair-1")).get_attribute("class") or "")
     flashing = page.evaluate(
         "getComputedStyle(document.getElementById('bed-banner')).animationName"
     )
@@ -134,7 +133,7 @@ def _nurse_walkthrough(page: Any, station: Any, url: str) -> None:
 
     # The feed dies: the browser itself turns the tiles to NO DATA.
     station.ward.runtime("chair-1").stop()
-    hr_tile = page.locator(tile("bed-tile", "HR"))
+    hr_tile = page.locator(tile("HR", "chair-1"))
     wait_until(lambda: "stale" in (hr_tile.get_attribute("class") or ""), 8, "NO DATA")
     assert hr_tile.locator(".tile-nodata").is_visible()
     assert not hr.is_visible()

@@ -48,7 +48,7 @@ def test_instructor_fires_an_event_and_the_trainee_responds(browser: Any, tmp_pa
             wait_until(lambda: "state probe-off" in panel.inner_text(), 10, "the event")
             banner = trainee.locator("#bed-banner")
             wait_until(lambda: "Probe off: SpO₂" in banner.inner_text(), 10, "the alarm")
-            spo2 = trainee.locator("[id*='\"tile\":\"SPO2\"'][id*='bed-value']")
+            spo2 = trainee.locator(".tile[data-tile='SPO2'] .tile-value")
             assert spo2.first.inner_text().strip().startswith("-")  # dashes, not a number
             assert "SPO2_DESAT" not in banner.inner_text()
 

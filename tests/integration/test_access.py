@@ -96,7 +96,7 @@ def test_no_open_bind_without_logins(tmp_path: Path) -> None:
 def test_every_callback_and_page_refuses_an_anonymous_request(station: Station) -> None:
     client = station.app.server.test_client()
     outputs = list(station.app.callback_map)
-    assert len(outputs) >= 15  # every page's callbacks are registered
+    assert len(outputs) >= 12  # every page's callbacks are registered
     for output in outputs:
         assert output in declared(station), f"{output} declares no permission"
         assert callback_request(client, output).status_code == 401, output
@@ -152,10 +152,14 @@ def test_idle_sessions_end_and_polling_does_not_keep_them_alive(tmp_path: Path) 
         st.store.add_user("nurse", "nurse", hash_password(PASSWORD), time.time())
         client = st.app.server.test_client()
         login(client, "nurse")
-        tick = {"output": "bed-trend.extendData", "outputs": [], "inputs": [],
+        tick = {"output": "bed-poll.children", "outputs": [], "inputs": [],
                 "changedPropIds": ["bed-tick.n_intervals"]}  # fmt: skip
+        pushed = {"output": "bed-alarm-list.children", "outputs": [], "inputs": [],
+                  "changedPropIds": ["bed-changes.data"]}  # fmt: skip
         for _ in range(5):
             client.post("/_dash-update-component", json=tick)
+            client.post("/_dash-update-component", json=pushed)
+            client.get("/stream/chair-1/poll?after=")
             time.sleep(0.3)
         assert client.get("/").status_code == 302  # logged out despite the polling
         actions = [a for _, _, a, _ in st.store.audit_log()]

@@ -20,7 +20,7 @@ SMOKE = {
     "ingest.py": (["--copies", "1", "--repeats", "1"], "readings/s"),
     "simulate.py": (["--hours", "0.05"], "real time"),
     "review.py": (["--hours", "0.05"], "ms"),
-    "live_payload.py": (["--ticks", "1", "--beds", "1"], "classic (graph objects)"),
+    "live_payload.py": (["--ticks", "1", "--beds", "1"], "classic, graph objects"),
     "alarm_latency.py": (["--alarms", "2"], "p99"),  # Debian's Chromium, as CI installs it
 }
 

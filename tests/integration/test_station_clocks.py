@@ -9,7 +9,6 @@ from typing import Any
 from dashboard import build_station
 from monitor.clock import ManualClock
 from monitor.config import parse_config
-from tests.dash_requests import UPDATE_URL, find_component, route_body
 from tests.helpers import PLAN, REPO, config_dict, make_config, pump, wait_until
 
 
@@ -57,11 +56,9 @@ def test_a_training_bed_at_60x_leaves_its_neighbour_on_real_time(tmp_path: Path)
 
 
 def _overview_line(client: Any, app: Any, bed: str) -> str:
-    reply = client.post(UPDATE_URL, json=route_body(app, "/"))
-    page = reply.get_json()["response"]["page"]["children"]
-    card = find_component(page, {"type": "ov-session", "bed": bed})  # type: ignore[arg-type]
-    assert card is not None
-    return str(card["props"]["children"])
+    """The card's infusion line as the central station is sent it."""
+    hello = client.get("/stream/all/poll?after=").get_json()["hello"]
+    return str(hello["beds"][bed]["state"]["card"]["session"])
 
 
 def test_the_overview_shows_the_running_rate_and_phase(tmp_path: Path) -> None:

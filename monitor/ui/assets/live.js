@@ -8,6 +8,7 @@
 (function () {
   const SPARK_S = 15 * 60;
   const SPARK_EVERY_MS = 5000;
+  const TREND_EVERY_MS = 1000;
   const RETRY_REFUSED_MS = 30000;
   const COLORS = { HR: "#39ff6a", SPO2: "#2ee6ff", PLETH: "#2ee6ff", ECG1: "#39ff6a" };
   const state = {
@@ -118,6 +119,7 @@
       const tile = b.state.tiles[key];
       if (!tile) continue;
       setText(found[key].value, tile.v);
+      setClass(found[key].value, tile.long ? "tile-value long" : "tile-value");
       setText(found[key].sub, tile.sub);
       if (found[key].value && found[key].value.title !== tile.title) {
         found[key].value.title = tile.title;
@@ -239,12 +241,39 @@
 
   // -- charts -------------------------------------------------------------------------------
 
+  // Trend points are gathered and drawn at most once a second: a Plotly redraw of the whole
+  // trend costs far more than the numbers, and a fast training clock sends many a second.
+  let pendingTrend = {};
+  let trendTimer = null;
+  let trendAt = 0;
+
   function extendTrend(id, trend) {
-    const fresh = window.monitorOnlyNew("trend:" + id, trend);
-    const set = window.dash_clientside && window.dash_clientside.set_props;
-    if (!fresh || !set) return;
-    // after the numbers and the banner are painted: a Plotly redraw can take a while
-    requestAnimationFrame(() => setTimeout(() => set("bed-trend", { extendData: fresh }), 0));
+    const [update, indices, max] = trend;
+    indices.forEach((trace, i) => {
+      const p = pendingTrend[trace] || (pendingTrend[trace] = { x: [], y: [], max: 0 });
+      p.x.push(...update.x[i]);
+      p.y.push(...update.y[i]);
+      p.max = max.x ? max.x[i] : max;
+    });
+    if (trendTimer) return;
+    const wait = Math.max(0, TREND_EVERY_MS - (Date.now() - trendAt));
+    trendTimer = setTimeout(() => {
+      trendTimer = null;
+      trendAt = Date.now();
+      const traces = Object.keys(pendingTrend).map(Number);
+      const merged = [
+        { x: traces.map((t) => pendingTrend[t].x), y: traces.map((t) => pendingTrend[t].y) },
+        traces,
+        {
+          x: traces.map((t) => pendingTrend[t].max),
+          y: traces.map((t) => pendingTrend[t].max),
+        },
+      ];
+      pendingTrend = {};
+      const fresh = window.monitorOnlyNew("trend:" + id, merged);
+      const set = window.dash_clientside && window.dash_clientside.set_props;
+      if (fresh && set) set("bed-trend", { extendData: fresh });
+    }, wait);
   }
 
   function bedWaves(chunks) {
@@ -349,6 +378,7 @@
       close();
       beds = {};
       barSignature = null;
+      pendingTrend = {};
       window.monitorSweeps = {};
       state.url = key;
       state.kind = want ? want.kind : null;

@@ -15,7 +15,7 @@ from dash import ALL, Dash, Input, Output, State, ctx, dcc, html
 
 from monitor.feed import CommandError, LiveFeed
 from monitor.session import rate_steps
-from monitor.ui import live, session_panel
+from monitor.ui import live, session_panel, session_text
 from monitor.ui.auth import Access
 from monitor.ui.components import (
     alarm_controls,
@@ -63,7 +63,7 @@ def layout(feed: LiveFeed, bed_id: str, pseudonym: Callable[[str], str] = str) -
                     html.H2(snap.bed.name, className="bed-title"),
                     dmc.Badge("SIMULATED", color="grape", variant="filled") if sim else None,
                     html.Div(
-                        session_panel.header_text(snap.session, view),
+                        session_text.header_text(snap.session, view),
                         id="bed-session",
                         className="session-line",
                     ),

@@ -44,15 +44,20 @@ def bed_card(snap: BedSnapshot) -> html.Div:
     sim = snap.bed.source == "simulated"
     return html.Div(
         [
-            dcc.Link(
+            html.Div(
                 [
-                    html.Span(snap.bed.name, className="card-title"),
-                    html.Span("SIM", className="sim-chip") if sim else None,
+                    dcc.Link(
+                        [
+                            html.Span(snap.bed.name, className="card-title"),
+                            html.Span("SIM", className="sim-chip") if sim else None,
+                        ],
+                        href=f"/bed/{snap.bed.id}",
+                        className="card-head",
+                    ),
+                    html.Div(text, className=cls),
                 ],
-                href=f"/bed/{snap.bed.id}",
-                className="card-head",
+                className="card-top",
             ),
-            html.Div(text, className=cls),
             html.Div(
                 numeric_tiles(
                     OVERVIEW_TILES, snap.latest, snap.status, bed=snap.bed.id, size="small"
