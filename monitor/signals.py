@@ -184,7 +184,12 @@ class WaveformSignal:
     vitaldb_track: str
 
 
-# The DRI sends the plethysmogram at 100 Hz in units of 0.01 % (protocols.md §1).
+# The DRI sends the plethysmogram at 100 Hz in units of 0.01 %, and ECG leads at 300 Hz in
+# µV (protocols.md §1). The record keeps the pleth; the ECG is drawn live only.
 WAVEFORMS: dict[str, WaveformSignal] = {
-    w.code: w for w in (WaveformSignal("PLETH", "plethysmogram", "%", "PLETH"),)
+    w.code: w
+    for w in (
+        WaveformSignal("PLETH", "plethysmogram", "%", "PLETH"),
+        WaveformSignal("ECG1", "ECG lead I", "µV", "ECG_I"),
+    )
 }

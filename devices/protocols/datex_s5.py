@@ -321,6 +321,7 @@ class DriDecoder:
         self._status: dict[str, str] = {}
         self._last_cuff: tuple[int, int, int] | None = None
         self._cuff_measuring = False
+        self._wave_end: dict[int, float] = {}  # where each waveform's last block ended
 
     @property
     def stats(self) -> DecoderStats:
@@ -457,6 +458,17 @@ class DriDecoder:
 
     # -- waveforms -----------------------------------------------------------------------
 
+    def _wave_start(self, wave_id: int, r_time: float, n: int, rate_hz: int) -> float:
+        """When a block's first sample was taken. The record's time is whole seconds, and a
+        monitor sends several blocks a second: a block that follows on from the last one (its
+        whole second matches) starts where that one ended, so the trace joins; otherwise, a
+        real gap, it starts at the record's time."""
+        end = self._wave_end.get(wave_id)
+        start = end if end is not None and r_time - 1.0 <= end <= r_time + 2.0 else r_time
+        if rate_hz:
+            self._wave_end[wave_id] = start + n / rate_hz
+        return start
+
     def _waves(self, record: bytes, head: Header) -> list[Event]:
         out: list[Event] = []
         for offset, wave_id in head.subrecords:
@@ -469,7 +481,7 @@ class DriDecoder:
             out.append(
                 WaveformBlock(
                     self.bed,
-                    float(head.r_time),
+                    self._wave_start(wave_id, float(head.r_time), n, wave.rate_hz),
                     wave_id,
                     wave.name,
                     wave.rate_hz,

@@ -50,7 +50,9 @@ from devices.protocols.datex_s5 import (
     parse_header,
 )
 
-PLETH_WAVE = 8  # the plethysmogram, 100 Hz: the waveform the station asks for and keeps
+PLETH_WAVE = 8  # the plethysmogram, 100 Hz: the waveform the station keeps with the record
+ECG1_WAVE = 1  # ECG lead I (300 Hz): shown live on the bed page
+LIVE_WAVES = (ECG1_WAVE, PLETH_WAVE)  # 400 samples/s, inside the monitor's 600
 
 
 # -- framing -----------------------------------------------------------------------------
@@ -129,12 +131,13 @@ def stop_request(dri_level: int = 0) -> bytes:
 
 def host_requests(interval_s: int, attempt: int) -> list[bytes]:
     """What the station sends to start a monitor: basic display values every `interval_s`
-    seconds and the plethysmogram. `attempt` counts the silences so far; some monitors answer
-    only a request that names their DRI level, so each retry names the next one (§1.5)."""
+    seconds, the ECG and the plethysmogram. `attempt` counts the silences so far; some
+    monitors answer only a request that names their DRI level, so each retry names the next
+    one (§1.5)."""
     level = DRI_LEVELS_TO_TRY[attempt % len(DRI_LEVELS_TO_TRY)]
     return [
         display_request(interval_s, (PhdbClass.BASIC,), dri_level=level),
-        waveform_request((PLETH_WAVE,), dri_level=level),
+        waveform_request(LIVE_WAVES, dri_level=level),
     ]
 
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from devices.protocols.datex_s5 import NIBP_LABEL_OLDER_THAN_60S, WAVES, Deframer
 from devices.protocols.datex_s5_encode import (
+    ECG1_WAVE,
     PLETH_WAVE,
     DisplayRequest,
     parse_request,
@@ -28,7 +29,7 @@ from devices.protocols.datex_s5_encode import (
     waveform_record,
 )
 from devices.simulator.inprocess import SimulatedMonitor
-from devices.simulator.waves import pleth_wave
+from devices.simulator.waves import ecg_wave, pleth_wave
 from monitor.clock import Clock
 from monitor.model import DeviceEvent, Reading
 
@@ -37,6 +38,8 @@ log = logging.getLogger(__name__)
 DRI_LEVEL = 10  # as in the CARESCAPE captures
 NIBP_LABEL_ADULT_AUTO = 0x0B
 POLL_S = 0.05
+WAVE_RECORD_S = 0.25  # a monitor sends its waveforms in small records, several a second
+DRAWN = {PLETH_WAVE: pleth_wave, ECG1_WAVE: ecg_wave}
 
 
 class VirtualDriMonitor:
@@ -49,7 +52,7 @@ class VirtualDriMonitor:
         self.request: DisplayRequest | None = None
         self.waves: tuple[int, ...] = ()  # waveform ids the host asked for
         self.wave_records_sent = 0
-        self._pulse_phase = 0.0
+        self._pulse_phase: dict[int, float] = {}
         self._pulse_rate = 75.0
         self._next_wave = 0.0
         self._master: int | None = None
@@ -124,14 +127,26 @@ class VirtualDriMonitor:
             label |= NIBP_LABEL_OLDER_THAN_60S
         return values, label
 
-    def _pleth_record(self, now: float) -> bytes:
-        """One second of plethysmogram at the last pulse rate, continuous across records."""
-        n = WAVES[PLETH_WAVE].rate_hz
-        phase = self._pulse_phase + np.arange(n) * (self._pulse_rate / 60.0) / n
-        self._pulse_phase = float(phase[-1] + (self._pulse_rate / 60.0) / n) % 1.0
-        record = waveform_record(PLETH_WAVE, pleth_wave(phase), int(now), self.wave_records_sent)
-        self.wave_records_sent += 1
-        return record
+    def _wave_records(self, now: float) -> bytes:
+        """A quarter second of each requested waveform at the last pulse rate, continuous in
+        phase across records; none with the probe off or the leads off."""
+        out = b""
+        for wave_id in self.waves:
+            draw = DRAWN.get(wave_id)
+            if draw is None or self._wave_off(wave_id):
+                continue
+            rate = WAVES[wave_id].rate_hz
+            n = round(rate * WAVE_RECORD_S)
+            step = (self._pulse_rate / 60.0) / rate
+            phase = self._pulse_phase.get(wave_id, 0.0) + np.arange(n) * step
+            self._pulse_phase[wave_id] = float(phase[-1] + step) % 1.0
+            out += waveform_record(wave_id, draw(phase), int(now), self.wave_records_sent)
+            self.wave_records_sent += 1
+        return out
+
+    def _wave_off(self, wave_id: int) -> bool:
+        status = self.simulator.status
+        return status.get("SPO2" if wave_id == PLETH_WAVE else "HR", "valid") != "valid"
 
     def _serve(self, master: int, stop: threading.Event) -> None:
         deframer = Deframer()
@@ -149,9 +164,11 @@ class VirtualDriMonitor:
                             self.waves = waves
                             self._next_wave = self.clock.now()
                 now = self.clock.now()
-                if PLETH_WAVE in self.waves and now >= self._next_wave:
-                    os.write(master, self._pleth_record(now))
-                    self._next_wave = max(self._next_wave + 1.0, now)
+                if self.waves and now >= self._next_wave:
+                    records = self._wave_records(now)
+                    if records:
+                        os.write(master, records)
+                    self._next_wave = max(self._next_wave + WAVE_RECORD_S, now)
                 if "disconnect" in self.simulator.artifacts:
                     self._next_send = max(self._next_send, now)  # the cable is out
                 elif self.request is not None and now >= self._next_send:

@@ -230,6 +230,11 @@ class SimulatedMonitor:
             if not failed:
                 self._emit(sink, now, cuff)
 
+    @property
+    def status(self) -> dict[str, str]:
+        """Signals a sensor artifact has taken off, and why."""
+        return dict(self._status)
+
     def wave_tick(self, sink: Sink) -> None:
         """Emit the pleth from where the last block ended up to now (a 250-ms chunk between
         numerics ticks), so a late tick still joins (up to a 2-s gap)."""

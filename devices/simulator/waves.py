@@ -1,4 +1,5 @@
-"""Synthetic waveforms for the simulated patient: the plethysmogram beat, continuous in phase."""
+"""Synthetic waveforms for the simulated patient: the plethysmogram and ECG beats, continuous
+in phase from block to block."""
 
 from __future__ import annotations
 
@@ -15,6 +16,23 @@ def pleth_wave(phase: np.ndarray) -> np.ndarray:
         5.0
         + 60.0 * np.exp(-(((frac - 0.18) / 0.09) ** 2))
         + 22.0 * np.exp(-(((frac - 0.5) / 0.12) ** 2))
+    )
+
+
+def ecg_wave(phase: np.ndarray) -> np.ndarray:
+    """An ECG lead I beat over cardiac phase 0-1 in µV: P wave, QRS complex and T wave as
+    Gaussian bumps (a drawing for training, not a physiological model)."""
+    frac = phase % 1.0
+
+    def bump(centre: float, width: float, height: float) -> np.ndarray:
+        return height * np.exp(-(((frac - centre) / width) ** 2))
+
+    return (
+        bump(0.10, 0.025, 120.0)
+        + bump(0.215, 0.008, -120.0)
+        + bump(0.235, 0.010, 1100.0)
+        + bump(0.255, 0.008, -250.0)
+        + bump(0.48, 0.045, 280.0)
     )
 
 

@@ -18,6 +18,8 @@ from monitor.runtime.journal import Journal
 from monitor.session import SessionEvent
 
 log = logging.getLogger(__name__)
+# The record keeps the pleth (the review draws it); the ECG (300 Hz) is shown live only.
+STORED_WAVES = frozenset({"PLETH"})
 
 GIVE_UP_AFTER = 20  # failed attempts at one event before it is dropped (and logged)
 _LOUD = (AlarmPhase.ACTIVE, AlarmPhase.ESCALATED, AlarmPhase.REMINDER)
@@ -76,7 +78,7 @@ class Recorder:
             store.record_transition(sid, event)
             _log_transition(event)
         elif isinstance(event, Waveform):
-            if sid is not None:
+            if sid is not None and event.signal in STORED_WAVES:
                 store.append_waveform(sid, event)
         elif isinstance(event, SessionEvent):
             store.add_event(sid, self.bed, event.t, event.kind, event.user, event.payload)

@@ -52,6 +52,20 @@ def _nurse_walkthrough(page: Any, station: Any, url: str) -> None:
     )
     assert page.locator(".bed-card").count() == 2
 
+    # The DRI chair sends ECG and pleth: both sweep on its bed page.
+    page.goto(url + "/bed/chair-2")
+    sweeps = "() => Object.fromEntries(Object.entries(window.monitorSweeps || {})"
+    sweeps += ".map(([k, s]) => [k, s.samples]))"
+    wait_until(
+        lambda: (
+            page.evaluate(sweeps).get("bed:ECG1", 0) >= 300
+            and page.evaluate(sweeps).get("bed:PLETH", 0) >= 100
+        ),
+        10,
+        "a second of ECG and pleth",
+    )
+    assert page.locator("#bed-strip-ECG1").is_visible()
+
     # Bed page: HR updates at least three times and the trend grows.
     page.goto(url + "/bed/chair-1")
     hr = page.locator(tile("HR", "chair-1", "value"))

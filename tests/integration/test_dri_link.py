@@ -44,6 +44,13 @@ def test_unplug_and_replug_the_virtual_monitor(tmp_path: Path) -> None:
         t, pleth = wave.times(np.arange(len(wave.v))), wave.v
         assert len(t) >= 200 and abs(float(np.median(np.diff(t))) - 0.01) < 1e-6
         assert 0 < float(pleth.min()) < 10 < 50 < float(pleth.max()) < 90  # pulse shape
+        # quarter-second records join into one trace: their whole-second times are not used
+        assert float(np.max(np.diff(t))) < 0.011
+        # the ECG the host asked for reaches the live pages (300 Hz), joined the same way
+        ecg = [w for w in station.ward.delta("chair-1", 0).waves if w.signal == "ECG1"]
+        assert len(ecg) >= 4 and {len(w.samples) for w in ecg} == {75}
+        assert all(abs(b.t - (a.t + 0.25)) < 1e-6 for a, b in zip(ecg, ecg[1:], strict=False))
+        assert max(float(np.max(w.samples)) for w in ecg) > 800  # R waves, in µV
 
         device.virtual.close()  # the cable is pulled
         took = wait_until(

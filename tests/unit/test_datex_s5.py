@@ -254,3 +254,12 @@ def test_truncation_and_mutation_never_raise(
     got = {r.signal: r.value for r in _readings(events) if r.t == 100}
     continuous = {k: v for k, v in values.items() if k not in dri.NIBP_SIGNALS}
     assert {k: v for k, v in got.items() if k not in dri.NIBP_SIGNALS} == pytest.approx(continuous)
+
+
+def test_blocks_within_a_second_join_and_a_gap_stays_a_gap() -> None:
+    """Records carry whole seconds; a monitor sends several waveform records a second."""
+    decoder = dri.DriDecoder("b")
+    blocks = [decoder.feed(enc.waveform_record(8, [50.0] * 25, 42))[0] for _ in range(4)]
+    assert [b.t for b in blocks] == [42.0, 42.25, 42.5, 42.75]  # type: ignore[union-attr]
+    (after_gap,) = decoder.feed(enc.waveform_record(8, [50.0] * 25, 50))
+    assert after_gap.t == 50.0  # type: ignore[union-attr]

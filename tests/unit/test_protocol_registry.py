@@ -51,7 +51,7 @@ def test_the_dri_entry() -> None:
         level = dri.DRI_LEVELS_TO_TRY[attempt % len(dri.DRI_LEVELS_TO_TRY)]
         assert entry.host_requests(dev, attempt) == [
             enc.display_request(2, (dri.PhdbClass.BASIC,), dri_level=level),
-            enc.waveform_request((enc.PLETH_WAVE,), dri_level=level),
+            enc.waveform_request((enc.ECG1_WAVE, enc.PLETH_WAVE), dri_level=level),
         ]
     intervals = entry.expected_intervals(dev)
     assert intervals["HR"] == intervals["ETCO2"] == intervals["ART_MEAN"] == 2.0
