@@ -13,6 +13,7 @@ import pytest
 from dashboard import Station, build_station
 from devices.simulator.inprocess import SimulatedMonitor
 from monitor.clock import ManualClock
+from monitor.model import DeviceEvent
 from tests.dash_requests import (
     UPDATE_URL,
     alarm_command_body,
@@ -44,6 +45,16 @@ def _poll(client: Any, bed: str, after: int | None) -> tuple[int, dict[str, Any]
     resp = client.get(f"/stream/{bed}/poll?after={'' if after is None else after}")
     assert resp.status_code == 200, resp.data[:300]
     return len(resp.data), json.loads(resp.data)
+
+
+def _desaturated(station: Station) -> Any:
+    """Chair 1 desaturates to 80 % for 4 s (a HIGH alarm); returns a client."""
+    clock, client = _clock_and_client(station)
+    device = station.ward.runtime("chair-1").device
+    assert isinstance(device, SimulatedMonitor)
+    device.set_value("SPO2", 80)
+    pump(station, clock, 4)
+    return client
 
 
 def _news(client: Any, bed: str, after: int) -> tuple[int, list[dict[str, Any]], int]:
@@ -128,11 +139,7 @@ def test_a_page_catches_up_from_its_own_cursor(station: Station) -> None:
 
 
 def test_the_alarm_list_is_redrawn_on_a_change(station: Station) -> None:
-    clock, client = _clock_and_client(station)
-    device = station.ward.runtime("chair-1").device
-    assert isinstance(device, SimulatedMonitor)
-    device.set_value("SPO2", 80)
-    pump(station, clock, 4)
+    client = _desaturated(station)
     resp = client.post(UPDATE_URL, json=bed_changes_body(station.app, "chair-1", {"alarms": "x"}))
     assert resp.status_code == 200, resp.data[:300]
     body = json.loads(resp.data)["response"]
@@ -141,11 +148,7 @@ def test_the_alarm_list_is_redrawn_on_a_change(station: Station) -> None:
 
 
 def test_acknowledge_through_the_page_callback(station: Station) -> None:
-    clock, client = _clock_and_client(station)
-    device = station.ward.runtime("chair-1").device
-    assert isinstance(device, SimulatedMonitor)
-    device.set_value("SPO2", 80)
-    pump(station, clock, 4)
+    client = _desaturated(station)
     assert station.ward.snapshot("chair-1").sounding == "HIGH"
     resp = client.post(UPDATE_URL, json=alarm_command_body(station.app, "chair-1", "bed-ack"))
     assert json.loads(resp.data)["response"]["bed-alarm-msg"]["children"] == (
@@ -162,3 +165,14 @@ def test_the_bed_page_draws_its_window_and_where_it_ends(station: Station) -> No
     assert marker is not None and marker["props"]["data-seq"].isdigit()
     graph = find_component(layout, "bed-trend")["props"]["figure"]  # type: ignore[index]
     assert len(graph["data"][0]["x"]) >= 899  # 15 minutes of HR
+
+
+def test_the_wave_is_marked_invalid_while_the_probe_is_off(station: Station) -> None:
+    clock, client = _clock_and_client(station)
+    assert _poll(client, "chair-1", None)[1]["hello"]["state"]["wave_ok"] is True
+    event = {"signal": "SPO2", "status": "probe off"}
+    station.ward.runtime("chair-1").receive(
+        DeviceEvent("chair-1", clock.now(), "signal_status", event)
+    )
+    state = _poll(client, "chair-1", None)[1]["hello"]["state"]
+    assert state["wave_ok"] is False and state["tiles"]["SPO2"]["sub"] == "probe off"
