@@ -22,6 +22,7 @@ SMOKE = {
     "review.py": (["--hours", "0.05"], "ms"),
     "live_payload.py": (["--ticks", "1", "--beds", "1"], "classic, graph objects"),
     "alarm_latency.py": (["--alarms", "2"], "p99"),  # Debian's Chromium, as CI installs it
+    "viewers.py": (["--smoke"], "bytes/viewer"),  # a child station, and Debian's Chromium
 }
 
 

@@ -33,10 +33,11 @@
     if (bedLive) {
       const bed = bedLive.dataset.bed;
       const query = "?seq=" + bedLive.dataset.seq + "&epoch=" + bedLive.dataset.epoch;
-      return { kind: "bed", key: "bed:" + bed, base: "/stream/" + bed, query: query, push: push };
+      const base = "/stream/" + bed;
+      return { kind: "bed", key: "bed:" + bed, base: base, query: query, push: push, tick: "bed-tick" };
     }
     if (document.getElementById("ward-live")) {
-      return { kind: "ward", key: "ward", base: "/stream/all", query: "", push: push };
+      return { kind: "ward", key: "ward", base: "/stream/all", query: "", push: push, tick: "ov-tick" };
     }
     return null;
   }
@@ -365,6 +366,13 @@
     if (window.monitorConnection) window.monitorConnection.heard();
   }
 
+  // The fallback Interval stops while the stream is open: each tick runs Dash's callback
+  // machinery over the whole page, which on a 30-chair central page costs more than painting.
+  function polling(want, on) {
+    const set = window.dash_clientside && window.dash_clientside.set_props;
+    if (set && want && want.tick) set(want.tick, { disabled: !on });
+  }
+
   function close() {
     if (state.source) state.source.close();
     state.source = null;
@@ -396,12 +404,14 @@
     };
     source.addEventListener("hello", (event) => {
       state.open = true;
+      polling(want, false);
       onMessage(event);
     });
     source.addEventListener("frame", onMessage);
     source.addEventListener("beat", heard);
     source.onerror = () => {
       state.open = false;
+      polling(want, true);
       if (source.readyState === EventSource.CLOSED) {
         // refused (no stream free) or gone: poll, and try a stream again later
         state.source = null;
@@ -410,12 +420,13 @@
     };
   }
 
-  let polling = false;
+  let inFlight = false;
   window.monitorLive = {
     poll: function () {
+      const unchanged = window.dash_clientside.no_update;
       const want = state.want;
-      if (!want || state.open || polling) return "";
-      polling = true;
+      if (!want || state.open || inFlight) return unchanged;
+      inFlight = true;
       state.polls += 1;
       const after = state.last === null ? "" : String(state.last);
       fetch(want.base + "/poll?after=" + after, { credentials: "same-origin" })
@@ -428,9 +439,9 @@
         })
         .catch(() => {})
         .finally(() => {
-          polling = false;
+          inFlight = false;
         });
-      return "";
+      return unchanged;
     },
   };
 

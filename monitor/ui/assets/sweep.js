@@ -7,7 +7,12 @@
   const PX_PER_MM = 96 / 25.4; // CSS pixels
   const ERASE_PX = 10;
   const GREY = "#6b7478";
+  const SIZE_EVERY_MS = 2000;
   window.monitorSweeps = window.monitorSweeps || {};
+  // Reading a canvas's size forces the page's layout: do it on a resize and every 2 s, not
+  // on every chunk (thirty strips a few times a second would lay the page out each time).
+  let resized = 0;
+  window.addEventListener("resize", () => (resized = Date.now()));
 
   window.monitorSweep = function (key, canvas, opts) {
     const known = window.monitorSweeps[key];
@@ -28,11 +33,17 @@
       greyChunks: 0,
       width: 0,
       height: 0,
+      sizedAt: 0,
     };
     window.monitorSweeps[key] = sweep;
 
     function fit() {
       const dpr = window.devicePixelRatio || 1;
+      const now = Date.now();
+      if (sweep.width && now - sweep.sizedAt < SIZE_EVERY_MS && resized < sweep.sizedAt) {
+        return dpr;
+      }
+      sweep.sizedAt = now;
       const w = Math.round(canvas.clientWidth * dpr);
       const h = Math.round(canvas.clientHeight * dpr);
       if (w !== sweep.width || h !== sweep.height) {
