@@ -76,8 +76,8 @@ class _Track:
 
     cursor: int
     wave_ends: dict[str, float] = field(default_factory=dict)
-    ward_wave_ends: dict[str, float] = field(default_factory=dict)
     rate_steps_sent: int = 0
+    limits: str = ""
     alarm_sig: str = ""
 
 
@@ -115,7 +115,7 @@ class Broadcaster:
 
     # -- what a viewer gets first --------------------------------------------------------
 
-    def state(self, bed: str, snap: BedSnapshot) -> dict[str, Any]:
+    def state(self, bed: str, snap: BedSnapshot, limits: str | None = None) -> dict[str, Any]:
         """The bed's state for its page: the shared part, the session panel's text, and
         signatures of the parts a server callback redraws when they change (alarm list, limit
         lines, the session form of a new phase)."""
@@ -124,7 +124,7 @@ class Broadcaster:
         checklist = self.feed.checklist(bed) if recovery else []
         changes = {
             "alarms": _short(live.alarm_signature(snap.alarms, snap.latest)),
-            "limits": _short(repr(sorted(self.feed.limit_marks(bed).items()))),
+            "limits": limits or self.limits_signature(bed),
             "phase": view.phase.value if view else "none",
             "session": str(snap.session.id) if snap.session else "",
         }
@@ -137,6 +137,9 @@ class Broadcaster:
             "due": session_panel.due_text(view, snap.now),
         }
         return state
+
+    def limits_signature(self, bed: str) -> str:
+        return _short(repr(sorted(self.feed.limit_marks(bed).items())))
 
     def bed_hello(self, bed: str) -> dict[str, Any]:
         """The bed's state now, for a viewer that just connected."""
@@ -199,7 +202,9 @@ class Broadcaster:
         alarm_changed = False
         if delta.readings or delta.alarms or delta.steps or delta.lost:
             snap = self.feed.snapshot(bed)
-            state = self.state(bed, snap)
+            if delta.steps or not track.limits:  # a limit change is a logged step
+                track.limits = self.limits_signature(bed)
+            state = self.state(bed, snap, track.limits)
             message["state"] = state
             ward["state"] = frames.ward_state(state)
             alarm_changed = state["changes"]["alarms"] != track.alarm_sig
@@ -212,9 +217,8 @@ class Broadcaster:
         chunks = frames.wave_chunks(delta.waves, track.wave_ends)
         if chunks:
             message["waves"] = chunks
-            small = frames.wave_chunks(delta.waves, track.ward_wave_ends, ("PLETH",))
             ward.setdefault("waves", []).extend(
-                frames.decimate(c, frames.WARD_WAVE_HZ) for c in small
+                frames.decimate(c, frames.WARD_WAVE_HZ) for c in chunks if c["s"] == "PLETH"
             )
         if not ward:
             del self._ward_pending[bed]

@@ -13,16 +13,19 @@ import math
 import time
 from typing import Any
 
+import numpy as np
+
 from monitor.feed import BedSnapshot
 from monitor.model import Priority, Reading, Waveform
 from monitor.ui import live
-from monitor.ui.tiles import BED_TILES, TILE_OF_SIGNAL, is_long
+from monitor.ui.tiles import BED_TILES, OVERVIEW_TILES, TILE_OF_SIGNAL, is_long
 
 WAVE_SIGNALS = ("PLETH", "ECG1")
 JOIN_S = 0.05  # wave blocks this close join; more apart is a gap drawn as a gap
 WARD_WAVE_HZ = 25  # the central station's small strips need no more
 SPARK_SIGNALS = ("HR", "SPO2")
 SPARK_BUCKET_S = 10.0  # the history a central page starts with: one point per 10 s
+WARD_TILES = {t.key for t in OVERVIEW_TILES}
 
 
 def tiles(snap: BedSnapshot) -> dict[str, dict[str, Any]]:
@@ -127,8 +130,11 @@ def bed_state(snap: BedSnapshot, changes: dict[str, str]) -> dict[str, Any]:
 
 
 def ward_state(state: dict[str, Any]) -> dict[str, Any]:
-    """The part of a bed's state the central station shows (no bed-page parts)."""
-    return {k: v for k, v in state.items() if k not in ("changes", "session")}
+    """The part of a bed's state the central station shows: its cards' tiles, no bed-page
+    parts (30 central viewers are sent every bed's changes, so every byte counts 30 times)."""
+    out = {k: v for k, v in state.items() if k not in ("changes", "session", "tiles")}
+    out["tiles"] = {k: v for k, v in state["tiles"].items() if k in WARD_TILES}
+    return out
 
 
 def wave_chunks(
@@ -141,7 +147,10 @@ def wave_chunks(
         if block.signal not in signals:
             continue
         last = ends.get(block.signal)
-        values = [None if math.isnan(v) else round(float(v), 1) for v in block.samples]
+        samples = np.round(np.asarray(block.samples, dtype=np.float64), 1)
+        values: list[float | None] = samples.tolist()
+        if np.isnan(samples).any():  # a missing sample breaks the line
+            values = [None if math.isnan(v) else v for v in samples.tolist()]
         out.append(
             {
                 "s": block.signal,
@@ -158,9 +167,8 @@ def wave_chunks(
 def decimate(chunk: dict[str, Any], hz: float) -> dict[str, Any]:
     """A chunk at about `hz` samples a second (every k-th sample), for the small strips."""
     step = max(1, round(chunk["hz"] / hz))
-    if step == 1:
-        return chunk
-    return chunk | {"hz": chunk["hz"] / step, "y": chunk["y"][::step]}
+    shape = [None if v is None else round(v) for v in chunk["y"][::step]]  # a shape: no decimals
+    return chunk | {"hz": chunk["hz"] / step, "y": shape}
 
 
 def spark_points(readings: list[Reading]) -> dict[str, list[list[float]]]:
