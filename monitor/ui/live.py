@@ -11,10 +11,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from monitor.feed import BedInfo, BedSnapshot
+from monitor.feed import BedInfo
 from monitor.model import ActiveAlarm, Reading
 from monitor.ui import alarm_words
-from monitor.ui.tiles import TILE_OF_SIGNAL, TileSpec, format_sub, format_tile
+from monitor.ui.tiles import TileSpec, format_sub, format_tile
 
 LIVE_WINDOW_S = 15 * 60
 MIN_STALE_S = 3.0
@@ -193,43 +193,6 @@ def tile_titles(specs: tuple[TileSpec, ...], latest: dict[str, Reading]) -> list
         r = latest.get(s.primary)
         out.append(f"{s.label} measured {measured_at(r.t)}" if r else f"{s.label}: no value yet")
     return out
-
-
-def age_key(bed: str | None, tile: str) -> str:
-    return f"{bed}|{tile}" if bed else tile
-
-
-def freshness(snap: BedSnapshot, specs: tuple[TileSpec, ...], per_bed: bool) -> dict[str, Any]:
-    """Ages (s, as of the server's now), NO-DATA limits and alarm colours per tile.
-
-    The browser adds the time since it received this, so a dead feed or a dead server both
-    age the tiles without any further response.
-    """
-    bed = snap.bed.id if per_bed else None
-    age: dict[str, float | None] = {}
-    limit: dict[str, float] = {}
-    alarm: dict[str, str] = {}
-    for s in specs:
-        key = age_key(bed, s.key)
-        r = snap.latest.get(s.primary)
-        if r is not None:
-            age[key] = round(max(0.0, snap.now - r.t), 1)
-        elif s.primary in snap.status:  # a current "no value" status is fresh while the feed is
-            age[key] = round(max(0.0, snap.now - snap.last_arrival), 1)
-        else:
-            age[key] = None
-        limit[key] = stale_after_s(snap.bed.expected_interval_s.get(s.primary, 1.0))
-    for a in snap.alarms:
-        key = age_key(bed, TILE_OF_SIGNAL.get(a.signal, a.signal))
-        if key in age and key not in alarm:
-            alarm[key] = a.priority.name.lower()
-    return {
-        "age": age,
-        "limit": limit,
-        "alarm": alarm,
-        "sounding": snap.sounding,
-        "pause": round(snap.pause_remaining_s, 1),
-    }
 
 
 def _num(v: float | None) -> str:

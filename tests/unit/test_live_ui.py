@@ -1,10 +1,10 @@
-"""The pure builders behind the live pages: tiles, freshness, banner, extendData."""
+"""The pure builders behind the live pages: tiles, their times and limits, banner, extendData."""
 
 from __future__ import annotations
 
 from monitor.feed import BedInfo, BedSnapshot
 from monitor.model import ActiveAlarm, Priority, Reading
-from monitor.ui import live
+from monitor.ui import frames, live
 from monitor.ui.tiles import BED_TILES
 
 T0 = 1_767_225_600.0
@@ -28,11 +28,11 @@ def test_status_shows_dashes_and_the_reason() -> None:
         zip([t.key for t in BED_TILES], live.tile_subs(BED_TILES, latest, status), strict=True)
     )
     assert (texts["HR"], texts["SPO2"], subs["SPO2"]) == ("72", "---", "over range")
-    fresh = live.freshness(_snap(latest, status, []), BED_TILES, per_bed=False)
-    assert fresh["age"]["HR"] == 2.0
-    assert fresh["age"]["SPO2"] == 1.0  # a current status is as fresh as the feed
-    assert fresh["age"]["TEMP"] is None  # never seen: NO DATA
-    assert fresh["limit"]["NIBP"] == 360.0 and fresh["limit"]["HR"] == 3.0
+    tiles = frames.tiles(_snap(latest, status, []))  # what live.js ages on the browser's clock
+    assert tiles["HR"]["t"] == T0
+    assert tiles["SPO2"]["t"] == T0 + 1  # a current status is as fresh as the feed
+    assert tiles["TEMP"]["t"] is None  # never seen: NO DATA
+    assert tiles["NIBP"]["lim"] == 360.0 and tiles["HR"]["lim"] == 3.0
 
 
 def test_nibp_tile_and_alarm_colour() -> None:
@@ -43,8 +43,9 @@ def test_nibp_tile_and_alarm_colour() -> None:
     alarm = ActiveAlarm("NIBP_SYS_VERY_HIGH", "NIBP_SYS", Priority.HIGH, T0, 182, 182, 180, ">=")
     assert live.tile_texts(BED_TILES, latest)[2] == "182/95"
     assert live.tile_subs(BED_TILES, latest, {})[2] == "(124)"
-    fresh = live.freshness(_snap(latest, {}, [alarm]), BED_TILES, per_bed=True)
-    assert fresh["alarm"] == {"b|NIBP": "high"}
+    tiles = frames.tiles(_snap(latest, {}, [alarm]))
+    assert {k for k, t in tiles.items() if t["alarm"]} == {"NIBP"}
+    assert tiles["NIBP"]["alarm"] == "high" and tiles["NIBP"]["long"] is False
     lines, cls = live.banner([alarm])
     assert (lines, cls) == (["*** NBP sys 182 ≥ 180"], "banner banner-high")
     assert live.banner([]) == ([], "banner banner-none")
