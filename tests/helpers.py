@@ -127,13 +127,23 @@ def served(config: Config, clock: Clock | None = None) -> Iterator[tuple[Station
     station = build_station(config, clock)
     station.start()
     server = create_server(station.app.server, host="127.0.0.1", port=0, threads=16)
-    thread = threading.Thread(target=server.run, daemon=True)
+    closing = threading.Event()
+
+    def serve() -> None:
+        try:
+            server.run()
+        except OSError:
+            if not closing.is_set():  # closing its sockets under the loop is how it stops
+                raise
+
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     try:
         yield station, f"http://127.0.0.1:{server.effective_port}"
     finally:
         station.ward.close_streams()
         _streams_ended(station)
+        closing.set()
         server.close()
         thread.join(timeout=5)
         station.stop()
