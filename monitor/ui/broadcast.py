@@ -53,7 +53,10 @@ class Channel:
         """Messages numbered above `n`, and whether the channel still held all of them."""
         with self._cond:
             items = [item for item in self._items if item[0] > n]
-            complete = n >= self._n or (bool(self._items) and self._items[0][0] <= n + 1)
+            # a number beyond the last is from before a restart: that viewer needs a hello
+            complete = n == self._n or (
+                n < self._n and bool(self._items) and self._items[0][0] <= n + 1
+            )
         return items, complete
 
     def wait(self, n: int, timeout: float) -> bool:
