@@ -10,7 +10,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from tsdownsample import MinMaxLTTBDownsampler
@@ -25,6 +25,7 @@ from monitor.signals import WAVEFORMS
 
 DEFAULT_POINTS = 1000  # per trace: about one per pixel column of a wide screen
 NUISANCE_S = 10.0  # alarms shorter than this are counted as likely nuisance (Görges 2009)
+GAP_MIN_S = 10.0  # a pause in a signal's readings this long (or 5 usual intervals) is a gap
 
 
 def keep_index(v: np.ndarray, n_out: int, t: np.ndarray | None = None) -> np.ndarray:
@@ -45,12 +46,33 @@ def downsample(
     return t[idx], v[idx]
 
 
+def gap_mask(t: np.ndarray) -> np.ndarray:
+    """For each interval between consecutive readings, whether it is a gap in the data (no
+    line is drawn across it and no time is counted in it)."""
+    gaps = np.diff(t)
+    if len(gaps) == 0:
+        return np.zeros(0, dtype=bool)
+    return gaps > max(GAP_MIN_S, 5 * float(np.median(gaps)))
+
+
+def with_breaks(t: np.ndarray, v: np.ndarray, breaks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The shown points with a NaN before the first point after each gap: a chart draws
+    no line across it."""
+    at = np.searchsorted(t, breaks)
+    at = np.unique(at[(at > 0) & (at < len(t))])
+    if len(at) == 0:
+        return t, v
+    return np.insert(t.astype(np.float64), at, np.nan), np.insert(v.astype(np.float64), at, np.nan)
+
+
 @dataclass(frozen=True, slots=True)
 class Window:
     signal: str
     t: np.ndarray
     v: np.ndarray
     raw_points: int
+    breaks: np.ndarray = field(default_factory=lambda: np.empty(0))
+    """Times of the first reading after each gap in the window."""
 
     @property
     def resolution_s(self) -> float:
@@ -73,8 +95,9 @@ def window(
     t, v = store.track(session_id, signal)
     lo = 0 if start is None else int(np.searchsorted(t, start, side="left"))
     hi = len(t) if end is None else int(np.searchsorted(t, end, side="right"))
-    ts, vs = downsample(t[lo:hi], v[lo:hi], n_out)
-    return Window(signal, ts, vs, hi - lo)
+    t, v = t[lo:hi], v[lo:hi]
+    ts, vs = downsample(t, v, n_out)
+    return Window(signal, ts, vs, hi - lo, t[1:][gap_mask(t)])
 
 
 def _wave_window(
@@ -158,11 +181,13 @@ def load_record(store: ReviewSource, session_id: int) -> SessionRecord:
 
 def _seconds_outside(t: np.ndarray, v: np.ndarray, rules: list[AlarmRule]) -> float:
     """Time during which any absolute limit of the signal was breached: each reading holds
-    until the next one (the last one for the median interval)."""
+    until the next one (the last one, and one before a gap, for the median interval), so
+    time without data is never counted."""
     if len(t) == 0:
         return 0.0
     gaps = np.diff(t)
-    held = np.append(gaps, np.median(gaps) if len(gaps) else 0.0)
+    usual = float(np.median(gaps)) if len(gaps) else 0.0
+    held = np.append(np.where(gap_mask(t), usual, gaps), usual)
     outside = np.zeros(len(v), dtype=bool)
     for r in rules:  # absolute limits only (the caller's choice)
         outside |= breaches(v, str(r.op), float(r.limit or 0))  # elementwise on arrays

@@ -10,7 +10,7 @@ import pytest
 from monitor.clock import ManualClock
 from monitor.config import AlarmRule, AlarmsConfig, BedConfig, SimulatorDevice
 from monitor.model import Reading, Waveform
-from monitor.review import downsample, summarize, window
+from monitor.review import _seconds_outside, downsample, summarize, window, with_breaks
 from monitor.runtime.bed import BedRuntime
 from monitor.storage.sqlite import SessionStore
 from tests.helpers import PLAN, QuietDevice
@@ -27,6 +27,22 @@ def test_downsampling_keeps_every_windows_extremes() -> None:
         assert len(ts) <= 2000
         assert vs.min() == vw.min() and vs.max() == vw.max()
         assert np.all(np.diff(ts) > 0)
+
+
+def test_a_gap_in_the_data_breaks_the_line_and_is_not_counted_outside_limits() -> None:
+    # SpO2 at 1 Hz, low for 60 s, then the probe off for 10 min (no readings), then low 60 s
+    t = np.concatenate([np.arange(0, 120.0), np.arange(720, 840.0)])
+    v = np.where((t >= 60) & (t < 780), 88.0, 97.0)
+    rule = AlarmRule(name="SPO2_LOW", signal="SPO2", op="<", limit=92, priority="MEDIUM")
+    # 60 s before the gap + 60 s after it; the 10 min without data count nothing
+    assert _seconds_outside(t, v, [rule]) == 120.0
+    ts, vs = downsample(t, v, 100)
+    gap_start = t[1:][np.diff(t) > 10]
+    tb, vb = with_breaks(ts, vs, gap_start)
+    assert np.isnan(vb).sum() == 1  # one break, where the readings resume
+    k = int(np.flatnonzero(np.isnan(vb))[0])
+    assert tb[k - 1] <= 119 and tb[k + 1] >= 720
+    assert with_breaks(ts, vs, np.empty(0))[1] is vs  # no gap: drawn as one line
 
 
 def test_summary_of_a_hand_made_session(tmp_path: Path) -> None:

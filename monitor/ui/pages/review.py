@@ -13,45 +13,30 @@ from pathlib import Path
 from typing import Any
 
 import dash_mantine_components as dmc
-import numpy as np
 from dash import Dash, Input, Output, Patch, State, dcc, html, no_update
 
 from monitor.config import AlarmRule
 from monitor.exports import ExportError, export_session, readings_csv
 from monitor.model import AUDITED_EVENTS
-from monitor.pk import ANALGESIC_BAND, DISSOCIATIVE_BAND
 from monitor.ports import ReviewSource
 from monitor.review import (
     ALARM_COLUMNS,
-    DEFAULT_POINTS,
-    SessionRecord,
     SessionSummary,
     alarm_cells,
     load_record,
-    pk_curve,
     summarize,
     summary_items,
-    window,
 )
-from monitor.session import SESSION_EVENTS, SessionEvent, rate_steps
 from monitor.session_config import SessionConfig
 from monitor.ui.auth import Access
-from monitor.ui.live import TRACES
+from monitor.ui.pages.review_chart import review_figure, signal_traces
 
-SIGNAL_TRACES = [tr for tr in TRACES if tr.signal not in ("RATE", "EVENT")]
-ROW_UNITS = {1: "/min", 2: "%", 3: "mmHg", 4: "", 5: "mg/kg/h", 6: "ng/mL"}
-WAVE_ROW, WAVE_UNIT = 7, "pleth %"
 EXPORT_LABELS = {
     "csv": "CSV readings",
     "parquet": "Parquet readings",
     "vital": "VitalDB .vital",
     "hl7": "HL7 v2.6 ORU^R01",
     "pdf": "PDF session record",
-}
-BAND_COLOURS = {
-    "HIGH": "rgba(255,23,68,0.18)",
-    "MEDIUM": "rgba(255,214,0,0.15)",
-    "LOW": "rgba(0,229,255,0.12)",
 }
 
 
@@ -101,171 +86,6 @@ def sessions_layout(store: ReviewSource) -> Any:
 def _summary_block(summary: SessionSummary) -> html.Table:
     rows = [html.Tr([html.Th(k), html.Td(v)]) for k, v in summary_items(summary)]
     return html.Table(rows, className="summary-table")
-
-
-def signal_traces(
-    store: ReviewSource, session_id: int, start: float | None = None, end: float | None = None
-) -> tuple[list[dict[str, Any]], str, dict[int, str]]:
-    """Every signal's trace for a time window, downsampled from the store, the resolution
-    line, and the panels (row: unit) they need. The only part of the figure a zoom changes."""
-    data, resolution = [], []
-    rows = dict(ROW_UNITS)
-    waves = store.signals(session_id, wave=True)
-    if waves:
-        rows[WAVE_ROW] = WAVE_UNIT
-    specs = [(tr.signal, tr.name, tr.row, tr.color, tr.markers) for tr in SIGNAL_TRACES]
-    specs += [(code, code.title(), WAVE_ROW, "#00e5ff", False) for code in waves]
-    for signal, name, row, colour, markers in specs:
-        w = window(store, session_id, signal, start, end, DEFAULT_POINTS)
-        suffix = "" if row == 1 else str(row)
-        data.append(
-            {
-                "type": "scattergl",
-                "mode": "lines+markers" if markers else "lines",
-                "name": name,
-                "x": (w.t * 1000).astype(np.int64).tolist(),
-                "y": np.round(w.v.astype(np.float64), 2).tolist(),
-                "xaxis": f"x{suffix}",
-                "yaxis": f"y{suffix}",
-                "line": {"color": colour, "width": 1},
-                "marker": {"size": 4},
-            }
-        )
-        if w.raw_points:
-            resolution.append(f"{name} {len(w.t)}/{w.raw_points} pts")
-    return data, "Resolution: " + "; ".join(resolution), rows
-
-
-def review_figure(
-    store: ReviewSource, record: SessionRecord, session: SessionConfig
-) -> tuple[dict[str, Any], str]:
-    """The whole-session figure: signal panels, then rate and events, then Cp/Ce."""
-    data, resolution, rows = signal_traces(store, record.info.id)
-    data += _session_traces(record, session)
-    layout: dict[str, Any] = {
-        "template": "plotly_dark",
-        "height": 120 * len(rows) + 40,
-        "hovermode": "closest",
-        "margin": {"l": 52, "r": 12, "t": 8, "b": 28},
-        "paper_bgcolor": "#000",
-        "plot_bgcolor": "#050505",
-        "shapes": _alarm_bands(record) + _reference_bands(),
-    }
-    n = len(rows)
-    for row, unit in rows.items():
-        top = 1 - (row - 1) / n
-        layout["yaxis" if row == 1 else f"yaxis{row}"] = {
-            "domain": [top - 0.8 / n, top],
-            "title": {"text": unit},
-        }
-        x = {"type": "date", "anchor": "y" if row == 1 else f"y{row}", "showticklabels": row == n}
-        if row > 1:
-            x["matches"] = "x"
-        layout["xaxis" if row == 1 else f"xaxis{row}"] = x
-    return {"data": data, "layout": layout}, resolution
-
-
-def _session_traces(record: SessionRecord, session: SessionConfig) -> list[dict[str, Any]]:
-    """Infusion rate (step line) with event markers, and the Cp/Ce model estimate from the
-    configured PK model, as on the bed page."""
-    info = record.info
-    events = [
-        SessionEvent(e.t, e.kind, e.user, e.payload)
-        for e in record.events
-        if e.kind in SESSION_EVENTS
-    ]
-    steps = rate_steps(events)
-    if not steps:
-        return []
-    end = info.ended_at or steps[-1][0]
-    xs = [t * 1000 for t, _, _ in steps] + [end * 1000]
-    ys = [r for _, r, _ in steps] + [steps[-1][1]]
-    traces: list[dict[str, Any]] = [
-        {
-            "type": "scatter",
-            "mode": "lines",
-            "name": "Rate",
-            "x": xs,
-            "y": ys,
-            "line": {"shape": "hv", "color": "#b39ddb"},
-            "xaxis": "x5",
-            "yaxis": "y5",
-        },
-        {
-            "type": "scatter",
-            "mode": "markers",
-            "name": "Events",
-            "x": xs[:-1],
-            "y": ys[:-1],
-            "text": [k for _, _, k in steps],
-            "marker": {"size": 8, "color": "#fff"},
-            "xaxis": "x5",
-            "yaxis": "y5",
-        },
-    ]
-    curve = pk_curve(events, info.weight_kg, end, session)
-    if curve:
-        px = [t * 1000 for t, _, _ in curve]
-        for name, ys_, colour in (
-            ("Cp (model)", [cp for _, cp, _ in curve], "#ce93d8"),
-            ("Ce (model)", [ce for _, _, ce in curve], "#80cbc4"),
-        ):
-            traces.append(
-                {
-                    "type": "scatter",
-                    "mode": "lines",
-                    "name": name,
-                    "x": px,
-                    "y": ys_,
-                    "line": {"color": colour},
-                    "xaxis": "x6",
-                    "yaxis": "y6",
-                }
-            )
-    return traces
-
-
-def _alarm_bands(record: SessionRecord) -> list[dict[str, Any]]:
-    bands = []
-    for a in record.alarms:
-        end = a.end_t or record.info.ended_at or a.onset_t + 1
-        bands.append(
-            {
-                "type": "rect",
-                "xref": "x",
-                "yref": "paper",
-                "x0": a.onset_t * 1000,
-                "x1": end * 1000,
-                "y0": 0,
-                "y1": 1,
-                "line": {"width": 0},
-                "fillcolor": BAND_COLOURS.get(a.priority, BAND_COLOURS["LOW"]),
-                "layer": "below",
-            }
-        )
-    return bands
-
-
-def _reference_bands() -> list[dict[str, Any]]:
-    """The analgesic and dissociative concentration ranges behind Cp/Ce (clinical.md §5.2)."""
-    return [
-        {
-            "type": "rect",
-            "xref": "x6 domain",
-            "yref": "y6",
-            "x0": 0,
-            "x1": 1,
-            "y0": lo,
-            "y1": hi,
-            "fillcolor": colour,
-            "line": {"width": 0},
-            "layer": "below",
-        }
-        for (lo, hi), colour in (
-            (ANALGESIC_BAND, "rgba(129,199,132,0.12)"),
-            (DISSOCIATIVE_BAND, "rgba(186,104,200,0.12)"),
-        )
-    ]
 
 
 def review_layout(
