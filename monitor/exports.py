@@ -13,8 +13,11 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+import dateutil.tz
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -23,6 +26,7 @@ import vitaldb
 from monitor.config import AlarmRule
 from monitor.model import SessionInfo, Source
 from monitor.ports import ReviewSource
+from monitor.record_words import step_words
 from monitor.replay import read_readings
 from monitor.report import ReportError, write_pdf
 from monitor.signals import REGISTRY, WAVEFORMS, check_reading
@@ -88,14 +92,36 @@ def _readings(store: ReviewSource, session_id: int) -> pd.DataFrame:
 
 
 def readings_csv(store: ReviewSource, session_id: int, frame: pd.DataFrame | None = None) -> str:
-    """The session's readings as `time,signal,value,unit` CSV text (export and download)."""
+    """The session's readings as `time,epoch,signal,value,unit` CSV text (export and
+    download): the local time in ISO 8601 with its UTC offset, to the millisecond, and the
+    epoch seconds for programs. `python -m monitor import` reads it back."""
     frame = _readings(store, session_id) if frame is None else frame
-    return frame.to_csv(
+    local = pd.to_datetime(frame["time"], unit="s", utc=True).dt.tz_convert(_local_zone())
+    out = pd.DataFrame(
+        {
+            "time": local.map(lambda ts: ts.isoformat(timespec="milliseconds")),
+            "epoch": frame["time"],
+            "signal": frame["signal"],
+            "value": frame["value"],
+            "unit": frame["unit"],
+        }
+    )
+    return out.to_csv(
         index=False,
-        columns=["time", "signal", "value", "unit"],
         float_format="%.13g",  # keeps milliseconds of epoch times
         lineterminator="\n",
     )
+
+
+def iso_time(t: float) -> str:
+    """Local ISO 8601 time with its UTC offset, to the millisecond."""
+    return datetime.fromtimestamp(t, _local_zone()).isoformat(timespec="milliseconds")
+
+
+def _local_zone() -> Any:
+    """The station's local time zone, with its daylight-saving rules (the one its clock
+    times are shown in)."""
+    return dateutil.tz.tzlocal()
 
 
 def export_session(
@@ -136,9 +162,18 @@ def export_session(
         events = out.with_name(out.stem + "-events.csv")
         with events.open("w", encoding="utf-8", newline="") as f:
             w = csv.writer(f)
-            w.writerow(["time", "kind", "user", "payload"])
+            w.writerow(["time", "epoch", "kind", "user", "detail", "payload"])
             for e in store.events(session_id):
-                w.writerow([f"{e.t:.3f}", e.kind, e.user, json.dumps(e.payload, sort_keys=True)])
+                w.writerow(
+                    [
+                        iso_time(e.t),
+                        f"{e.t:.3f}",
+                        e.kind,
+                        e.user,
+                        step_words(e.kind, e.payload),
+                        json.dumps(e.payload, sort_keys=True),
+                    ]
+                )
         written.append(events)
     elif fmt == "parquet":
         table = pa.Table.from_pandas(frame, preserve_index=False)

@@ -29,6 +29,8 @@ from monitor.session import SESSION_EVENTS, SessionEvent
 from monitor.signals import REGISTRY
 
 READINGS_HEADER = ["time", "signal", "value", "unit"]
+# A session export: local ISO 8601 time with its offset, and the epoch seconds beside it.
+EXPORT_HEADER = ["time", "epoch", "signal", "value", "unit"]
 TRANSITIONS_HEADER = ["time", "bed", "alarm", "priority", "state", "value"]
 ROLES = ("nurse", "physician")
 TICK_S = 1.0
@@ -75,8 +77,13 @@ def read_readings(lines: Iterable[str], source: str) -> Iterator[tuple[float, st
     """(time, signal, value, unit) rows; raises ReplayInputError naming the bad line."""
     rows = csv.reader(lines)
     header = next(rows, None)
-    if header != READINGS_HEADER:
-        raise ReplayInputError(f"{source}: line 1: expected the header {','.join(READINGS_HEADER)}")
+    if header == EXPORT_HEADER:  # a session export: its epoch column is the time
+        rows = ([r[1], *r[2:]] if len(r) == 5 else r for r in rows)
+    elif header != READINGS_HEADER:
+        raise ReplayInputError(
+            f"{source}: line 1: expected the header {','.join(READINGS_HEADER)}"
+            f" or {','.join(EXPORT_HEADER)}"
+        )
     for n, row in enumerate(rows, start=2):
         if not row:
             continue

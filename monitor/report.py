@@ -12,24 +12,36 @@ import io
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")  # no display: files only
+import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 
 from monitor.config import AlarmRule  # noqa: E402
 from monitor.ports import ReviewSource  # noqa: E402
+from monitor.record_tables import record_tables  # noqa: E402
+from monitor.record_words import clock  # noqa: E402
 from monitor.review import (  # noqa: E402
     ALARM_COLUMNS,
+    SessionRecord,
     alarm_cells,
     load_record,
+    pk_curve,
     summarize,
     summary_items,
-    when,
     window,
+    with_breaks,
 )
+from monitor.session import SessionEvent, rate_steps  # noqa: E402
+from monitor.session_config import SessionConfig  # noqa: E402
+from monitor.signals import REGISTRY, colour, label  # noqa: E402
 
 PANELS = (("HR", "PR"), ("SPO2",), ("NIBP_SYS", "NIBP_MEAN", "NIBP_DIA"), ("RR", "ETCO2"))
 CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
@@ -39,16 +51,36 @@ class ReportError(Exception):
     pass
 
 
-def _svg_trends(store: ReviewSource, session_id: int) -> str:
-    fig, axes = plt.subplots(len(PANELS), 1, figsize=(10, 7), sharex=True)
-    for ax, signals in zip(axes, PANELS, strict=True):
-        for signal in signals:
-            w = window(store, session_id, signal, n_out=1500)
-            if w.raw_points:
-                ax.plot((w.t - w.t[0]) / 60 if len(w.t) else w.t, w.v, lw=0.8, label=signal)
-        ax.legend(loc="upper right", fontsize=7)
+def _local(t: np.ndarray) -> np.ndarray:
+    """Epoch seconds as matplotlib dates on the local clock (the offset at the first time;
+    NaN, a break in a line, stays NaN)."""
+    first = float(np.nanmin(t)) if len(t) and not np.isnan(t).all() else 0.0
+    offset = datetime.fromtimestamp(first).astimezone().utcoffset() or timedelta(0)
+    return (t + offset.total_seconds()) / 86400.0
+
+
+def _svg_trends(store: ReviewSource, record: SessionRecord, session: SessionConfig) -> str:
+    """Trends on one clock-time axis in the registry's print colours, then the rate with the
+    Cp/Ce model estimate; lines break where the data does."""
+    session_id = record.info.id
+    fig, axes = plt.subplots(len(PANELS) + 1, 1, figsize=(10, 9), sharex=True)
+    for ax, signals in zip(axes, PANELS, strict=False):
+        units = set()
+        for code in signals:
+            w = window(store, session_id, code, n_out=1500)
+            if not w.raw_points:
+                continue
+            t, v = with_breaks(w.t, w.v, w.breaks)
+            style = "o-" if REGISTRY[code].intermittent else "-"
+            ax.plot(_local(t), v, style, ms=2, lw=0.9, color=colour(code, True), label=label(code))
+            units.add(REGISTRY[code].unit)
+        ax.set_ylabel(" ".join(sorted(units)), fontsize=8)
+        if ax.lines:
+            ax.legend(loc="upper right", fontsize=7)
         ax.grid(alpha=0.3)
-    axes[-1].set_xlabel("minutes from the first reading of each signal")
+    _dose_panel(axes[-1], record, session)
+    axes[-1].xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
+    axes[-1].set_xlabel("local time")
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight")
     plt.close(fig)
@@ -56,7 +88,30 @@ def _svg_trends(store: ReviewSource, session_id: int) -> str:
     return svg[svg.find("<svg") :]
 
 
-def _table(head: list[str], rows: list[list[object]]) -> str:
+def _dose_panel(ax: Any, record: SessionRecord, session: SessionConfig) -> None:
+    events = [SessionEvent(e.t, e.kind, e.user, e.payload) for e in record.events]
+    steps = rate_steps(events)
+    if not steps:
+        ax.set_ylabel("mg/kg/h", fontsize=8)
+        return
+    end = record.end
+    xs = np.array([t for t, _, _ in steps] + [end], dtype=np.float64)
+    ys = [r for _, r, _ in steps] + [steps[-1][1]]
+    ax.step(_local(xs), ys, where="post", color="#5e35b1", lw=1.2, label="Rate mg/kg/h")
+    ax.set_ylabel("mg/kg/h", fontsize=8)
+    curve = pk_curve(events, record.info.weight_kg, end, session)
+    if curve:
+        conc = ax.twinx()
+        ct = _local(np.array([t for t, _, _ in curve], dtype=np.float64))
+        conc.plot(ct, [cp for _, cp, _ in curve], color="#8e24aa", lw=0.9, label="Cp (model)")
+        conc.plot(ct, [ce for _, _, ce in curve], color="#00897b", lw=0.9, label="Ce (model)")
+        conc.set_ylabel("ng/mL (model)", fontsize=8)
+        conc.legend(loc="upper right", fontsize=7)
+    ax.legend(loc="upper left", fontsize=7)
+    ax.grid(alpha=0.3)
+
+
+def _table(head: Sequence[str], rows: list[list[str]]) -> str:
     th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
     body = "".join(
         "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows
@@ -64,45 +119,43 @@ def _table(head: list[str], rows: list[list[object]]) -> str:
     return f"<table><tr>{th}</tr>{body}</table>"
 
 
-def session_html(store: ReviewSource, session_id: int, rules: list[AlarmRule]) -> str:
+def session_html(
+    store: ReviewSource,
+    session_id: int,
+    rules: list[AlarmRule],
+    session: SessionConfig | None = None,
+) -> str:
+    """Page one: who, when, the outcome and the summary. Then the trends with the dose
+    panel, then every table of the record."""
     record = load_record(store, session_id)
-    info, events = record.info, record.events
+    info = record.info
     summary = summarize(store, session_id, rules, record)
-    steps = [
-        [when(e.t), e.kind, e.user, ", ".join(f"{k}: {v}" for k, v in e.payload.items())]
-        for e in events
-        if not e.kind.startswith(("alarm_", "device_"))
-    ]
-    assessments = [
-        [when(e.t), e.user, e.payload.get("scores"), e.payload.get("note", "")]
-        for e in events
-        if e.kind == "assessment"
-    ]
-    alarm_rows: list[list[object]] = [list(alarm_cells(r)) for r in record.alarms]
-    summary_rows: list[list[object]] = [list(item) for item in summary_items(summary)]
+    summary_rows = [list(item) for item in summary_items(summary)]
+    tables = "".join(
+        f"<h2>{html.escape(t.title)}</h2>"
+        + (_table(t.head, t.rows) if t.rows else "<p>None recorded.</p>")
+        for t in record_tables(record.events)
+    )
+    alarms = _table(ALARM_COLUMNS, [alarm_cells(r) for r in record.alarms])
     title = f"Session {session_id} record"
+    weight = f"{info.weight_kg:g} kg" if info.weight_kg else "weight not recorded"
+    trends = _svg_trends(store, record, session or SessionConfig())
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>
 <style>body{{font-family:sans-serif;font-size:11px;margin:18px}}table{{border-collapse:collapse;
 margin:6px 0 14px}}td,th{{border:1px solid #bbb;padding:2px 6px;text-align:left}}
 h1{{font-size:18px}}h2{{font-size:14px;margin-top:18px}}.sim{{color:#6a1b9a;font-weight:bold}}
-</style></head><body>
+.page{{break-before:page}}</style></head><body>
 <h1>{html.escape(title)}</h1>
 <p>Bed {html.escape(info.bed)} · patient {html.escape(info.patient_ref or "not given")} ·
-{html.escape(info.indication or "")} · {html.escape(info.regimen or "")} ·
-{when(info.started_at)} to {when(info.ended_at)}</p>
+{weight} · {html.escape(info.indication or "indication not recorded")} ·
+{html.escape(info.regimen or "regimen not recorded")}</p>
+<p>From {clock(info.started_at)} to {clock(info.ended_at) or "still open"}</p>
 {'<p class="sim">SIMULATION: not a patient</p>' if info.source == "simulated" else ""}
-<p>Secondary display record. Alarm limits are the clinic's configured defaults; Cp/Ce values
-are model estimates.</p>
+<p>Secondary display record. Alarm limits are the clinic's configured defaults, not medical
+advice; Cp/Ce values are model estimates.</p>
 <h2>Summary</h2>{_table(["item", "value"], summary_rows)}
-<h2>Trends</h2>{_svg_trends(store, session_id)}
-<h2>Events</h2>{_table(["time", "event", "user", "detail"], steps)}
-<h2>Assessments</h2>{_table(["time", "user", "scores", "patient experience"], assessments)}
-<h2>Alarms</h2>{
-        _table(
-            list(ALARM_COLUMNS),
-            alarm_rows,
-        )
-    }
+<div class="page"><h2>Trends</h2>{trends}</div>
+<div class="page">{tables}<h2>Alarms</h2>{alarms}</div>
 </body></html>"""
 
 
@@ -114,8 +167,14 @@ def chromium() -> str:
     raise ReportError("PDF export needs Chromium (Debian package chromium)")
 
 
-def write_pdf(store: ReviewSource, session_id: int, rules: list[AlarmRule], out: Path) -> Path:
-    return print_pdf(session_html(store, session_id, rules), out)
+def write_pdf(
+    store: ReviewSource,
+    session_id: int,
+    rules: list[AlarmRule],
+    out: Path,
+    session: SessionConfig | None = None,
+) -> Path:
+    return print_pdf(session_html(store, session_id, rules, session), out)
 
 
 def print_pdf(page: str, out: Path) -> Path:

@@ -8,7 +8,6 @@ downsample, with no per-viewer state (dash.md §2.2).
 from __future__ import annotations
 
 import statistics
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -19,11 +18,13 @@ from monitor.alarms.rules import breaches
 from monitor.config import AlarmRule
 from monitor.model import AlarmRecord, SessionInfo, StoredEvent
 from monitor.ports import ReviewSource, WaveSamples
+from monitor.record_words import clock, duration, limit_text, with_unit
 from monitor.session import SessionEvent, SessionState, fold
 from monitor.session_config import SessionConfig
-from monitor.signals import WAVEFORMS
+from monitor.signals import REGISTRY, WAVEFORMS, label
 
 DEFAULT_POINTS = 1000  # per trace: about one per pixel column of a wide screen
+NONE = "not recorded"
 NUISANCE_S = 10.0  # alarms shorter than this are counted as likely nuisance (Görges 2009)
 GAP_MIN_S = 10.0  # a pause in a signal's readings this long (or 5 usual intervals) is a gap
 
@@ -241,23 +242,19 @@ def summarize(
     )
 
 
-def when(t: float | None) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) if t else ""
-
-
 def summary_items(summary: SessionSummary) -> list[tuple[str, str]]:
     """The summary as labelled lines, for the review page and the printed record alike."""
     s = summary
     items = [
         ("Dose", f"{s.dose_mg:g} mg ({s.dose_mg_kg:g} mg/kg)"),
-        ("Infusion", f"{s.infusion_minutes:g} min"),
+        ("Infusion", duration(s.infusion_minutes * 60)),
         (
             "Baseline",
-            ", ".join(f"{k} {v:g}" for k, v in sorted(s.baseline.items())) or "not confirmed",
+            ", ".join(with_unit(k, v) for k, v in sorted(s.baseline.items())) or "not confirmed",
         ),
-        ("Peak ΔSBP", "" if s.peak_delta_sbp is None else f"{s.peak_delta_sbp:+g} mmHg"),
-        ("Peak CADSS-6", "" if s.peak_cadss6 is None else str(s.peak_cadss6)),
-        ("Worst RASS", "" if s.worst_rass is None else f"{s.worst_rass:+d}"),
+        ("Peak ΔSBP", NONE if s.peak_delta_sbp is None else f"{s.peak_delta_sbp:+g} mmHg"),
+        ("Peak CADSS-6", NONE if s.peak_cadss6 is None else str(s.peak_cadss6)),
+        ("Worst RASS", NONE if s.worst_rass is None else f"{s.worst_rass:+d}"),
         (
             "Alarms",
             ", ".join(f"{k} {v}" for k, v in s.alarms_by_priority.items())
@@ -267,40 +264,48 @@ def summary_items(summary: SessionSummary) -> list[tuple[str, str]]:
             "Time to acknowledge",
             "none acknowledged"
             if s.ack_median_s is None
-            else f"median {s.ack_median_s:.0f} s, max {s.ack_max_s:.0f} s",
+            else f"median {duration(s.ack_median_s)}, longest {duration(s.ack_max_s)}",
         ),
         ("Shorter than 10 s", f"{s.nuisance_alarms} (likely nuisance)"),
     ]
     for code, x in s.signals.items():
-        outside = f"{x.seconds_outside_limits:.0f} s outside limits"
-        items.append((code, f"min {x.minimum:g}, max {x.maximum:g}, {outside}"))
+        unit = REGISTRY[code].unit if code in REGISTRY else ""
+        outside = f"{duration(x.seconds_outside_limits)} outside limits"
+        items.append((label(code), f"min {x.minimum:g}, max {x.maximum:g} {unit}, {outside}"))
     return items
 
 
 ALARM_COLUMNS = (
     "onset",
     "alarm",
+    "signal",
     "priority",
     "value",
     "worst",
     "limit",
-    "acknowledged by",
-    "acknowledged at",
+    "acknowledged",
     "ended",
 )
 
 
-def alarm_cells(alarm: AlarmRecord, fmt: Callable[[float | None], str] = when) -> list[str]:
+def alarm_cells(alarm: AlarmRecord, fmt: Callable[[float | None], str] = clock) -> list[str]:
     """One alarm history line, in ALARM_COLUMNS order."""
     a = alarm
+    unit = REGISTRY[a.signal].unit if a.signal in REGISTRY else ""
+    acked = (
+        f"{a.acked_by or ''} after {duration(a.acked_at - a.onset_t)}"
+        if a.acked_at is not None
+        else "not acknowledged"
+    )
+    lasted = f" (lasted {duration(a.end_t - a.onset_t)})" if a.end_t is not None else ""
     return [
         fmt(a.onset_t),
         a.name,
-        a.priority,
-        "" if a.onset_value is None else f"{a.onset_value:g}",
-        "" if a.worst_value is None else f"{a.worst_value:g}",
-        f"{a.op} {a.limit_value}",
-        a.acked_by or "",
-        fmt(a.acked_at),
-        fmt(a.end_t),
+        label(a.signal),
+        a.priority if a.priority_now in (None, a.priority) else f"{a.priority} → {a.priority_now}",
+        "" if a.onset_value is None else f"{a.onset_value:g} {unit}".strip(),
+        "" if a.worst_value is None else f"{a.worst_value:g} {unit}".strip(),
+        limit_text(a.op, a.limit_value),
+        acked,
+        (fmt(a.end_t) + lasted) if a.end_t is not None else "still active",
     ]

@@ -147,6 +147,52 @@ _ENTRIES = (
 REGISTRY: dict[str, Signal] = {s.code: s for s in _ENTRIES}
 
 
+# What a nurse reads for each code: the bedside monitor's short names, and the scores'.
+LABELS = {
+    "HR": "HR",
+    "PR": "PR",
+    "SPO2": "SpO₂",
+    "RR": "RR",
+    "ETCO2": "EtCO₂",
+    "TEMP": "Temp",
+    "NIBP_SYS": "NBP sys",
+    "NIBP_DIA": "NBP dia",
+    "NIBP_MEAN": "NBP mean",
+    "ART_SYS": "ART sys",
+    "ART_DIA": "ART dia",
+    "ART_MBP": "ART mean",
+    "CADSS6": "CADSS-6",
+    "RASS": "RASS",
+    "MOAA_S": "MOAA/S",
+    "PAIN_NRS": "Pain",
+    "NAUSEA": "Nausea",
+}
+
+
+# Bedside colours on the dark screen, and the same hues darkened for print on white paper.
+# HR green and SpO₂ cyan as on monitors; PR magenta so it never reads as HR in one panel.
+COLOURS = {
+    "HR": ("#39ff6a", "#1b8a3a"),
+    "PR": ("#ea80fc", "#9c27b0"),
+    "SPO2": ("#2ee6ff", "#00838f"),
+    "NIBP_SYS": ("#f2f2f2", "#212121"),
+    "NIBP_MEAN": ("#b0b0b0", "#616161"),
+    "NIBP_DIA": ("#f2f2f2", "#212121"),
+    "RR": ("#ffe14d", "#a68b00"),
+    "ETCO2": ("#ffb84d", "#d84315"),
+    "TEMP": ("#ffffff", "#424242"),
+}
+
+
+def colour(code: str, printed: bool = False) -> str:
+    screen, paper = COLOURS.get(code, ("#ffffff", "#424242"))
+    return paper if printed else screen
+
+
+def label(code: str) -> str:
+    return LABELS.get(code, code)
+
+
 def signal(code: str) -> Signal:
     """Look up a registry entry by code; raises UnknownSignalError."""
     try:

@@ -9,28 +9,10 @@ name stays in the record and the exports.
 from __future__ import annotations
 
 from monitor.model import ActiveAlarm, Display, Priority, Reading
+from monitor.signals import label
 
 PRIORITY_MARK = {Priority.HIGH: "***", Priority.MEDIUM: "**", Priority.LOW: "*"}
 OPS = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "rise": "rise >", "no value": "none for"}
-LABELS = {
-    "HR": "HR",
-    "PR": "PR",
-    "SPO2": "SpO₂",
-    "RR": "RR",
-    "ETCO2": "EtCO₂",
-    "TEMP": "Temp",
-    "NIBP_SYS": "NBP sys",
-    "NIBP_DIA": "NBP dia",
-    "NIBP_MEAN": "NBP mean",
-    "ART_SYS": "ART sys",
-    "ART_DIA": "ART dia",
-    "ART_MBP": "ART mean",
-    "CADSS6": "CADSS-6",
-    "RASS": "RASS",
-    "MOAA_S": "MOAA/S",
-    "PAIN_NRS": "Pain",
-    "NAUSEA": "Nausea",
-}
 # alarms decided outside the rules: what the nurse reads
 FIXED = {
     "TECH_NO_DATA": "No data from the monitor",
@@ -41,10 +23,6 @@ FIXED = {
     "DOSE_PLAN_REACHED": "Planned dose given",
 }
 SENSOR = {"SPO2": "Probe off", "PR": "Probe off", "HR": "Leads off", "NIBP_SYS": "Cuff"}
-
-
-def label(signal: str) -> str:
-    return LABELS.get(signal, signal)
 
 
 def _num(v: float | None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from flask_wtf.csrf import generate_csrf
 from monitor.config import AlarmRule, ServerConfig
 from monitor.feed import LiveFeed
 from monitor.ports import Accounts, ReviewSource, StationRecords, StoreError
-from monitor.review import when
+from monitor.record_words import clock, step_title, step_words
 from monitor.session_config import SessionConfig
 from monitor.ui import stream
 from monitor.ui.auth import Access, install, page_permission
@@ -194,7 +195,14 @@ def create_app(
 def audit_layout(store: ReviewSource) -> Any:
     """Logins, failed logins, exports, acknowledgements, limit changes: who, what, when."""
     rows = [
-        html.Tr([html.Td(when(t)), html.Td(user), html.Td(action), html.Td(detail)])
+        html.Tr(
+            [
+                html.Td(clock(t)),
+                html.Td(user),
+                html.Td(step_title(action)),
+                html.Td(step_words(action, _detail(detail))),
+            ]
+        )
         for t, user, action, detail in store.audit_log()
     ]
     return html.Div(
@@ -209,6 +217,15 @@ def audit_layout(store: ReviewSource) -> Any:
     )
 
 
+def _detail(text: str) -> dict[str, Any]:
+    """An audit entry's stored JSON detail (an unreadable one is shown as it was stored)."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {"detail": text}
+    return value if isinstance(value, dict) else {"detail": value}
+
+
 def admin_layout(store: Accounts, config_text: str) -> Any:
     """Users (managed with `python -m monitor users`) and the running configuration."""
     users = [
@@ -217,7 +234,7 @@ def admin_layout(store: Accounts, config_text: str) -> Any:
                 html.Td(u.name),
                 html.Td(u.role),
                 html.Td("disabled" if u.disabled else "active"),
-                html.Td(when(u.created_at)),
+                html.Td(clock(u.created_at)),
             ]
         )
         for u in store.users()

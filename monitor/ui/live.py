@@ -13,6 +13,7 @@ from typing import Any
 
 from monitor.feed import BedInfo
 from monitor.model import ActiveAlarm, Reading
+from monitor.signals import colour
 from monitor.ui import alarm_words
 from monitor.ui.tiles import TileSpec, format_sub, format_tile
 
@@ -30,14 +31,14 @@ class Trace:
 
 
 TRACES: tuple[Trace, ...] = (
-    Trace("HR", "HR", "#39ff6a", 1),
-    Trace("PR", "PR", "#2ee6ff", 1),
-    Trace("SPO2", "SpO₂", "#2ee6ff", 2),
-    Trace("NIBP_SYS", "Sys", "#f2f2f2", 3, markers=True),
-    Trace("NIBP_MEAN", "Mean", "#b0b0b0", 3, markers=True),
-    Trace("NIBP_DIA", "Dia", "#f2f2f2", 3, markers=True),
-    Trace("RR", "RR", "#ffe14d", 4),
-    Trace("ETCO2", "EtCO₂", "#ffb84d", 4),
+    Trace("HR", "HR", colour("HR"), 1),
+    Trace("PR", "PR", colour("PR"), 1),
+    Trace("SPO2", "SpO₂", colour("SPO2"), 2),
+    Trace("NIBP_SYS", "Sys", colour("NIBP_SYS"), 3, markers=True),
+    Trace("NIBP_MEAN", "Mean", colour("NIBP_MEAN"), 3, markers=True),
+    Trace("NIBP_DIA", "Dia", colour("NIBP_DIA"), 3, markers=True),
+    Trace("RR", "RR", colour("RR"), 4),
+    Trace("ETCO2", "EtCO₂", colour("ETCO2"), 4),
     Trace("RATE", "Rate mg/kg/h", "#b39ddb", 5),
     Trace("EVENT", "Events", "#ffffff", 5, markers=True),
 )

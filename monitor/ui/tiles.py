@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from monitor.model import Reading
+from monitor.signals import colour
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +27,7 @@ BED_TILES: tuple[TileSpec, ...] = (
     TileSpec("HR", "HR", "/min", "#39ff6a", ("HR",)),
     TileSpec("SPO2", "SpO₂", "%", "#2ee6ff", ("SPO2",)),
     TileSpec("NIBP", "NIBP", "mmHg", "#f2f2f2", ("NIBP_SYS", "NIBP_DIA", "NIBP_MEAN")),
-    TileSpec("PR", "PR", "/min", "#2ee6ff", ("PR",)),
+    TileSpec("PR", "PR", "/min", colour("PR"), ("PR",)),
     TileSpec("RR", "RR", "/min", "#ffe14d", ("RR",)),
     TileSpec("ETCO2", "EtCO₂", "mmHg", "#ffe14d", ("ETCO2",)),
     TileSpec("TEMP", "Temp", "°C", "#f5a3ff", ("TEMP",), decimals=1),

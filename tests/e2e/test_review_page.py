@@ -95,7 +95,8 @@ def test_review_a_stored_session(browser: Any, tmp_path: Path) -> None:
                 page.get_by_role("button", name="Export").click()  # CSV is the default
             path = download.value.path()
             lines = Path(path).read_text().splitlines()
-            assert lines[0] == "time,signal,value,unit"
+            assert lines[0] == "time,epoch,signal,value,unit"
+            assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d,", lines[1])
             assert sum(1 for line in lines if ",SPO2," in line) == 3600
             assert "80,%" in "\n".join(lines)  # the desaturation is in the download
             assert download.value.suggested_filename == f"session-{session_id}-SIMULATED.csv"

@@ -6,6 +6,7 @@ import csv
 import io
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import hl7
@@ -68,9 +69,14 @@ def test_capture_import_export_csv_replay(imported: tuple[Path, Path, str], tmp_
     assert result.returncode == 0, result.stderr
     original = list(csv.reader(readings.open()))
     exported = list(csv.reader(out.open()))
-    assert exported[0] == original[0] == ["time", "signal", "value", "unit"]
+    assert original[0] == ["time", "signal", "value", "unit"]
+    assert exported[0] == ["time", "epoch", "signal", "value", "unit"]
+    for row in exported[1:]:  # local clock time in ISO 8601 with its offset, then the epoch
+        local = datetime.fromisoformat(row[0])
+        assert local.utcoffset() is not None
+        assert local.timestamp() == pytest.approx(float(row[1]), abs=0.001)
     key = sorted  # the store orders by time, then signal
-    assert key(tuple(r) for r in exported[1:]) == key(tuple(r) for r in original[1:])
+    assert key(tuple(r[1:]) for r in exported[1:]) == key(tuple(r) for r in original[1:])
     rules = parse_config(yaml.safe_load((REPO / "config.yaml").read_text()))
     a, b = io.StringIO(), io.StringIO()
     replay(read_readings(readings.open(), "in"), rules, "x", a)

@@ -17,8 +17,8 @@ from dash import Dash, Input, Output, Patch, State, dcc, html, no_update
 
 from monitor.config import AlarmRule
 from monitor.exports import ExportError, export_session, readings_csv
-from monitor.model import AUDITED_EVENTS
 from monitor.ports import ReviewSource
+from monitor.record_words import clock
 from monitor.review import (
     ALARM_COLUMNS,
     SessionSummary,
@@ -30,6 +30,7 @@ from monitor.review import (
 from monitor.session_config import SessionConfig
 from monitor.ui.auth import Access
 from monitor.ui.pages.review_chart import review_figure, signal_traces
+from monitor.ui.pages.review_tables import record_tables
 
 EXPORT_LABELS = {
     "csv": "CSV readings",
@@ -38,10 +39,6 @@ EXPORT_LABELS = {
     "hl7": "HL7 v2.6 ORU^R01",
     "pdf": "PDF session record",
 }
-
-
-def _when(t: float | None) -> str:
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(t)) if t else ""
 
 
 def sessions_layout(store: ReviewSource) -> Any:
@@ -98,19 +95,12 @@ def review_layout(
     record = load_record(store, session_id)
     info = record.info
     figure, resolution = review_figure(store, record, session)
-    alarm_rows = [html.Tr([html.Td(c) for c in alarm_cells(r, _when)]) for r in record.alarms]
-    audit = [
-        html.Tr(
-            [html.Td(_when(e.t)), html.Td(e.kind), html.Td(e.user), html.Td(str(dict(e.payload)))]
-        )
-        for e in record.events
-        if e.kind in AUDITED_EVENTS
-    ]
+    alarm_rows = [html.Tr([html.Td(c) for c in alarm_cells(r)]) for r in record.alarms]
     return html.Div(
         [
             html.H2(
-                f"Session {session_id} · {info.bed} · {info.source} · {_when(info.started_at)}"
-                f" – {_when(info.ended_at)}"
+                f"Session {session_id} · {info.bed} · {info.source} · {clock(info.started_at)}"
+                f" – {clock(info.ended_at)}"
                 + (f" · patient {access.pseudonym(info.patient_ref)}" if access else "")
             ),
             html.Div(
@@ -118,15 +108,11 @@ def review_layout(
             ),
             html.Div(resolution, id="rv-resolution", className="resolution"),
             dcc.Graph(id="rv-trend", figure=figure, config={"displaylogo": False}),
+            *record_tables(record),
             html.H3("Alarm history"),
             html.Table(
                 [html.Tr([html.Th(h) for h in ALARM_COLUMNS])] + alarm_rows,
                 id="rv-alarms",
-                className="alarm-list",
-            ),
-            html.H3("Inactivations and limit changes"),
-            html.Table(
-                [html.Tr([html.Th(h) for h in ("time", "what", "who", "detail")])] + audit,
                 className="alarm-list",
             ),
             html.H3("Export"),
@@ -226,8 +212,8 @@ def register(app: Dash, store: ReviewSource, rules: list[AlarmRule], access: Acc
                         html.Td(s.bed),
                         html.Td(access.pseudonym(s.patient_ref)),
                         html.Td(s.source),
-                        html.Td(_when(s.started_at)),
-                        html.Td(_when(s.ended_at)),
+                        html.Td(clock(s.started_at)),
+                        html.Td(clock(s.ended_at)),
                         html.Td(s.state),
                     ]
                 )
