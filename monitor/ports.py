@@ -182,6 +182,20 @@ class ReviewSource(SessionReads, Protocol):
     def audit_log(self, limit: int = 500) -> list[tuple[float, str, str, str]]: ...
 
 
+class ReviewSteps(Protocol):
+    """Writing a step of a closed record: sign-off, addendum, entered in error."""
+
+    def add_event(
+        self,
+        session_id: int | None,
+        bed: str,
+        t: float,
+        kind: str,
+        user: str,
+        payload: dict[str, Any] | None = None,
+    ) -> None: ...
+
+
 class Accounts(Protocol):
     """Staff accounts and the audit trail (logins, exports, user changes)."""
 
@@ -194,5 +208,6 @@ class Accounts(Protocol):
     def audit_log(self, limit: int = 500) -> list[tuple[float, str, str, str]]: ...
 
 
-class StationRecords(ReviewSource, Accounts, Protocol):
-    """All the web app reads of the records: sessions for review, and the accounts."""
+class StationRecords(ReviewSource, ReviewSteps, Accounts, Protocol):
+    """All the web app reads of the records (sessions for review, and the accounts), and
+    the review steps it writes."""

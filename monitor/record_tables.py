@@ -23,6 +23,9 @@ NOTE_FIELDS = {
     "override": "reason",
     "limit_change": "reason",
     "discharged": "override",
+    "review_signed": "comment",
+    "addendum": "text",
+    "entered_in_error": "reason",
 }
 
 

@@ -26,6 +26,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from monitor.config import AlarmRule  # noqa: E402
 from monitor.ports import ReviewSource  # noqa: E402
+from monitor.record_review import outcome, review_status  # noqa: E402
 from monitor.record_tables import record_tables  # noqa: E402
 from monitor.record_words import clock  # noqa: E402
 from monitor.review import (  # noqa: E402
@@ -119,6 +120,16 @@ def _table(head: Sequence[str], rows: list[list[str]]) -> str:
     return f"<table><tr>{th}</tr>{body}</table>"
 
 
+def _review_words(record: SessionRecord) -> str:
+    status = review_status(record.events)
+    words = status.line
+    if status.signed and status.signed.payload.get("comment"):
+        words += f" · comment: {status.signed.payload['comment']}"
+    if status.in_error:
+        words += f" · reason: {status.in_error.payload.get('reason', '')}"
+    return words
+
+
 def session_html(
     store: ReviewSource,
     session_id: int,
@@ -143,13 +154,15 @@ def session_html(
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>
 <style>body{{font-family:sans-serif;font-size:11px;margin:18px}}table{{border-collapse:collapse;
 margin:6px 0 14px}}td,th{{border:1px solid #bbb;padding:2px 6px;text-align:left}}
-h1{{font-size:18px}}h2{{font-size:14px;margin-top:18px}}.sim{{color:#6a1b9a;font-weight:bold}}
+h1{{font-size:18px}}.review{{font-weight:bold}}h2{{font-size:14px;margin-top:18px}}.sim{{color:#6a1b9a;font-weight:bold}}
 .page{{break-before:page}}</style></head><body>
 <h1>{html.escape(title)}</h1>
 <p>Bed {html.escape(info.bed)} · patient {html.escape(info.patient_ref or "not given")} ·
 {weight} · {html.escape(info.indication or "indication not recorded")} ·
 {html.escape(info.regimen or "regimen not recorded")}</p>
-<p>From {clock(info.started_at)} to {clock(info.ended_at) or "still open"}</p>
+<p>From {clock(info.started_at)} to {clock(info.ended_at) or "still open"} ·
+outcome: {html.escape(outcome(info, record.events))}</p>
+<p class="review">Review: {html.escape(_review_words(record))}</p>
 {'<p class="sim">SIMULATION: not a patient</p>' if info.source == "simulated" else ""}
 <p>Secondary display record. Alarm limits are the clinic's configured defaults, not medical
 advice; Cp/Ce values are model estimates.</p>

@@ -19,7 +19,7 @@ from monitor.session_config import SessionConfig
 from monitor.ui import stream
 from monitor.ui.auth import Access, install, page_permission
 from monitor.ui.broadcast import Broadcaster
-from monitor.ui.pages import bed, instructor, overview, review
+from monitor.ui.pages import bed, instructor, overview, review, review_signoff
 
 ASSETS = Path(__file__).with_name("assets")
 BED_PATH = re.compile(r"^/bed/([a-z0-9][a-z0-9_-]{0,31})$")
@@ -189,6 +189,7 @@ def create_app(
         instructor.register(app, feed, access)
     if store is not None:
         review.register(app, store, rules or [], access)
+        review_signoff.register(app, store, store, access)
     return app
 
 

@@ -17,7 +17,9 @@ from dash import Dash, Input, Output, Patch, State, dcc, html, no_update
 
 from monitor.config import AlarmRule
 from monitor.exports import ExportError, export_session, readings_csv
+from monitor.model import AlarmRecord
 from monitor.ports import ReviewSource
+from monitor.record_review import record_line
 from monitor.record_words import clock
 from monitor.review import (
     ALARM_COLUMNS,
@@ -30,8 +32,22 @@ from monitor.review import (
 from monitor.session_config import SessionConfig
 from monitor.ui.auth import Access
 from monitor.ui.pages.review_chart import review_figure, signal_traces
+from monitor.ui.pages.review_signoff import signoff_panel
 from monitor.ui.pages.review_tables import record_tables
 
+SESSION_COLUMNS = (
+    "session",
+    "bed",
+    "patient",
+    "source",
+    "start",
+    "duration",
+    "outcome",
+    "weight",
+    "dose",
+    "alarms (H/M/L)",
+    "review",
+)
 EXPORT_LABELS = {
     "csv": "CSV readings",
     "parquet": "Parquet readings",
@@ -57,8 +73,12 @@ def sessions_layout(store: ReviewSource) -> Any:
                         clearable=True,
                         w=160,
                     ),
-                    dmc.TextInput(id="sl-from", label="From (YYYY-MM-DD)", w=160),
-                    dmc.TextInput(id="sl-to", label="To (YYYY-MM-DD)", w=160),
+                    dmc.DatePickerInput(
+                        id="sl-from", label="From", valueFormat="YYYY-MM-DD", clearable=True, w=160
+                    ),
+                    dmc.DatePickerInput(
+                        id="sl-to", label="To", valueFormat="YYYY-MM-DD", clearable=True, w=160
+                    ),
                     dmc.Checkbox(id="sl-high", label="Has HIGH alarms", mt="lg"),
                     dmc.Select(
                         id="sl-sort",
@@ -108,6 +128,7 @@ def review_layout(
             ),
             html.Div(resolution, id="rv-resolution", className="resolution"),
             dcc.Graph(id="rv-trend", figure=figure, config={"displaylogo": False}),
+            signoff_panel(record),
             *record_tables(record),
             html.H3("Alarm history"),
             html.Table(
@@ -200,27 +221,30 @@ def register(app: Dash, store: ReviewSource, rules: list[AlarmRule], access: Acc
             "longest": lambda s: -((s.ended_at or now) - s.started_at),
         }.get(sort or "newest", lambda s: -s.started_at)
         rows.sort(key=key)
-        head = html.Tr(
-            [html.Th(h) for h in ("session", "bed", "patient", "source", "start", "end", "state")]
-        )
-        return html.Table(
-            [head]
-            + [
-                html.Tr(
-                    [
-                        html.Td(dcc.Link(f"Session {s.id}", href=f"/review/{s.id}")),
-                        html.Td(s.bed),
-                        html.Td(access.pseudonym(s.patient_ref)),
-                        html.Td(s.source),
-                        html.Td(clock(s.started_at)),
-                        html.Td(clock(s.ended_at)),
-                        html.Td(s.state),
-                    ]
-                )
-                for s in rows
-            ],
-            className="alarm-list",
-        )
+        by_session: dict[int | None, list[AlarmRecord]] = {}
+        for a in store.alarms():
+            by_session.setdefault(a.session_id, []).append(a)
+        head = html.Tr([html.Th(h) for h in SESSION_COLUMNS])
+        body = []
+        for s in rows:
+            line = record_line(s, store.events(s.id), by_session.get(s.id, []), now)
+            cells = [
+                dcc.Link(f"Session {s.id}", href=f"/review/{s.id}"),
+                s.bed,
+                access.pseudonym(s.patient_ref),
+                s.source,
+                clock(s.started_at),
+                line.duration,
+                line.outcome,
+                line.weight,
+                line.dose,
+                line.alarms,
+                line.review,
+            ]
+            body.append(
+                html.Tr([html.Td(c) for c in cells], className="in-error" if line.in_error else "")
+            )
+        return html.Table([head, *body], className="alarm-list")
 
     @access.callback(
         app,
