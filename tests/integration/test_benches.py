@@ -23,6 +23,7 @@ SMOKE = {
     "live_payload.py": (["--ticks", "1", "--beds", "1"], "classic, graph objects"),
     "alarm_latency.py": (["--alarms", "2"], "p99"),  # Debian's Chromium, as CI installs it
     "viewers.py": (["--smoke"], "bytes/viewer"),  # a child station, and Debian's Chromium
+    "pg_store.py": (["--smoke"], "readings/s"),  # a private PostgreSQL cluster
 }
 
 
