@@ -30,9 +30,7 @@ def test_a_fresh_database_migrates_to_the_latest_version_once(pg_database: str) 
         assert [tuple(r) for r in rows] == [(v, d) for v, d, _ in MIGRATIONS]
     PostgresStore(pg_database).close()  # a store opening a current database changes nothing
     with psycopg.connect(pg_database) as conn:
-        assert conn.execute("SELECT count(*) FROM schema_version").fetchone() == (
-            len(MIGRATIONS),
-        )
+        assert conn.execute("SELECT count(*) FROM schema_version").fetchone() == (len(MIGRATIONS),)
 
 
 def test_two_stations_migrating_at_once_migrate_once(pg_database: str) -> None:
