@@ -10,6 +10,7 @@ import logging
 import signal
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ from monitor.clock import Clock, ScaledClock, SystemClock
 from monitor.config import DEFAULT_CONFIG, Config, ConfigError, load_config, parse_config
 from monitor.runtime.bed import BedRuntime
 from monitor.runtime.ward import Ward
+from monitor.storage.backends import open_session_log, store_key
 from monitor.storage.sqlite import SessionStore, StoreError
 
 if TYPE_CHECKING:
@@ -61,7 +63,7 @@ def build_station(config: Config, clock: Clock | None = None, start: bool = Fals
         )
         bed_clock = ScaledClock(1.0) if trains and not shared else clock
         beds.append((bed, bed_clock, build_device(bed, bed_clock, library)))
-    store = SessionStore(config.store.path, config.store.flush_interval_s)
+    store = open_session_log(config.store.path, config.store.url, config.store.flush_interval_s)
     runtimes = [
         BedRuntime(bed, dev, store, bed_clock, config.alarms, session=config.session)
         for bed, bed_clock, dev in beds
@@ -81,7 +83,8 @@ def build_station(config: Config, clock: Clock | None = None, start: bool = Fals
         server=config.server,
         config_text=yaml.safe_dump(shown, sort_keys=False),
         session=config.session,
-        state_dir=store.path.parent,  # the secret key lives beside the session log
+        # the secret key lives beside the SQLite session log, or in that folder with PostgreSQL
+        state_dir=Path(config.store.path).parent,
     )
     return Station(config, clock, store, ward, app)
 
@@ -117,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         station = build_station(config, start=True)
     except (ConfigError, StoreError) as err:
-        where = "store.path: " if isinstance(err, StoreError) else ""
+        where = f"{store_key(config.store.url)}: " if isinstance(err, StoreError) else ""
         print(f"{args.config}: {where}{err}", file=sys.stderr)
         return 2
 

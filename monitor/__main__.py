@@ -35,6 +35,7 @@ from monitor.exports import FORMATS, ExportError, export_session, import_reading
 from monitor.pk import DEFAULT_KE0_PER_MIN, MODELS, Bolus, Infusion, PkSimulator
 from monitor.replay import ReplayInputError, read_commands, read_readings, replay
 from monitor.signals import REGISTRY
+from monitor.storage.backends import open_session_log
 from monitor.storage.sqlite import SessionStore, StoreError
 
 
@@ -87,9 +88,14 @@ def _open_log(config_path: str) -> tuple[Config, SessionStore] | None:
     """The config and its session log, or None after printing the one-line reason."""
     try:
         config = load_config(config_path)
-        return config, SessionStore(config.store.path)
-    except (ConfigError, StoreError) as err:
+    except ConfigError as err:
         print(err, file=sys.stderr)
+        return None
+    try:
+        return config, open_session_log(config.store.path, config.store.url, 0.5)
+    except StoreError as err:
+        where = f"{config_path}: store.url: " if config.store.url else ""
+        print(f"{where}{err}", file=sys.stderr)
         return None
 
 

@@ -10,6 +10,7 @@ import ipaddress
 import math
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -68,8 +69,26 @@ class ServerConfig(Strict):
 
 class StoreConfig(Strict):
     path: str = "./data/sessions.db"
-    """SQLite file; a relative path is taken from the config file's folder."""
+    """SQLite file; a relative path is taken from the config file's folder. With `url`, only
+    its folder is used (the dashboard's secret key lives there)."""
+    url: str | None = None
+    """postgresql://user@host:port/db: the session log on PostgreSQL instead of SQLite."""
     flush_interval_s: float = Field(0.5, gt=0, le=1.0)
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_without_password(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        parts = urlsplit(v)
+        if parts.scheme != "postgresql":
+            raise ValueError(f"{parts.scheme or v!r}: only postgresql://user@host:port/db URLs")
+        if parts.password is not None or "password=" in parts.query:
+            raise ValueError(
+                "no password in the URL (it would show in the config page and the logs);"
+                " give it in PGPASSWORD or ~/.pgpass"
+            )
+        return v
 
 
 class BedConfig(Strict):

@@ -1,4 +1,5 @@
-"""Shared fixtures. Browser tests use Debian's Chromium through Playwright; no downloads."""
+"""Shared fixtures. Browser tests use Debian's Chromium through Playwright; no downloads.
+Store tests use a private PostgreSQL cluster (tests/postgres.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import Any
 import pytest
 
 from tests.browser import chromium_available, launch
+from tests.postgres import pg_database, postgres_url  # noqa: F401  (fixtures)
+from tests.stores import open_store  # noqa: F401  (fixture)
 
 
 @pytest.fixture(scope="session")

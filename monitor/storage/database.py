@@ -159,19 +159,24 @@ class Database:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self._db = open_log(self.path)
+        self.where = str(path)  # what every error names: the file, or a database URL
+        self._db = self._connect()
         self._lock = threading.RLock()  # the database connection
+
+    def _connect(self) -> Any:
+        """The connection the store's statements run on (postgres.py gives its own)."""
+        return open_log(self.path)
 
     def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
         with self._lock:
             try:
                 return self._db.execute(sql, params)
             except sqlite3.Error as err:
-                raise StoreError(f"{self.path}: write failed: {err}") from None
+                raise StoreError(f"{self.where}: write failed: {err}") from None
 
     def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self._lock:
             try:
                 return self._db.execute(sql, params).fetchall()
             except sqlite3.Error as err:
-                raise StoreError(f"{self.path}: read failed: {err}") from None
+                raise StoreError(f"{self.where}: read failed: {err}") from None

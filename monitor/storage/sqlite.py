@@ -33,6 +33,7 @@ from monitor.model import (
 )
 from monitor.storage import alarm_rows as rows_sql
 from monitor.storage.alarm_rows import transition_statements
+from monitor.storage.batches import statement_runs
 from monitor.storage.columnar import (
     Chunk,
     Track,
@@ -166,8 +167,8 @@ class SessionStore(UsersAndAudit):
                 return 0
             try:
                 self._db.execute("BEGIN")
-                for sql, params in batch:
-                    self._db.execute(sql, params)
+                for sql, rows in statement_runs(batch):
+                    self._db.executemany(sql, rows)
                 self._db.execute("COMMIT")
             except sqlite3.Error as err:
                 if self._db.in_transaction:
@@ -315,7 +316,7 @@ class SessionStore(UsersAndAudit):
             except sqlite3.Error as err:
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
-                raise StoreError(f"{self.path}: import failed: {err}") from None
+                raise StoreError(f"{self.where}: import failed: {err}") from None
 
     def set_phase(self, session_id: int, phase: str) -> None:
         self._execute("UPDATE sessions SET state = ? WHERE id = ?", (phase, session_id))
@@ -340,7 +341,7 @@ class SessionStore(UsersAndAudit):
     def session(self, session_id: int) -> SessionInfo:
         rows = self._query("SELECT * FROM sessions WHERE id = ?", (session_id,))
         if not rows:
-            raise StoreError(f"{self.path}: no session {session_id}")
+            raise StoreError(f"{self.where}: no session {session_id}")
         return _session(rows[0])
 
     def open_session_for(self, bed: str) -> SessionInfo | None:
@@ -424,7 +425,7 @@ class SessionStore(UsersAndAudit):
                 ).fetchall()
                 journal = self._wave_journal(session_id, signal)
             except sqlite3.Error as err:
-                raise StoreError(f"{self.path}: read failed: {err}") from None
+                raise StoreError(f"{self.where}: read failed: {err}") from None
             parts = [decode_wave_chunk(rate, t, v) for rate, t, v in chunks]
             track = WaveTrack.join([*parts, journal])
             self._remember(session_id, signal, track)

@@ -1,5 +1,6 @@
-"""The SQLite session log: WAL, batched writes, sessions that survive a reopen, ids unique
-across stations, records (never database rows) coming back."""
+"""The session log on SQLite and on PostgreSQL: batched writes, sessions that survive a
+reopen, compaction, ids unique across stations, records (never database rows) coming back.
+Tests taking `open_store` run on both backends; the rest are about the SQLite file."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from monitor.model import (
 )
 from monitor.storage.ids import ALPHABET, new_uid, uid_time
 from monitor.storage.sqlite import SCHEMA_VERSION, SessionStore, StoreError
+from tests.stores import StoreUnderTest
 
 T0 = 1_767_225_600.0
 PLAN = {
@@ -46,41 +48,39 @@ def test_wal_mode_and_schema(tmp_path: Path) -> None:
     assert {"sessions", "readings", "events", "alarms"} <= tables
 
 
-def test_readings_are_batched_until_flush(tmp_path: Path) -> None:
-    store = SessionStore(tmp_path / "s.db")
+def test_readings_are_batched_until_flush(open_store: StoreUnderTest) -> None:
+    store = open_store()
     s = store.create_session("chair-1", "simulated", T0, PLAN, "nurse")
     for i in range(50):
         store.append_reading(s.id, _reading(T0 + i))
-    other = sqlite3.connect(tmp_path / "s.db")
-    assert other.execute("SELECT COUNT(*) FROM readings").fetchone()[0] == 0
+    assert open_store.count("readings") == 0
     assert store.stats().pending == 50
     assert store.flush() == 50
-    assert other.execute("SELECT COUNT(*) FROM readings").fetchone()[0] == 50
+    assert open_store.count("readings") == 50
     assert store.stats().readings_written == 50
     store.close()
 
 
-def test_background_writer_flushes_within_a_second(tmp_path: Path) -> None:
-    store = SessionStore(tmp_path / "s.db", flush_interval_s=0.2)
+def test_background_writer_flushes_within_a_second(open_store: StoreUnderTest) -> None:
+    store = open_store(flush_interval_s=0.2)
     store.start()
     s = store.create_session("chair-1", "simulated", T0, PLAN, "nurse")
     store.append_reading(s.id, _reading(T0))
-    other = sqlite3.connect(tmp_path / "s.db")
     import time
 
     deadline = time.monotonic() + 1.0
-    while other.execute("SELECT COUNT(*) FROM readings").fetchone()[0] == 0:
+    while open_store.count("readings") == 0:
         assert time.monotonic() < deadline, "not written within 1 s"
         time.sleep(0.05)
     store.close()
 
 
-def test_open_session_survives_reopen(tmp_path: Path) -> None:
-    store = SessionStore(tmp_path / "s.db")
+def test_open_session_survives_reopen(open_store: StoreUnderTest) -> None:
+    store = open_store()
     s = store.create_session("chair-1", "simulated", T0, PLAN | {"weight_kg": 82.5}, "nurse-a")
     store.append_reading(s.id, _reading(T0 + 1, "SPO2", 97))
     store.close()
-    again = SessionStore(tmp_path / "s.db")
+    again = open_store()
     found = again.open_session_for("chair-1")
     assert found is not None and found.id == s.id and found.weight_kg == 82.5
     assert again.readings(s.id) == [(T0 + 1, "SPO2", 97.0)]
@@ -88,8 +88,8 @@ def test_open_session_survives_reopen(tmp_path: Path) -> None:
     again.close()
 
 
-def test_session_creation_and_closing(tmp_path: Path) -> None:
-    store = SessionStore(tmp_path / "s.db")
+def test_session_creation_and_closing(open_store: StoreUnderTest) -> None:
+    store = open_store()
     s = store.create_session("chair-1", "simulated", T0, PLAN, "nurse-a")
     assert (s.state, s.patient_ref, s.indication, s.concentration_mg_ml) == (
         "pre-infusion",
@@ -112,8 +112,8 @@ def test_session_creation_and_closing(tmp_path: Path) -> None:
     store.close()
 
 
-def test_duplicate_readings_are_ignored(tmp_path: Path) -> None:
-    store = SessionStore(tmp_path / "s.db")
+def test_duplicate_readings_are_ignored(open_store: StoreUnderTest) -> None:
+    store = open_store()
     s = store.create_session("chair-1", "live", T0, PLAN, "nurse")
     store.append_reading(s.id, _reading(T0 + 5))
     store.append_reading(s.id, _reading(T0 + 5))
@@ -122,8 +122,8 @@ def test_duplicate_readings_are_ignored(tmp_path: Path) -> None:
     store.close()
 
 
-def test_alarm_transitions_summary_and_audit(tmp_path: Path) -> None:
-    store = SessionStore(tmp_path / "s.db")
+def test_alarm_transitions_summary_and_audit(open_store: StoreUnderTest) -> None:
+    store = open_store()
 
     def tr(
         t: float,
@@ -172,15 +172,16 @@ def test_alarm_transitions_summary_and_audit(tmp_path: Path) -> None:
     store.close()
 
 
-def test_failed_flush_keeps_the_batch(tmp_path: Path) -> None:
-    store = SessionStore(tmp_path / "s.db")
+def test_failed_flush_keeps_the_batch(open_store: StoreUnderTest) -> None:
+    store = open_store()
     s = store.create_session("chair-1", "live", T0, PLAN, "nurse")
     store.append_reading(s.id, _reading(T0))
-    store._db.execute("PRAGMA query_only = ON")  # every write now fails
+    open_store.run("ALTER TABLE readings RENAME TO readings_away")  # every flush now fails
     assert store.flush() == 0
     stats = store.stats()
     assert stats.failed_flushes == 1 and stats.pending == 1 and stats.last_error
-    store._db.execute("PRAGMA query_only = OFF")
+    assert "\n" not in stats.last_error
+    open_store.run("ALTER TABLE readings_away RENAME TO readings")
     assert store.flush() == 1
     assert store.readings(s.id) == [(T0, "HR", 72.0)]
     store.close()
@@ -193,8 +194,8 @@ def test_unopenable_path_is_one_line(tmp_path: Path) -> None:
     assert "\n" not in str(info.value)
 
 
-def test_compaction_keeps_every_reading_and_is_columnar(tmp_path: Path) -> None:
-    store = SessionStore(tmp_path / "s.db")
+def test_compaction_keeps_every_reading_and_is_columnar(open_store: StoreUnderTest) -> None:
+    store = open_store()
     s = store.create_session("chair-1", "simulated", T0, PLAN, "nurse")
     for i in range(120):
         store.append_reading(s.id, _reading(T0 + i, "HR", 60 + i % 40))
@@ -202,9 +203,8 @@ def test_compaction_keeps_every_reading_and_is_columnar(tmp_path: Path) -> None:
     store.flush()
     before = store.readings(s.id)
     assert store.compact(s.id) == 240
-    db = sqlite3.connect(tmp_path / "s.db")
-    assert db.execute("SELECT COUNT(*) FROM readings").fetchone()[0] == 0
-    assert db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0] == 2
+    assert open_store.count("readings") == 0
+    assert open_store.count("chunks") == 2
     # journal rows after a compaction are joined to the chunks, in time order
     store.append_reading(s.id, _reading(T0 + 200, "HR", 99))
     store.flush()
@@ -219,13 +219,15 @@ def test_compaction_keeps_every_reading_and_is_columnar(tmp_path: Path) -> None:
     assert v[-1] == 99 and v.dtype == "float64"
     assert store.signals(s.id) == ["HR", "SPO2"]
     store.close_session(s.id, T0 + 300, "nurse")  # closing compacts the rest
-    assert db.execute("SELECT COUNT(*) FROM readings").fetchone()[0] == 0
+    assert open_store.count("readings") == 0
     assert store.readings(s.id) == after
     store.close()
 
 
-def test_waveform_blocks_are_stored_and_read_back_as_one_track(tmp_path: Path) -> None:
-    store = SessionStore(tmp_path / "s.db")
+def test_waveform_blocks_are_stored_and_read_back_as_one_track(
+    open_store: StoreUnderTest,
+) -> None:
+    store = open_store()
     s = store.create_session("chair-1", "live", T0, PLAN, "nurse")
     for k in range(3):
         samples = np.arange(100, dtype=np.float32) + 100 * k
@@ -272,20 +274,19 @@ def test_version_3_log_gains_the_new_tables(tmp_path: Path) -> None:
 
 
 def test_an_open_session_compacts_itself_as_it_grows(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    open_store: StoreUnderTest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("monitor.storage.sqlite.COMPACT_AFTER", 100)
-    store = SessionStore(tmp_path / "s.db")
+    store = open_store()
     s = store.create_session("chair-1", "live", T0, PLAN, "nurse")
     for i in range(150):
         store.append_reading(s.id, _reading(T0 + i))
     store.flush()
-    db = sqlite3.connect(tmp_path / "s.db")
-    assert db.execute("SELECT COUNT(*) FROM readings").fetchone()[0] == 0
-    assert db.execute("SELECT n FROM chunks").fetchall() == [(150,)]
+    assert open_store.count("readings") == 0
+    assert [tuple(r) for r in open_store.run("SELECT n FROM chunks")] == [(150,)]
     store.append_reading(s.id, _reading(T0 + 150))
     store.flush()  # below the threshold again: stays in the journal
-    assert db.execute("SELECT COUNT(*) FROM readings").fetchone()[0] == 1
+    assert open_store.count("readings") == 1
     assert [t for t, _, _ in store.readings(s.id)] == [T0 + i for i in range(151)]
     store.close()
 
@@ -348,8 +349,8 @@ def test_version_5_log_gives_its_sessions_a_uid(tmp_path: Path) -> None:
     again.close()
 
 
-def test_users_come_back_as_records(tmp_path: Path) -> None:
-    store = SessionStore(tmp_path / "s.db")
+def test_users_come_back_as_records(open_store: StoreUnderTest) -> None:
+    store = open_store()
     store.add_user("nurse-a", "nurse", "hash-1", T0)
     store.add_user("dr-b", "physician", "hash-2", T0 + 1)
     store.update_user("nurse-a", disabled=True)
