@@ -1,13 +1,14 @@
 # Two commands on a fresh machine:
 #   make run    serve the simulated chair on SQLite at http://127.0.0.1:8050
 #   make test   lint and run the whole suite, with Debian's Chromium for the browser tests
+#               and Debian's Mosquitto for the chair-agent tests (each test starts its own broker)
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint format bench chromium clean
+.PHONY: run test lint format bench chromium mosquitto clean
 
 $(VENV)/.run-installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,10 +31,17 @@ chromium:
 	  $(SUDO) apt-get update -q && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium; }
 
+# The tests start a private broker on a free port; the packaged service is not used.
+mosquitto:
+	@command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto || { \
+	  echo "installing Debian mosquitto for the chair-agent tests"; \
+	  $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q mosquitto; }
+
 lint: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check .
 
-test: $(VENV)/.test-installed chromium lint
+test: $(VENV)/.test-installed chromium mosquitto lint
 	$(PY) -m pytest -n 2 --dist loadfile -q
 
 format: $(VENV)/.test-installed
