@@ -130,7 +130,7 @@ def decode(channel: Channel, payload: bytes, bed: str) -> Message:
         return _decode(channel, obj, bed)
     except PayloadError as err:
         raise PayloadError(f"{channel}: {err}") from None
-    except (TypeError, ValueError, KeyError) as err:
+    except (TypeError, ValueError, KeyError, AttributeError) as err:
         raise PayloadError(f"{channel}: malformed ({err})") from None
 
 
@@ -205,7 +205,7 @@ class Dedupe:
             while len(self._high) >= self._runs * len(CHANNELS):
                 old, _ = self._high.popitem(last=False)
                 self._missing.pop(old, None)
-            high = msg.seq - 1
+            high = self._high[key] = msg.seq - 1
             self._missing[key] = set()
         self._high.move_to_end(key)
         missing = self._missing[key]
