@@ -100,8 +100,8 @@ class Encoder:
     def status(self, state: str, t: float, source: str) -> bytes:
         return self._wrap("status", t, {"state": state, "source": source})
 
-    def command(self, command: str, t: float, **args: Any) -> bytes:
-        return self._wrap("cmd", t, {"command": command, "args": args})
+    def command(self, name: str, t: float, **args: Any) -> bytes:
+        return self._wrap("cmd", t, {"command": name, "args": args})
 
 
 def _field(obj: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:

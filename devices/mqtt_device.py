@@ -78,13 +78,13 @@ class MqttChair:
 
     def infusion_changed(self, mg_per_h: float) -> None:
         self._mg_per_h = mg_per_h
-        self._command("infusion", mg_per_h=mg_per_h)
+        self.send("infusion", mg_per_h=mg_per_h)
 
     def bolus(self, mg: float) -> None:
-        self._command("bolus", mg=mg)
+        self.send("bolus", mg=mg)
 
     def trainee_action(self, action: str, detail: str = "") -> None:
-        self._command("trainee_action", action=action, detail=detail)
+        self.send("trainee_action", action=action, detail=detail)
 
     # -- paho's thread --------------------------------------------------------------------
 
@@ -111,7 +111,7 @@ class MqttChair:
             else:
                 self._heard_now()
                 if self._link(True, "chair online") and self._mg_per_h is not None:
-                    self._command("infusion", mg_per_h=self._mg_per_h)  # it may have missed it
+                    self.send("infusion", mg_per_h=self._mg_per_h)  # it may have missed it
             return
         self._heard_now()
         self._link(True, "chair online")
@@ -140,10 +140,10 @@ class MqttChair:
                                    {"state": state, "detail": detail}))  # fmt: skip
         return True
 
-    def _command(self, command: str, **args: Any) -> None:
+    def send(self, name: str, **args: Any) -> None:
         """Only a simulated chair takes commands; a real monitor knows no pump."""
         client = self._client
         if self.source != "simulated" or client is None:
             return
-        payload = self.commands.command(command, self.clock.now(), **args)
+        payload = self.commands.command(name, self.clock.now(), **args)
         client.publish(self.topics.of("cmd"), payload, qos=1)
