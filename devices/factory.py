@@ -72,6 +72,15 @@ def build_device(
     if isinstance(dev, SimulatorDevice):
         return simulated()
     if isinstance(dev, MqttDevice):  # the chair's agent runs the device; this bed listens
+        tls = dev.broker.tls
+        for key, file in (
+            ("broker.password_file", dev.broker.password_file),
+            ("broker.tls.ca_file", tls and tls.ca_file),
+            ("broker.tls.cert_file", tls and tls.cert_file),
+            ("broker.tls.key_file", tls and tls.key_file),
+        ):
+            if file and not Path(file).is_file():
+                raise ConfigError(f"bed {bed.id}: device.{key}: no such file {file}")
         return MqttChair(bed.id, dev, clock)
     entry = by_kind(dev.kind)
     serial_dev: SerialMonitorConfig = dev
