@@ -157,6 +157,24 @@ def test_a_killed_agent_is_chair_offline_within_10_s_and_clears_on_restart(
             until("chair back", lambda: PORT_LOST not in alarm_names(bed))
 
 
+def test_a_frozen_agent_is_chair_offline_by_its_keepalive(
+    mosquitto: PrivateBroker, tmp_path: Path
+) -> None:
+    """SIGSTOP keeps the socket open (an unplugged chair): only the keep-alive finds it."""
+    with central(tmp_path, mosquitto, "chair-6") as bed, agent(
+        chair_yaml(tmp_path, mosquitto, "chair-6")
+    ) as proc:
+        until("HR at the central", lambda: "HR" in bed.snapshot().latest)
+        proc.send_signal(signal.SIGSTOP)
+        frozen = time.monotonic()
+        try:
+            until("chair offline", lambda: PORT_LOST in alarm_names(bed), OFFLINE_WITHIN_S + 1)
+            print(f"frozen chair offline after {time.monotonic() - frozen:.1f} s")
+        finally:
+            proc.send_signal(signal.SIGCONT)
+        until("chair back", lambda: PORT_LOST not in alarm_names(bed))
+
+
 def test_a_broker_outage_loses_and_duplicates_no_reading(
     mosquitto: PrivateBroker, tmp_path: Path
 ) -> None:
