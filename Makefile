@@ -1,14 +1,15 @@
 # Two commands on a fresh machine:
 #   make run    serve the simulated chair on SQLite at http://127.0.0.1:8050
 #   make test   lint and run the whole suite, with Debian's Chromium for the browser tests
-#               and Debian's PostgreSQL for the session log tests
+#               and Debian's PostgreSQL and Mosquitto for the central-station tests (each test
+#               starts its own private cluster and broker)
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint format bench chromium postgresql clean
+.PHONY: run test lint format bench chromium postgresql mosquitto clean
 
 $(VENV)/.run-installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,11 +38,17 @@ postgresql:
 	  echo "installing Debian postgresql for the session log tests"; \
 	  $(SUDO) apt-get update -q && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q postgresql; }
+# The tests start a private broker on a free port; the packaged service is not used.
+mosquitto:
+	@command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto || { \
+	  echo "installing Debian mosquitto for the chair-agent tests"; \
+	  $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q mosquitto; }
 
 lint: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check .
 
-test: $(VENV)/.test-installed chromium postgresql lint
+test: $(VENV)/.test-installed chromium postgresql mosquitto lint
 	$(PY) -m pytest -n 2 --dist loadfile -q
 
 format: $(VENV)/.test-installed

@@ -8,6 +8,9 @@ python -m devices decode --protocol datex-s5 FILE --replay URL [--speed N]
 python -m devices simulate --scenario FILE [--speed max|N] [--duration SECONDS] --out CSV
     run a training scenario headless (its own infusion plan, no trainee) and write its
     readings as time,signal,value,unit.
+python -m devices agent --config chair.yaml
+    run one chair's device and publish it over MQTT to the central station (a chair agent);
+    stops cleanly on SIGTERM or Ctrl-C. A bad config exits 2 with one line.
 
 Each subcommand imports what it needs when it runs: decoding a capture takes milliseconds,
 and importing the simulator (scipy, through the PK model) would cost a second.
@@ -120,6 +123,38 @@ def simulate_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def agent_command(args: argparse.Namespace) -> int:
+    import logging
+    import signal
+
+    from devices.agent_config import load_agent_config
+    from devices.factory import build_device
+    from devices.mqtt_agent import Agent
+    from devices.simulator.scenario import ScenarioError, load_library
+    from monitor.clock import SystemClock
+    from monitor.config import BedConfig, ConfigError
+
+    try:
+        config = load_agent_config(args.config)
+        library = load_library(config.scenarios) if config.scenarios else None
+    except (ConfigError, ScenarioError) as err:
+        print(err, file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    clock = SystemClock()
+    bed = BedConfig(id=config.bed, name=config.bed, device=config.device)
+    try:
+        agent = Agent(config, build_device(bed, clock, library), clock)
+    except (ConfigError, OSError) as err:
+        print(f"{args.config}: {err}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    agent.run(stop)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devices")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -133,9 +168,13 @@ def main(argv: list[str] | None = None) -> int:
     sim.add_argument("--speed", type=_speed, default=None, help="max (default) or N x real time")
     sim.add_argument("--duration", type=float, default=None, metavar="SECONDS")
     sim.add_argument("--out", type=Path, required=True, metavar="CSV")
+    agent = sub.add_parser("agent", help="publish a chair's device over MQTT")
+    agent.add_argument("--config", type=Path, required=True, metavar="FILE")
     args = parser.parse_args(argv)
     if args.command == "simulate":
         return simulate_command(args)
+    if args.command == "agent":
+        return agent_command(args)
 
     for path in args.files:
         if not path.is_file():

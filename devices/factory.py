@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Protocol
 
 from devices.codec_device import CodecDevice
+from devices.mqtt_device import MqttChair
 from devices.protocols import ProtocolEntry, by_kind
 from devices.simulator.dri_monitor import VirtualDriMonitor
 from devices.simulator.inprocess import SimulatedMonitor
@@ -18,6 +19,7 @@ from devices.simulator.virtual_device import VirtualMonitor, VirtualMonitorDevic
 from devices.transport import SerialSettings
 from monitor.clock import Clock
 from monitor.config import BedConfig, ConfigError, SimulatorDevice, TrainingConfig
+from monitor.device_config import MqttDevice
 from monitor.ports import Device
 
 # Protocols whose monitor the simulator can play on a pty (`port: virtual`).
@@ -69,6 +71,17 @@ def build_device(
 
     if isinstance(dev, SimulatorDevice):
         return simulated()
+    if isinstance(dev, MqttDevice):  # the chair's agent runs the device; this bed listens
+        tls = dev.broker.tls
+        for key, file in (
+            ("broker.password_file", dev.broker.password_file),
+            ("broker.tls.ca_file", tls and tls.ca_file),
+            ("broker.tls.cert_file", tls and tls.cert_file),
+            ("broker.tls.key_file", tls and tls.key_file),
+        ):
+            if file and not Path(file).is_file():
+                raise ConfigError(f"bed {bed.id}: device.{key}: no such file {file}")
+        return MqttChair(bed.id, dev, clock)
     entry = by_kind(dev.kind)
     serial_dev: SerialMonitorConfig = dev
     url = serial_dev.port

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 VIRTUAL_PORT = "virtual"
 
@@ -52,6 +52,60 @@ class DatexS5Device(DeviceModel):
         return self.port == VIRTUAL_PORT
 
 
+TOPIC_ID = r"^[a-z0-9][a-z0-9_-]{0,31}$"  # one MQTT topic level: no wildcards, no slash
+
+
+class BrokerTls(DeviceModel):
+    """TLS to the broker: the CA that signed its certificate; a client certificate if asked."""
+
+    ca_file: str = Field(min_length=1)
+    cert_file: str | None = None
+    key_file: str | None = None
+
+
+class Broker(DeviceModel):
+    """An MQTT broker (Mosquitto) and this client's credentials on it."""
+
+    host: str = Field("127.0.0.1", min_length=1)
+    port: int = Field(1883, gt=0, lt=65536)
+    username: str | None = None
+    password: SecretStr | None = None  # shown as ****** wherever the config is shown
+    password_file: str | None = None
+    keepalive_s: int = Field(5, ge=1, le=60)
+    """Bounds how soon a vanished chair is noticed: the broker's will, or 2 x this silent."""
+    tls: BrokerTls | None = None
+
+    @model_validator(mode="after")
+    def _one_password(self) -> Broker:
+        if self.password is not None and self.password_file is not None:
+            raise ValueError("give password or password_file, not both")
+        return self
+
+    def secret(self) -> str | None:
+        """The password, read from its file when it lives in one (a one-line OSError)."""
+        if self.password_file is not None:
+            with open(self.password_file, encoding="utf-8") as f:
+                return f.read().strip()
+        return None if self.password is None else self.password.get_secret_value()
+
+
+class MqttDevice(DeviceModel):
+    """A chair whose agent publishes over MQTT (python -m devices agent); the central station
+    subscribes to the chair's topics and runs the bed core here."""
+
+    kind: Literal["mqtt"]
+    broker: Broker = Field(default_factory=Broker)
+    clinic: str = Field(pattern=TOPIC_ID)
+    topic_id: str | None = Field(None, pattern=TOPIC_ID)
+    """The chair's topic level; the bed's id when left out."""
+    source: Literal["live", "simulated"] = "live"
+    """What the agent reads. A simulated chair also gets the pump and instructor commands."""
+    interval_s: float = Field(1.0, gt=0, le=60)
+    nibp_interval_s: float = Field(180.0, ge=30, le=3600)
+
+
 # A new wire protocol adds its model here and its entry in devices.protocols.
-DeviceConfig = Annotated[SimulatorDevice | DatexS5Device, Field(discriminator="kind")]
-DEVICE_KINDS = ("simulator", "datex_s5")
+DeviceConfig = Annotated[
+    SimulatorDevice | DatexS5Device | MqttDevice, Field(discriminator="kind")
+]
+DEVICE_KINDS = ("simulator", "datex_s5", "mqtt")

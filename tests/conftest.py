@@ -26,3 +26,18 @@ def browser() -> Iterator[Any]:
         b = launch(p)
         yield b
         b.close()
+
+
+@pytest.fixture(scope="module")
+def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A private broker (tests/mosquitto.py) with TLS, for one test module."""
+    from tests.mosquitto import PrivateBroker, mosquitto_binary
+
+    if mosquitto_binary() is None:
+        if os.environ.get("CI"):
+            pytest.fail("Mosquitto is required in CI (apt-get install mosquitto)")
+        pytest.skip("Debian mosquitto is not installed; `make test` installs it")
+    broker = PrivateBroker(tmp_path_factory.mktemp("mosquitto"), tls=True)
+    broker.start()
+    yield broker
+    broker.stop()

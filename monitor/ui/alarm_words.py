@@ -16,7 +16,7 @@ OPS = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "rise": "rise >", "no value
 # alarms decided outside the rules: what the nurse reads
 FIXED = {
     "TECH_NO_DATA": "No data from the monitor",
-    "TECH_PORT_LOST": "Monitor cable or port lost",
+    "TECH_PORT_LOST": "Monitor link lost: cable, port or chair offline",
     "TECH_STORE_WRITE": "Record not being written",
     "TECH_NIBP_OVERDUE": "NBP overdue",
     "ASSESSMENT_OVERDUE": "Assessment overdue",

@@ -18,7 +18,7 @@ from tests.helpers import capture
 # monitor/ never imports devices/, so the union is written out in monitor/device_config.py
 # and the registry points at its models; this test keeps the two lists the same.
 UNION = get_args(get_args(DeviceConfig)[0])
-IN_PROCESS_ONLY = {"simulator"}  # a kind with no wire protocol behind it
+IN_PROCESS_ONLY = {"simulator", "mqtt"}  # kinds with no serial wire protocol behind them
 
 
 def _kind(model: type) -> str:

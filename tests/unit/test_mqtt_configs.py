@@ -1,0 +1,35 @@
+"""The shipped chair-agent and central-station examples load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from devices.agent_config import load_agent_config
+from monitor.config import ConfigError, load_config
+from monitor.device_config import MqttDevice
+from tests.helpers import REPO
+
+
+def test_the_central_example_has_three_mqtt_chairs() -> None:
+    config = load_config(REPO / "deploy" / "central.yaml")
+    assert [b.id for b in config.beds] == ["chair-1", "chair-2", "chair-3"]
+    assert all(isinstance(b.device, MqttDevice) for b in config.beds)
+
+
+def test_the_chair_example_loads_once_its_password_file_exists(tmp_path: Path) -> None:
+    text = (REPO / "deploy" / "chair.yaml").read_text()
+    with pytest.raises(ConfigError, match=r"broker.password_file: no such file"):
+        load_agent_config(REPO / "deploy" / "chair.yaml")
+    (tmp_path / "chair-1.secret").write_text("pw\n")
+    (tmp_path / "chair.yaml").write_text(text.replace("../devices", str(REPO / "devices")))
+    config = load_agent_config(tmp_path / "chair.yaml")
+    assert config.broker.secret() == "pw" and config.spool == str(tmp_path / "spool/chair-1.db")
+
+
+def test_a_password_is_never_shown() -> None:
+    dev = MqttDevice.model_validate(
+        {"kind": "mqtt", "clinic": "c", "broker": {"password": "s3cret"}}
+    )
+    assert "s3cret" not in str(dev.model_dump(mode="json"))
