@@ -79,11 +79,11 @@ def test_nurse_and_physician(browser: Any, tmp_path: Path) -> None:
             )
             page.get_by_role("link", name="Audit").click()
             audit = page.locator("#audit-table")
-            expect(audit).to_contain_text("limit_change")
+            expect(audit).to_contain_text("Alarm limit changed")
             text = audit.inner_text()
-            assert "physician-a\tlimit_change" in text and "baseline 91 %" in text
-            assert "nurse-a\talarm_acknowledged" in text
-            assert "nurse-a\tlogin" in text and "nurse-a\tlogout" in text
+            assert "physician-a\tAlarm limit changed" in text and "baseline 91 %" in text
+            assert "nurse-a\tAlarm acknowledged" in text
+            assert "nurse-a\tLogged in" in text and "nurse-a\tLogged out" in text
             assert errors == []
         finally:
             page.close()
