@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 import threading
-import uuid
+import time
+from collections import deque
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -29,6 +30,10 @@ log = logging.getLogger(__name__)
 
 SILENT_FACTOR = 2.0  # keep-alives without a message before the chair counts as offline
 CHECK_S = 0.25
+# A message is acknowledged to the broker only this long after it was handed to the bed: by
+# then the store (which writes at least once a second) holds it. If this station dies first,
+# the broker sends it again to the station that comes back, and the record misses nothing.
+ACK_AFTER_S = 2.0
 SUBSCRIBED = ("status", "numerics", "wave", "events")
 
 
@@ -51,6 +56,7 @@ class MqttChair:
         self._online: bool | None = None  # None: not heard of yet
         self._heard = clock.now()
         self._mg_per_h: float | None = None
+        self._unacked: deque[tuple[float, int, int]] = deque()  # (due, mid, qos)
 
     # -- Device ---------------------------------------------------------------------------
 
@@ -58,11 +64,14 @@ class MqttChair:
         self._sink = sink
         with self._lock:
             self._heard = self.clock.now()  # silence counts from when we start listening
+        # One lasting broker session per bed: what the chair publishes while this station is
+        # down (a crash, a restart) is queued by the broker and arrives when it is back.
         client = mqtt_link.make_client(
-            self.config.broker, f"central-{self.bed}-{uuid.uuid4().hex[:6]}"
+            self.config.broker, f"central-{self.topics.clinic}-{self.topics.bed}", False
         )
         client.on_connect = self._on_connect
         client.on_message = self._on_message
+        client.manual_ack_set(True)
         self._client = client
         mqtt_link.start(client, self.config.broker)
         try:
@@ -71,6 +80,7 @@ class MqttChair:
                     silent = self.clock.now() - self._heard
                 if silent > self.silent_after_s:
                     self._link(False, f"chair offline: no message for {silent:.0f} s")
+                self._acknowledge(client, time.monotonic())
         finally:
             self._client = None
             client.disconnect()
@@ -95,6 +105,9 @@ class MqttChair:
         client.subscribe([(self.topics.of(ch), 1) for ch in SUBSCRIBED])
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        if msg.qos:
+            with self._lock:
+                self._unacked.append((time.monotonic() + ACK_AFTER_S, msg.mid, msg.qos))
         try:
             channel = self.topics.channel(msg.topic)
             message = decode(channel, msg.payload, self.topics.bed)
@@ -122,6 +135,15 @@ class MqttChair:
             self._sink(item)
 
     # -- helpers --------------------------------------------------------------------------
+
+    def _acknowledge(self, client: mqtt.Client, now: float) -> None:
+        """PUBACK what the store has had time to write (see ACK_AFTER_S)."""
+        with self._lock:
+            due = []
+            while self._unacked and self._unacked[0][0] <= now:
+                due.append(self._unacked.popleft())
+        for _, mid, qos in due:
+            client.ack(mid, qos)
 
     def _heard_now(self) -> None:
         with self._lock:

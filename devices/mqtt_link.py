@@ -15,12 +15,14 @@ from monitor.device_config import Broker
 RECONNECT_MIN_S, RECONNECT_MAX_S = 0.5, 4.0  # a broker back after an outage is found fast
 
 
-def make_client(broker: Broker, client_id: str) -> mqtt.Client:
+def make_client(broker: Broker, client_id: str, clean_session: bool = True) -> mqtt.Client:
+    """`clean_session=False` asks the broker to keep the client's subscriptions and queue its
+    QoS-1 messages while it is away (the recorder's case, simulator-and-scale.md §2.3)."""
     client = mqtt.Client(
         CallbackAPIVersion.VERSION2,
         client_id=client_id,
         protocol=mqtt.MQTTv311,  # 3.1.1 keeps the NATS/VerneMQ broker tiers open (§2.8)
-        clean_session=True,
+        clean_session=clean_session,
     )
     if broker.username is not None:
         client.username_pw_set(broker.username, broker.secret())
