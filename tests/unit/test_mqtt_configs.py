@@ -33,3 +33,17 @@ def test_a_password_is_never_shown() -> None:
         {"kind": "mqtt", "clinic": "c", "broker": {"password": "s3cret"}}
     )
     assert "s3cret" not in str(dev.model_dump(mode="json"))
+
+
+def test_the_central_takes_password_files_from_its_config_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = (REPO / "deploy" / "central.yaml").read_text()
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "central.yaml").write_text(text)
+    (tmp_path / "site" / "central.secret").write_text("pw\n")
+    monkeypatch.chdir(tmp_path)  # started from elsewhere: the file is still found
+    config = load_config("site/central.yaml")
+    broker = config.beds[0].device.broker  # type: ignore[union-attr]
+    assert broker.password_file == str(tmp_path / "site" / "central.secret")
+    assert broker.secret() == "pw"
