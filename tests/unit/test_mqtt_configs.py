@@ -19,9 +19,9 @@ def test_the_central_example_has_three_mqtt_chairs() -> None:
 
 
 def test_the_chair_example_loads_once_its_password_file_exists(tmp_path: Path) -> None:
-    text = (REPO / "deploy" / "chair.yaml").read_text()
+    text = (REPO / "deploy" / "chair-1.yaml").read_text()
     with pytest.raises(ConfigError, match=r"broker.password_file: no such file"):
-        load_agent_config(REPO / "deploy" / "chair.yaml")
+        load_agent_config(REPO / "deploy" / "chair-1.yaml")
     (tmp_path / "chair-1.secret").write_text("pw\n")
     (tmp_path / "chair.yaml").write_text(text.replace("../devices", str(REPO / "devices")))
     config = load_agent_config(tmp_path / "chair.yaml")
