@@ -197,10 +197,11 @@ def main(argv: list[str] | None = None) -> int:
         pass
     finally:
         # agents first, so each publishes `offline`; then the central; the servers last
+        running = [part for part in reversed(started) if part.alive()]
         for part in reversed(started):
             part.stop()
-        if started:
-            print(f"stopped {', '.join(p.name for p in reversed(started))}", flush=True)
+        if running:
+            print(f"stopped {', '.join(part.name for part in running)}", flush=True)
     return code
 
 
