@@ -97,12 +97,12 @@ class Broker:
         check_port(self.port, "broker")
         self.folder.mkdir(parents=True, exist_ok=True)
         passwd = self.folder / "passwd"
-        if not passwd.exists():  # the first run: one user per chair and the central
-            for user in (CENTRAL_USER, *CHAIRS):
-                flags = ["-b", "-c"] if user == CENTRAL_USER else ["-b"]
-                password = secret(self.folder.parent / f"{user}.secret")
-                subprocess.run([passwd_tool, *flags, str(passwd), user, password],
-                               check=True, capture_output=True)  # fmt: skip
+        # rebuilt each run from the secrets made at the first: the two never disagree
+        for user in (CENTRAL_USER, *CHAIRS):
+            flags = ["-b", "-c"] if user == CENTRAL_USER else ["-b"]
+            password = secret(self.folder.parent / f"{user}.secret")
+            subprocess.run([passwd_tool, *flags, str(passwd), user, password],
+                           check=True, capture_output=True)  # fmt: skip
         policy = (DEPLOY / "mosquitto" / "mosquitto.conf").read_text(encoding="utf-8")
         conf = self.folder / "mosquitto.conf"
         conf.write_text(policy + "\n".join((
