@@ -1,5 +1,7 @@
 # Two commands on a fresh machine:
 #   make run    serve the simulated chair on SQLite at http://127.0.0.1:8050
+#   make central  a trial clinic on this machine: Mosquitto, PostgreSQL, the central station and
+#               three chair agents, in the foreground until Ctrl-C (data in ./data/trial)
 #   make test   lint and run the whole suite, with Debian's Chromium for the browser tests
 #               and Debian's PostgreSQL and Mosquitto for the central-station tests (each test
 #               starts its own private cluster and broker)
@@ -9,7 +11,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint format bench chromium postgresql mosquitto clean
+.PHONY: run central test lint format bench chromium postgresql mosquitto clean
 
 $(VENV)/.run-installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +27,10 @@ $(VENV)/.test-installed: pyproject.toml
 
 run: $(VENV)/.run-installed
 	$(PY) dashboard.py --config config.yaml
+
+# Everything on loopback; Ctrl-C stops it all. Ports: 8050 web, 1883 broker, 5433 PostgreSQL.
+central: $(VENV)/.run-installed mosquitto postgresql
+	$(PY) deploy/trial_clinic.py
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \

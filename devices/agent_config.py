@@ -57,16 +57,8 @@ def load_agent_config(path: Path) -> AgentConfig:
     except ValidationError as err:
         raise ConfigError(one_line(err, source).replace("device.simulator.", "device.")) from None
     base = path.resolve().parent
-    broker, tls = config.broker, config.broker.tls
-    broker = broker.model_copy(
-        update={"password_file": _relative(base, broker.password_file) or broker.password_file}
-    )
-    if tls is not None:
-        tls = tls.model_copy(
-            update={k: _relative(base, getattr(tls, k)) or getattr(tls, k)
-                    for k in ("ca_file", "cert_file", "key_file")}
-        )  # fmt: skip
-        broker = broker.model_copy(update={"tls": tls})
+    broker = config.broker.resolved(base)
+    tls = broker.tls
     for key, file in (
         ("broker.password_file", broker.password_file),
         ("broker.tls.ca_file", tls and tls.ca_file),

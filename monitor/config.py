@@ -24,6 +24,7 @@ from monitor.device_config import (  # noqa: F401
     VIRTUAL_PORT,
     DatexS5Device,
     DeviceConfig,
+    MqttDevice,
     SimulatorDevice,
 )
 from monitor.session import SCALES
@@ -318,7 +319,20 @@ def parse_config(data: object, source: str = "config.yaml", base_dir: Path | Non
         config = config.model_copy(
             update={"training": config.training.model_copy(update={"scenarios": folder})}
         )
+    if base_dir is not None:
+        config = config.model_copy(
+            update={"beds": [_resolve_broker(b, base_dir) for b in config.beds]}
+        )
     return config
+
+
+def _resolve_broker(bed: BedConfig, base: Path) -> BedConfig:
+    """An mqtt bed's password and TLS files, relative to the config file like store.path."""
+    dev = bed.device
+    if not isinstance(dev, MqttDevice):
+        return bed
+    device = dev.model_copy(update={"broker": dev.broker.resolved(base)})
+    return bed.model_copy(update={"device": device})
 
 
 def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:

@@ -8,6 +8,7 @@ points here, and tests/unit/test_protocol_registry.py checks that both sides agr
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
@@ -88,6 +89,19 @@ class Broker(DeviceModel):
                 return f.read().strip()
         return None if self.password is None else self.password.get_secret_value()
 
+    def resolved(self, base: Path) -> Broker:
+        """This entry with its relative file names taken from `base`, the config file's
+        folder, as store.path is: never from wherever the process was started."""
+
+        def at(name: str | None) -> str | None:
+            return name if name is None or Path(name).is_absolute() else str(base / name)
+
+        tls = self.tls
+        if tls is not None:
+            files = ("ca_file", "cert_file", "key_file")
+            tls = tls.model_copy(update={k: at(getattr(tls, k)) for k in files})
+        return self.model_copy(update={"password_file": at(self.password_file), "tls": tls})
+
 
 class MqttDevice(DeviceModel):
     """A chair whose agent publishes over MQTT (python -m devices agent); the central station
@@ -105,7 +119,5 @@ class MqttDevice(DeviceModel):
 
 
 # A new wire protocol adds its model here and its entry in devices.protocols.
-DeviceConfig = Annotated[
-    SimulatorDevice | DatexS5Device | MqttDevice, Field(discriminator="kind")
-]
+DeviceConfig = Annotated[SimulatorDevice | DatexS5Device | MqttDevice, Field(discriminator="kind")]
 DEVICE_KINDS = ("simulator", "datex_s5", "mqtt")

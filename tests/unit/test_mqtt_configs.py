@@ -19,9 +19,9 @@ def test_the_central_example_has_three_mqtt_chairs() -> None:
 
 
 def test_the_chair_example_loads_once_its_password_file_exists(tmp_path: Path) -> None:
-    text = (REPO / "deploy" / "chair.yaml").read_text()
+    text = (REPO / "deploy" / "chair-1.yaml").read_text()
     with pytest.raises(ConfigError, match=r"broker.password_file: no such file"):
-        load_agent_config(REPO / "deploy" / "chair.yaml")
+        load_agent_config(REPO / "deploy" / "chair-1.yaml")
     (tmp_path / "chair-1.secret").write_text("pw\n")
     (tmp_path / "chair.yaml").write_text(text.replace("../devices", str(REPO / "devices")))
     config = load_agent_config(tmp_path / "chair.yaml")
@@ -33,3 +33,17 @@ def test_a_password_is_never_shown() -> None:
         {"kind": "mqtt", "clinic": "c", "broker": {"password": "s3cret"}}
     )
     assert "s3cret" not in str(dev.model_dump(mode="json"))
+
+
+def test_the_central_takes_password_files_from_its_config_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = (REPO / "deploy" / "central.yaml").read_text()
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "central.yaml").write_text(text)
+    (tmp_path / "site" / "central.secret").write_text("pw\n")
+    monkeypatch.chdir(tmp_path)  # started from elsewhere: the file is still found
+    config = load_config("site/central.yaml")
+    broker = config.beds[0].device.broker  # type: ignore[union-attr]
+    assert broker.password_file == str(tmp_path / "site" / "central.secret")
+    assert broker.secret() == "pw"
