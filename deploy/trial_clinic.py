@@ -196,9 +196,11 @@ def main(argv: list[str] | None = None) -> int:
     except Interrupted:
         pass
     finally:
-        # agents first, so each publishes `offline`; then the central; the servers last
-        running = [part for part in reversed(started) if part.alive()]
-        for part in reversed(started):
+        # the central first, so a closing clinic records no chair going offline; then the
+        # agents (each publishes `offline`); the servers last
+        order = sorted(reversed(started), key=lambda part: part.name != "central")
+        running = [part for part in order if part.alive()]
+        for part in order:
             part.stop()
         if running:
             print(f"stopped {', '.join(part.name for part in running)}", flush=True)
