@@ -320,6 +320,8 @@ class SessionView:
     ce_ng_ml: float | None
     last_scores: dict[str, int]
     assessments: int
+    infusion_started_at: float | None = None
+    infusion_stopped_at: float | None = None
 
 
 def rate_steps(events: Iterable[SessionEvent]) -> list[tuple[float, float, str]]:

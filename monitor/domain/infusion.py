@@ -302,4 +302,6 @@ class InfusionCommands:
             ce,
             last,
             len(st.assessments),
+            st.infusion_started_at,
+            st.infusion_stopped_at,
         )

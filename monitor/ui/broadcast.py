@@ -138,6 +138,7 @@ class Broadcaster:
                 view, checklist, self.pseudonym(view.patient_ref) if view else ""
             ),
             "due": session_panel.due_text(view, snap.now),
+            "strip": session_text.infusion_strip(view, snap.now),
         }
         return state
 

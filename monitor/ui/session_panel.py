@@ -147,7 +147,7 @@ def panel(
                                 decimalScale=3,
                             ),
                             _button("s-rate", "Change rate"),
-                            _button("s-pause", "Pause", "yellow"),
+                            _button("s-pause", "Pause infusion", "violet", "outline"),
                             _button("s-resume", "Resume", "green"),
                             _button("s-stop", "Stop infusion", "red"),
                         ],

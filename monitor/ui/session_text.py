@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from monitor.model import SessionInfo
+from monitor.pk import ANALGESIC_BAND, DISSOCIATIVE_BAND
 from monitor.session import Phase, SessionView
 
 
@@ -37,14 +38,13 @@ def info_texts(
         lines.append((f"Baseline: {base}", ""))
     if view.holds:
         lines.append(("HOLD: " + "; ".join(view.holds), "hold"))
-    if view.phase is not Phase.PRE_INFUSION:
-        lines.append(
-            (
-                f"Rate {view.rate_mg_kg_h:g} mg/kg/h ({view.rate_ml_h:g} mL/h) · dose "
-                f"{view.dose_mg:g} mg ({view.dose_mg_kg:g} mg/kg)",
-                "",
-            )
-        )
+    dose = f"dose {view.dose_mg:g} mg ({view.dose_mg_kg:g} mg/kg)"
+    if view.phase in (Phase.INFUSING, Phase.PAUSED):
+        rate = f"{view.rate_mg_kg_h:g} mg/kg/h ({view.rate_ml_h:g} mL/h)"
+        running = "Rate" if view.phase is Phase.INFUSING else "Paused, set rate"
+        lines.append((f"{running} {rate} · {dose}", ""))
+    elif view.phase is not Phase.PRE_INFUSION:
+        lines.append((f"Infusion stopped · {dose}", ""))
     if view.cp_ng_ml is not None:
         lines.append(
             (
@@ -64,3 +64,53 @@ def info_texts(
                     (f"{mark} {item.label}: {item.detail}", "check-ok" if item.ok else "check-no")
                 )
     return lines
+
+
+def _mss(seconds: float) -> str:
+    m, s = divmod(max(0, round(seconds)), 60)
+    return f"{m}:{s:02d}"
+
+
+def _band(ce: float) -> tuple[str, str]:
+    """Where a model Ce sits among the bands of clinical.md §5.2."""
+    if ce > DISSOCIATIVE_BAND[1]:
+        return f"above the dissociative band ({DISSOCIATIVE_BAND[1]:.0f})", "strip-warn"
+    if ce >= DISSOCIATIVE_BAND[0]:
+        return "dissociative band", ""
+    if ce >= ANALGESIC_BAND[0]:
+        return "analgesic band", ""
+    return "below the analgesic band", ""
+
+
+def infusion_strip(view: SessionView | None, now: float) -> list[tuple[str, str, str]]:
+    """(label, value, class) of the infusion at a glance, the top line of the bed page: the
+    phase, the time since the start (or since the stop), the rate running now, the dose, the
+    model Cp/Ce against its band, and the countdown to the next assessment."""
+    if view is None:
+        return [("Session", "none: values are shown live but not recorded", "strip-idle")]
+    phase = view.phase
+    items = [("Phase", str(phase), f"strip-phase phase-{phase.value}")]
+    started, stopped = view.infusion_started_at, view.infusion_stopped_at
+    if phase in (Phase.INFUSING, Phase.PAUSED) and started is not None:
+        items.append(("Infusing for", _mss(now - started), ""))
+    elif stopped is not None:
+        items.append(("Stopped", f"{_mss(now - stopped)} ago · recovery", "strip-stopped"))
+    if phase is Phase.INFUSING:
+        items.append(("Rate", f"{view.rate_mg_kg_h:g} mg/kg/h · {view.rate_ml_h:g} mL/h", ""))
+    elif phase is Phase.PAUSED:
+        items.append(("Rate", f"paused (set {view.rate_mg_kg_h:g} mg/kg/h)", "strip-warn"))
+    elif phase is Phase.PRE_INFUSION:
+        items.append(("Planned", f"{view.rate_mg_kg_h:g} mg/kg/h", ""))
+    else:
+        items.append(("Rate", "stopped", "strip-stopped"))
+    items.append(("Dose", f"{view.dose_mg:g} mg · {view.dose_mg_kg:.2f} mg/kg", ""))
+    if view.ce_ng_ml is not None:
+        band, cls = _band(view.ce_ng_ml)
+        items.append(("Ce (model)", f"{view.ce_ng_ml:.0f} ng/mL · {band}", cls))
+    if view.assessment_due is not None:
+        left = view.assessment_due - now
+        if left >= 0:
+            items.append(("Next assessment", f"in {_mss(left)}", ""))
+        else:
+            items.append(("Assessment", f"due {_mss(-left)} ago", "strip-due"))
+    return items

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +112,17 @@ def test_nurse_walks_a_whole_session(browser: Any, tmp_path: Path) -> None:
                 5,
                 "the Cp/Ce estimate",
             )
+            # the infusion at a glance, above the fold of a 1600x1000 screen
+            page.set_viewport_size({"width": 1600, "height": 1000})
+            page.evaluate("window.scrollTo(0, 0)")
+            strip = page.locator("#bed-infusion")
+            wait_until(lambda: "Next assessment" in strip.inner_text(), 5, "the strip's countdown")
+            text = strip.inner_text()
+            assert "0.5 mg/kg/h · 3.5 mL/h" in text and re.search(r"\d+ mg · 0\.\d\d mg/kg", text)
+            assert "Ce (model)" in text
+            box = strip.bounding_box()
+            assert box is not None and box["y"] + box["height"] <= 1000, box
+            page.set_viewport_size({"width": 1400, "height": 1200})
 
             assess(page, "0", [3, 2, 2, 2, 2, 2], "<b>floating</b>, a bit scared")
             wait_until(lambda: "Assessment saved" in msg.inner_text(), 5, "assessment 1")
@@ -122,6 +134,8 @@ def test_nurse_walks_a_whole_session(browser: Any, tmp_path: Path) -> None:
             )
 
             step("Stop infusion", "recovery")
+            wait_until(lambda: "stopped" in strip.inner_text(), 5, "the strip after the stop")
+            assert "mL/h" not in strip.inner_text()  # no rate once stopped
             wait_until(
                 lambda: "✗ RASS 0 after the stop" in page.locator("#s-info").inner_text(),
                 5,

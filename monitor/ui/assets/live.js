@@ -128,6 +128,27 @@
     }
   }
 
+  // The infusion strip: [label, value, class] items, rebuilt only when one changed.
+  function paintStrip(strip, items) {
+    const key = JSON.stringify(items);
+    if (!strip || !items || strip.dataset.painted === key) return;
+    strip.replaceChildren(
+      ...items.map(([label, value, cls]) => {
+        const item = document.createElement("span");
+        item.className = ("strip-item " + cls).trim();
+        const k = document.createElement("span");
+        k.className = "strip-key";
+        k.textContent = label;
+        const v = document.createElement("span");
+        v.className = "strip-val";
+        v.textContent = value;
+        item.append(k, v);
+        return item;
+      }),
+    );
+    strip.dataset.painted = key;
+  }
+
   function paintBedPage(b) {
     const st = b.state;
     const banner = document.getElementById("bed-banner");
@@ -136,6 +157,7 @@
     if (st.session) {
       setText(document.getElementById("bed-session"), st.session.header);
       setText(document.getElementById("s-due"), st.session.due);
+      paintStrip(document.getElementById("bed-infusion"), st.session.strip);
       const info = document.getElementById("s-info");
       const text = st.session.lines.map((l) => l[0]).join("\n");
       if (info && info.dataset.painted !== text) {

@@ -43,6 +43,22 @@ def _strip(signal: str, label: str, hidden: bool) -> html.Div:
     )
 
 
+def infusion_strip(items: list[tuple[str, str, str]]) -> html.Div:
+    """The infusion at a glance, above the fold; live.js repaints it from the pushed state."""
+    return html.Div(
+        [
+            html.Span(
+                [html.Span(label, className="strip-key"), html.Span(value, className="strip-val")],
+                className=f"strip-item {cls}".strip(),
+            )
+            for label, value, cls in items
+        ],
+        id="bed-infusion",
+        className="infusion-strip",
+        role="status",
+    )
+
+
 def layout(feed: LiveFeed, bed_id: str, pseudonym: Callable[[str], str] = str) -> Any:
     snap = feed.snapshot(bed_id)
     readings, seq = feed.window(bed_id, live.LIVE_WINDOW_S)
@@ -70,6 +86,7 @@ def layout(feed: LiveFeed, bed_id: str, pseudonym: Callable[[str], str] = str) -
                 ],
                 className="bed-header",
             ),
+            infusion_strip(session_text.infusion_strip(view, snap.now)),
             html.Div(
                 "\n".join(lines),
                 id="bed-banner",
