@@ -89,12 +89,24 @@ def build_station(config: Config, clock: Clock | None = None, start: bool = Fals
     return Station(config, clock, store, ward, app)
 
 
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        description="Serve the ketamine infusion monitoring dashboard.",
+        epilog="example:\n  python dashboard.py --config config.yaml --port 8050",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--config", default=str(DEFAULT_CONFIG), help="the station's config file (config.yaml)"
+    )
+    p.add_argument("--host", help="IP address to bind (overrides server.host)")
+    p.add_argument(
+        "--port", type=int, help="TCP port to listen on, 1 to 65535 (overrides server.port)"
+    )
+    return p
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description="Serve the ketamine infusion monitoring dashboard.")
-    p.add_argument("--config", default=str(DEFAULT_CONFIG), help="config file (config.yaml)")
-    p.add_argument("--host", help="address to bind (overrides server.host)")
-    p.add_argument("--port", type=int, help="port to listen on (overrides server.port)")
-    return p.parse_args(argv)
+    return build_parser().parse_args(argv)
 
 
 def _terminate(_signum: int, _frame: FrameType | None) -> None:

@@ -24,6 +24,7 @@ import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from devices.protocols import PROTOCOLS, ProtocolEntry
 from monitor.model import Reading
@@ -87,8 +88,10 @@ def _speed(text: str) -> float | None:
         speed = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r}: max or a number") from None
-    if not 0 < speed <= 1000:
-        raise argparse.ArgumentTypeError(f"{text!r}: between 0 and 1000 times real time")
+    if not 0 < speed <= MAX_SPEED:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: more than 0 and at most {MAX_SPEED:g} times real time, or max"
+        )
     return speed
 
 
@@ -155,22 +158,70 @@ def agent_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m devices")
+MAX_SPEED = 1000.0
+EXAMPLES = {
+    "decode": "examples:\n"
+    "  python -m devices decode --protocol datex-s5 capture.raw > readings.csv\n"
+    "  python -m devices decode --protocol datex-s5 capture.raw --replay /dev/ttyUSB0 --speed 10",
+    "simulate": "example:\n  python -m devices simulate --scenario"
+    " devices/simulator/scenarios/uneventful.yaml --out readings.csv",
+    "agent": "example:\n  python -m devices agent --config deploy/chair-1.yaml",
+}
+
+
+def _sub(sub: Any, name: str, help_text: str) -> argparse.ArgumentParser:
+    return sub.add_parser(  # type: ignore[no-any-return]
+        name,
+        help=help_text,
+        description=help_text,
+        epilog=EXAMPLES[name],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m devices",
+        description="Device tools: decode and replay monitor captures, run training"
+        " scenarios headless, publish a chair over MQTT.",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    dec = sub.add_parser("decode", help="decode or replay monitor captures")
-    dec.add_argument("--protocol", choices=sorted(PROTOCOLS), required=True)
-    dec.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    dec.add_argument("--replay", metavar="URL", help="send the frames to this serial URL")
-    dec.add_argument("--speed", type=float, default=1.0, help="replay N times faster")
-    sim = sub.add_parser("simulate", help="run a training scenario headless")
-    sim.add_argument("--scenario", type=Path, required=True, metavar="FILE")
-    sim.add_argument("--speed", type=_speed, default=None, help="max (default) or N x real time")
-    sim.add_argument("--duration", type=float, default=None, metavar="SECONDS")
-    sim.add_argument("--out", type=Path, required=True, metavar="CSV")
-    agent = sub.add_parser("agent", help="publish a chair's device over MQTT")
-    agent.add_argument("--config", type=Path, required=True, metavar="FILE")
-    args = parser.parse_args(argv)
+    dec = _sub(sub, "decode", "decode monitor captures to readings CSV, or replay them")
+    dec.add_argument(
+        "--protocol", choices=sorted(PROTOCOLS), required=True, help="the monitor's protocol"
+    )
+    dec.add_argument("files", nargs="+", type=Path, metavar="FILE", help="raw capture files")
+    dec.add_argument(
+        "--replay", metavar="URL", help="send the frames to this serial port or pyserial URL"
+    )
+    dec.add_argument(
+        "--speed", type=float, default=1.0, metavar="N",
+        help="with --replay: N times the recorded pace, more than 0 (default: %(default)s)",
+    )  # fmt: skip
+    sim = _sub(sub, "simulate", "run a training scenario headless and write its readings")
+    sim.add_argument(
+        "--scenario", type=Path, required=True, metavar="FILE", help="a scenario YAML file"
+    )
+    sim.add_argument(
+        "--speed", type=_speed, default=None, metavar="max|N",
+        help=f"max (default: as fast as possible) or N times real time, at most {MAX_SPEED:g}",
+    )  # fmt: skip
+    sim.add_argument(
+        "--duration", type=float, default=None, metavar="SECONDS",
+        help="simulated seconds, more than 0 (default: the scenario's own duration)",
+    )  # fmt: skip
+    sim.add_argument(
+        "--out", type=Path, required=True, metavar="CSV", help="time,signal,value,unit"
+    )
+    agent = _sub(sub, "agent", "publish a chair's monitor or simulator over MQTT")
+    agent.add_argument(
+        "--config", type=Path, required=True, metavar="FILE", help="the chair agent's YAML"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     if args.command == "simulate":
         return simulate_command(args)
     if args.command == "agent":

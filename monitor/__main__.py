@@ -25,18 +25,22 @@ import sys
 import time
 from contextlib import ExitStack
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from tqdm import tqdm
 
 from monitor.access import ROLES, AccessError, check_role, check_username, hash_password
 from monitor.config import DEFAULT_CONFIG, Config, ConfigError, load_config
 from monitor.exports import FORMATS, ExportError, export_session, import_readings
+from monitor.gates import RATE_MG_KG_H, WEIGHT_KG
 from monitor.pk import DEFAULT_KE0_PER_MIN, MODELS, Bolus, Infusion, PkSimulator
 from monitor.replay import ReplayInputError, read_commands, read_readings, replay
 from monitor.signals import REGISTRY
 from monitor.storage.backends import open_session_log
 from monitor.storage.sqlite import SessionStore, StoreError
+
+MAX_BOLUS_MG_KG = 2.0  # the highest bolus guard config.yaml allows (session.dose)
+KE0_MAX = 5.0  # /min; the default is 0.114 (config.yaml session.ke0_per_min)
 
 
 def _infusion(text: str) -> Infusion:
@@ -48,8 +52,13 @@ def _infusion(text: str) -> Infusion:
         raise argparse.ArgumentTypeError(
             f"{text!r}: expected RATE@START-END, e.g. 0.75@0-40"
         ) from None
-    if inf.rate_mg_kg_h < 0 or inf.start_min < 0 or inf.end_min <= inf.start_min:
-        raise argparse.ArgumentTypeError(f"{text!r}: need rate >= 0 and 0 <= START < END")
+    lo, hi = RATE_MG_KG_H
+    if not lo <= inf.rate_mg_kg_h <= hi:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: the rate must be {lo:g} to {hi:g} mg/kg/h (as the station allows)"
+        )
+    if inf.start_min < 0 or inf.end_min <= inf.start_min:
+        raise argparse.ArgumentTypeError(f"{text!r}: need 0 <= START < END minutes")
     return inf
 
 
@@ -59,8 +68,11 @@ def _bolus(text: str) -> Bolus:
         bolus = Bolus(float(dose), float(at))
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r}: expected MG_PER_KG@MIN, e.g. 0.1@0") from None
-    if bolus.mg_per_kg < 0 or bolus.at_min < 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: dose and time must be >= 0")
+    if not 0 < bolus.mg_per_kg <= MAX_BOLUS_MG_KG or bolus.at_min < 0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: the dose must be more than 0 and at most {MAX_BOLUS_MG_KG:g} mg/kg,"
+            " the time >= 0 min"
+        )
     return bolus
 
 
@@ -79,9 +91,24 @@ def _weight(text: str) -> float:
         w = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r}: the weight is a number of kg") from None
-    if not 1 <= w <= 400:
-        raise argparse.ArgumentTypeError(f"{text!r}: weight must be between 1 and 400 kg")
+    lo, hi = WEIGHT_KG
+    if not lo <= w <= hi:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: the weight must be {lo:g} to {hi:g} kg (as the station allows)"
+        )
     return w
+
+
+def _ke0(text: str) -> float:
+    try:
+        k = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: ke0 is a number per minute") from None
+    if not 0 < k <= KE0_MAX:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: ke0 must be more than 0 and at most {KE0_MAX:g} /min"
+        )
+    return k
 
 
 def _open_log(config_path: str) -> tuple[Config, SessionStore] | None:
@@ -130,6 +157,11 @@ def store_command(args: argparse.Namespace) -> int:
         if args.command == "import":
             if not args.readings.is_file():
                 raise ExportError(f"{args.readings}: file not found")
+            beds = [b.id for b in config.beds]
+            if args.bed not in beds:
+                raise ExportError(
+                    f"--bed {args.bed}: no such bed in {args.config} ({', '.join(beds)})"
+                )
             result = import_readings(
                 store, args.readings, args.bed, args.source, config.server.station
             )
@@ -239,47 +271,114 @@ def _baselines(items: list[str]) -> dict[str, float]:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m monitor")
-    sub = parser.add_subparsers(dest="command", required=True)
-    rep = sub.add_parser("replay", help="what would these readings have alarmed?")
-    rep.add_argument("--config", default=str(DEFAULT_CONFIG), help="alarm rules from this file")
-    rep.add_argument("--bed", default="replay", help="bed name written in the output")
-    rep.add_argument("--commands", type=Path, metavar="COMMANDS.jsonl", help="nurse commands")
-    rep.add_argument(
-        "--baseline", action="append", default=[], metavar="SIG=VALUE", help="assumed baseline"
+EXAMPLES = {
+    "replay": "example:\n  python -m monitor replay --config config.yaml readings.csv"
+    " --baseline NIBP_SYS=128 --events events.jsonl > transitions.csv",
+    "pk": "example:\n  python -m monitor pk --weight 70 --infusion 0.75@0-40 --bolus 0.1@0"
+    " --at 10,40,90",
+    "import": "example:\n  python -m monitor import --bed chair-1 --source simulated readings.csv",
+    "export": "example:\n  python -m monitor export 12 --format pdf --out session-12.pdf",
+    "users": "examples:\n  python -m monitor users add dr-lee --role physician\n"
+    "  echo 'long passphrase here' | python -m monitor users reset dr-lee --password-stdin",
+}
+
+
+def _sub(sub: Any, name: str, help_text: str) -> argparse.ArgumentParser:
+    return sub.add_parser(  # type: ignore[no-any-return]
+        name,
+        help=help_text,
+        description=help_text,
+        epilog=EXAMPLES[name],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    rep.add_argument("--events", type=Path, metavar="OUT.jsonl", help="every event, JSON lines")
-    rep.add_argument("readings", type=Path, metavar="READINGS.csv")
-    pk = sub.add_parser("pk", help="predicted ketamine concentrations (model estimate)")
-    pk.add_argument("--model", choices=sorted(MODELS), default="clements")
-    pk.add_argument("--weight", type=_weight, required=True, metavar="KG")
-    pk.add_argument("--infusion", type=_infusion, action="append", metavar="RATE@START-END")
-    pk.add_argument("--bolus", type=_bolus, action="append", metavar="MG_PER_KG@MIN")
-    pk.add_argument("--at", type=_minutes, required=True, metavar="M1,M2,...")
-    pk.add_argument("--ke0", type=float, default=DEFAULT_KE0_PER_MIN, help="effect-site /min")
-    imp = sub.add_parser("import", help="store a readings CSV as a session")
-    imp.add_argument("readings", type=Path, metavar="READINGS.csv")
-    imp.add_argument("--bed", required=True)
-    imp.add_argument("--source", choices=("live", "simulated"), default="live")
-    imp.add_argument("--config", default=str(DEFAULT_CONFIG))
-    exp = sub.add_parser("export", help="write a stored session")
-    exp.add_argument("session", type=int, metavar="SESSION")
-    exp.add_argument("--format", choices=FORMATS, required=True)
-    exp.add_argument("--out", type=Path, required=True)
-    exp.add_argument("--config", default=str(DEFAULT_CONFIG))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m monitor",
+        description="Monitoring-core tools: alarm replay, PK estimates, session import and"
+        " export, user accounts.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    config_help = "the station's config file (default: %(default)s)"
+    rep = _sub(sub, "replay", "run recorded readings through the alarms: what would have alarmed?")
+    rep.add_argument("--config", default=str(DEFAULT_CONFIG), help=config_help)
+    rep.add_argument("--bed", default="replay", help="bed name written in the output")
+    rep.add_argument(
+        "--commands", type=Path, metavar="COMMANDS.jsonl",
+        help='nurse commands, one JSON object a line: {"t", "command", "user", "role", "args"}',
+    )  # fmt: skip
+    rep.add_argument(
+        "--baseline", action="append", default=[], metavar="SIG=VALUE",
+        help="an assumed baseline in the signal's unit, e.g. NIBP_SYS=128 (mmHg); repeatable",
+    )  # fmt: skip
+    rep.add_argument("--events", type=Path, metavar="OUT.jsonl", help="write every event here")
+    rep.add_argument(
+        "readings", type=Path, metavar="READINGS.csv",
+        help="time,signal,value,unit (epoch seconds, registry units) or a session export",
+    )  # fmt: skip
+    pk = _sub(sub, "pk", "predicted ketamine plasma and effect-site concentrations (model)")
+    pk.add_argument("--model", choices=sorted(MODELS), default="clements", help="PK model")
+    lo, hi = WEIGHT_KG
+    pk.add_argument(
+        "--weight", type=_weight, required=True, metavar="KG",
+        help=f"body weight in kg, {lo:g} to {hi:g}",
+    )  # fmt: skip
+    rlo, rhi = RATE_MG_KG_H
+    pk.add_argument(
+        "--infusion", type=_infusion, action="append", metavar="RATE@START-END",
+        help=f"rate {rlo:g} to {rhi:g} mg/kg/h from START to END minutes; repeatable",
+    )  # fmt: skip
+    pk.add_argument(
+        "--bolus", type=_bolus, action="append", metavar="MG_PER_KG@MIN",
+        help=f"a bolus of at most {MAX_BOLUS_MG_KG:g} mg/kg at MIN minutes; repeatable",
+    )  # fmt: skip
+    pk.add_argument(
+        "--at", type=_minutes, required=True, metavar="M1,M2,...",
+        help="minutes from the start at which to predict (>= 0)",
+    )  # fmt: skip
+    pk.add_argument(
+        "--ke0", type=_ke0, default=DEFAULT_KE0_PER_MIN, metavar="PER_MIN",
+        help=f"effect-site equilibration rate, /min, more than 0 and at most {KE0_MAX:g}"
+        " (default: %(default)s)",
+    )  # fmt: skip
+    imp = _sub(sub, "import", "store a readings CSV as a new, closed session of a bed")
+    imp.add_argument(
+        "readings", type=Path, metavar="READINGS.csv",
+        help="time,signal,value,unit (epoch seconds) or a session export",
+    )  # fmt: skip
+    imp.add_argument("--bed", required=True, help="a bed id from the config")
+    imp.add_argument(
+        "--source", choices=("live", "simulated"), default="live",
+        help="where the readings came from (default: %(default)s)",
+    )  # fmt: skip
+    imp.add_argument("--config", default=str(DEFAULT_CONFIG), help=config_help)
+    exp = _sub(sub, "export", "write a stored session to a file")
+    exp.add_argument("session", type=int, metavar="SESSION", help="the session's number")
+    exp.add_argument("--format", choices=FORMATS, required=True, help="the file's format")
+    exp.add_argument("--out", type=Path, required=True, help="the file to write")
+    exp.add_argument("--config", default=str(DEFAULT_CONFIG), help=config_help)
     exp.add_argument(
         "--include-simulated",
         action="store_true",
         help="allow a simulated session into a clinical format (vital, hl7, pdf); it is marked",
     )
-    users = sub.add_parser("users", help="manage the people who may log in")
-    users.add_argument("action", choices=("add", "list", "disable", "reset"))
-    users.add_argument("name", nargs="?", default="", metavar="NAME")
-    users.add_argument("--role", choices=ROLES, help="for add")
-    users.add_argument("--password-stdin", action="store_true", help="read the password line")
-    users.add_argument("--config", default=str(DEFAULT_CONFIG))
-    args = parser.parse_args(argv)
+    users = _sub(sub, "users", "manage the people who may log in")
+    users.add_argument(
+        "action", choices=("add", "list", "disable", "reset"), help="what to do",
+    )  # fmt: skip
+    users.add_argument("name", nargs="?", default="", metavar="NAME", help="the user name")
+    users.add_argument("--role", choices=ROLES, help="the role, for add")
+    users.add_argument(
+        "--password-stdin", action="store_true",
+        help="read the new password from the first line of stdin (scripts)",
+    )  # fmt: skip
+    users.add_argument("--config", default=str(DEFAULT_CONFIG), help=config_help)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     if args.command == "users":
         return users_command(args)
     if args.command == "pk":

@@ -73,9 +73,25 @@ class ReplayResult:
         }
 
 
+def _csv_rows(lines: Iterable[str], source: str) -> Iterator[list[str]]:
+    """CSV rows; a file that is not text (a raw capture given by mistake) is one line."""
+    reader = csv.reader(lines)
+    n = 0
+    try:
+        for n, row in enumerate(reader, start=1):  # noqa: B007 (n names the bad line)
+            yield row
+    except UnicodeDecodeError:
+        raise ReplayInputError(
+            f"{source}: line {n + 1}: not a text CSV (binary data); decode a monitor capture"
+            " first with python -m devices decode"
+        ) from None
+    except csv.Error as err:
+        raise ReplayInputError(f"{source}: line {n + 1}: not a readable CSV ({err})") from None
+
+
 def read_readings(lines: Iterable[str], source: str) -> Iterator[tuple[float, str, float, str]]:
     """(time, signal, value, unit) rows; raises ReplayInputError naming the bad line."""
-    rows = csv.reader(lines)
+    rows = _csv_rows(lines, source)
     header = next(rows, None)
     if header == EXPORT_HEADER:  # a session export: its epoch column is the time
         rows = ([r[1], *r[2:]] if len(r) == 5 else r for r in rows)
