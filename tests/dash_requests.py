@@ -123,12 +123,14 @@ SESSION_FIELDS = (
 def session_body(app: Dash, bed: str, button: str, **fields: Any) -> dict[str, Any]:
     """Press one of the session panel's buttons ('s-create', 's-start', ...) with field values
     given by id without the 's-' prefix and with _ for - (weight=72, plan_rate=0.5)."""
+    from monitor.ui.form_errors import FIELDS
     from monitor.ui.session_panel import COMMANDS
 
     values = {f"s-{k.replace('_', '-')}": v for k, v in fields.items()}
     return {
         "output": callback_key(app, "s-msg.children"),
-        "outputs": [_prop("s-msg", "children"), _prop("s-msg", "className")],
+        "outputs": [_prop("s-msg", "children"), _prop("s-msg", "className")]
+        + [_prop(f, "error") for f in FIELDS],
         "inputs": [_prop(c, "n_clicks", 1 if c == button else None) for c in COMMANDS],
         "changedPropIds": [_changed(button, "n_clicks")],
         "state": [_prop("bed-cursor", "data", {"bed": bed})]

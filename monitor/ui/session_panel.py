@@ -17,6 +17,7 @@ from monitor.domain.regimens import REGIMENS, plan_with_regimen
 from monitor.feed import CommandError, LiveFeed
 from monitor.session import INDICATIONS, Phase, SessionView
 from monitor.ui.auth import Access
+from monitor.ui.form_errors import FIELDS, field_errors
 from monitor.ui.session_text import info_texts
 
 MEDICATIONS = ("ondansetron", "midazolam", "labetalol", "clonidine", "other")
@@ -299,6 +300,7 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
         "session",
         Output("s-msg", "children"),
         Output("s-msg", "className"),
+        *[Output(f, "error") for f in FIELDS],
         *[Input(c, "n_clicks") for c in COMMANDS],
         State("bed-cursor", "data"),
         State("s-patient", "value"),
@@ -325,7 +327,14 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
         State("s-close-reason", "value"),
         prevent_initial_call=True,
     )
-    def command(*args: Any) -> tuple[str, str]:
+    def command(*args: Any) -> tuple[Any, ...]:
+        """The message under the panel, and the same refusal beside its field."""
+        message, cls = act(*args)
+        if message is no_update:
+            return (no_update, no_update, *([no_update] * len(FIELDS)))
+        return (message, cls, *field_errors(message, cls, str(ctx.triggered_id)))
+
+    def act(*args: Any) -> tuple[Any, Any]:
         (
             cursor,
             patient,

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
+from playwright.sync_api import expect
 
 from monitor.config import parse_config
 from tests.helpers import REPO, config_dict, served, wait_until
@@ -39,6 +40,12 @@ def test_weight_500_is_refused_kept_and_the_spo2_tile_shows_its_limits(
             wait_until(lambda: "weight" in msg.inner_text(), 8, "the weight error")
             assert msg.inner_text() == "weight: 500 is outside 20 to 300 kg"
             assert weight.input_value() == "500"  # kept as typed, never clamped to 300
+            # the same words beside the field, and the field marked for the screen reader too
+            wrapper = page.locator(".mantine-InputWrapper-root", has=weight)
+            expect(wrapper.locator(".mantine-InputWrapper-error")).to_have_text(
+                "weight: 500 is outside 20 to 300 kg"
+            )
+            assert weight.get_attribute("aria-invalid") == "true"
             assert hub.session is None and station.store.sessions("chair-1") == []
 
             ident = json.dumps({"tile": "SPO2", "type": "bed-limits"}, separators=(",", ":"))

@@ -10,6 +10,7 @@ from typing import Any
 from dashboard import build_station
 from monitor.access import hash_password
 from monitor.config import parse_config
+from monitor.ui.form_errors import FIELDS
 from tests.dash_requests import UPDATE_URL, session_body
 from tests.integration.test_access import PASSWORD, auth_config, login
 
@@ -17,8 +18,17 @@ from tests.integration.test_access import PASSWORD, auth_config, login
 def _press(client: Any, app: Any, button: str, **fields: Any) -> tuple[str, str]:
     reply = client.post(UPDATE_URL, json=session_body(app, "chair-1", button, **fields))
     assert reply.status_code == 200, reply.get_data(as_text=True)
-    out = reply.get_json()["response"]["s-msg"]
+    response = reply.get_json()["response"]
+    out = response["s-msg"]
+    beside = {f: response[f]["error"] for f in FIELDS if response.get(f, {}).get("error")}
+    if out["className"] == "form-msg error" and beside:  # the same words beside one field
+        assert list(beside.values()) == [out["children"]], beside
+    ERRORS_BESIDE.clear()
+    ERRORS_BESIDE.update(beside)
     return out["children"], out["className"]
+
+
+ERRORS_BESIDE: dict[str, str] = {}  # the field errors of the last press
 
 
 def test_gates_through_the_bed_page_callbacks(tmp_path: Path) -> None:
@@ -35,6 +45,7 @@ def test_gates_through_the_bed_page_callbacks(tmp_path: Path) -> None:
             "weight: 500 is outside 20 to 300 kg",
             "form-msg error",
         )
+        assert ERRORS_BESIDE == {"s-weight": "weight: 500 is outside 20 to 300 kg"}
         # 14: no concentration, no session
         no_conc = {k: v for k, v in plan.items() if k != "conc"}
         assert _press(nurse, app, "s-create", **no_conc)[0].startswith("concentration: required")
@@ -57,6 +68,7 @@ def test_gates_through_the_bed_page_callbacks(tmp_path: Path) -> None:
         assert started == ("Infusion started.", "form-msg ok")
         too_fast, _ = _press(doctor, app, "s-rate", new_rate=1.5)
         assert "rate 1.5 mg/kg/h is above the maximum 1" in too_fast
+        assert list(ERRORS_BESIDE) == ["s-new-rate"]  # beside the field that was typed
         assert _press(doctor, app, "s-rate", new_rate=1.5, override="protocol B")[1] == (
             "form-msg ok"
         )
