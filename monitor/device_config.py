@@ -105,7 +105,5 @@ class MqttDevice(DeviceModel):
 
 
 # A new wire protocol adds its model here and its entry in devices.protocols.
-DeviceConfig = Annotated[
-    SimulatorDevice | DatexS5Device | MqttDevice, Field(discriminator="kind")
-]
+DeviceConfig = Annotated[SimulatorDevice | DatexS5Device | MqttDevice, Field(discriminator="kind")]
 DEVICE_KINDS = ("simulator", "datex_s5", "mqtt")

@@ -124,8 +124,9 @@ def alarm_names(bed: BedRuntime) -> set[str]:
 def test_readings_reach_the_central_bed_and_a_desaturation_alarms_there(
     mosquitto: PrivateBroker, tmp_path: Path
 ) -> None:
-    with central(tmp_path, mosquitto, "chair-1") as bed, agent(
-        chair_yaml(tmp_path, mosquitto, "chair-1")
+    with (
+        central(tmp_path, mosquitto, "chair-1") as bed,
+        agent(chair_yaml(tmp_path, mosquitto, "chair-1")),
     ):
         until("HR at the central", lambda: "HR" in bed.snapshot().latest)
         assert bed.info.source == "simulated"
@@ -161,9 +162,10 @@ def test_a_frozen_agent_is_chair_offline_by_its_keepalive(
     mosquitto: PrivateBroker, tmp_path: Path
 ) -> None:
     """SIGSTOP keeps the socket open (an unplugged chair): only the keep-alive finds it."""
-    with central(tmp_path, mosquitto, "chair-6") as bed, agent(
-        chair_yaml(tmp_path, mosquitto, "chair-6")
-    ) as proc:
+    with (
+        central(tmp_path, mosquitto, "chair-6") as bed,
+        agent(chair_yaml(tmp_path, mosquitto, "chair-6")) as proc,
+    ):
         until("HR at the central", lambda: "HR" in bed.snapshot().latest)
         proc.send_signal(signal.SIGSTOP)
         frozen = time.monotonic()
@@ -178,8 +180,9 @@ def test_a_frozen_agent_is_chair_offline_by_its_keepalive(
 def test_a_broker_outage_loses_and_duplicates_no_reading(
     mosquitto: PrivateBroker, tmp_path: Path
 ) -> None:
-    with central(tmp_path, mosquitto, "chair-3") as bed, agent(
-        chair_yaml(tmp_path, mosquitto, "chair-3")
+    with (
+        central(tmp_path, mosquitto, "chair-3") as bed,
+        agent(chair_yaml(tmp_path, mosquitto, "chair-3")),
     ):
         until("HR at the central", lambda: len(readings(bed, "HR")) >= 3)
         chair = bed.device
@@ -242,8 +245,9 @@ def test_a_bad_agent_config_exits_2_with_one_line(tmp_path: Path) -> None:
 
 
 def test_an_agent_connects_over_tls(mosquitto: PrivateBroker, tmp_path: Path) -> None:
-    with central(tmp_path, mosquitto, "chair-5") as bed, agent(
-        chair_yaml(tmp_path, mosquitto, "chair-5", tls=True)
+    with (
+        central(tmp_path, mosquitto, "chair-5") as bed,
+        agent(chair_yaml(tmp_path, mosquitto, "chair-5", tls=True)),
     ):
         until("HR over TLS", lambda: "HR" in bed.snapshot().latest)
     assert "New client connected" in mosquitto.log()
