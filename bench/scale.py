@@ -128,6 +128,20 @@ def rows(url: str) -> tuple[int, int]:
     return int(readings[0]), int(waves[0])
 
 
+def start_central(config: Path, log: Path) -> tuple[int, Served]:
+    """The central on a free port; again on another if something took that port meanwhile
+    (a busy machine: the port is only free when it is chosen)."""
+    for attempt in range(3):
+        port = free_port()
+        try:
+            return port, Served(config, port, log)
+        except AssertionError:
+            if attempt == 2 or "Address already in use" not in log.read_text():
+                raise
+            log.write_text("")
+    raise AssertionError("unreachable")
+
+
 def healthy(served: Served, broker: PrivateBroker, fleet: Fleet | None, watcher: Watcher) -> None:
     """Any error so far ends the bench."""
     if served.proc.poll() is not None:
@@ -167,8 +181,7 @@ def run_step(
     open_sessions(folder, url, beds)
     config = central_config(folder, broker.port, url, beds)
     note(f"{n} chairs: starting the central")
-    port = free_port()
-    served = Served(config, port, folder / "central.log")
+    port, served = start_central(config, folder / "central.log")
     watcher = Watcher(HOST, port)
     fleet: Fleet | None = None
     try:
@@ -204,9 +217,8 @@ def run_step(
     latencies = watcher.window_latencies()
     if not latencies and not late:
         raise RuntimeError("no alarm probe fell in the window: make it longer")
-    note(f"{n} chairs: {len(latencies)} alarms, {log_line}")
     mine = (mine1.user + mine1.system - mine0.user - mine0.system) / span * 100
-    return Step(
+    step = Step(
         agents=n,
         span=span,
         latencies=latencies,
@@ -219,6 +231,20 @@ def run_step(
         waves_s=(v1 - v0) / span,
         behind_s=fleet.behind(),
         late=late,
+    )
+    note(f"{n} chairs: {step_line(step)}; {log_line}")  # kept if a later step fails
+    return step
+
+
+def step_line(s: Step) -> str:
+    if s.late:
+        return s.late
+    return (
+        f"p50 {s.pct(0.5) * 1000:.0f} ms, p99 {s.pct(0.99) * 1000:.0f} ms, max "
+        f"{max(s.latencies) * 1000:.0f} ms of {s.probes} alarms; central {s.cpu:.0f} % (idle "
+        f"{s.idle_cpu:.0f} %), generator {s.bench_cpu:.0f} %, rest {s.rest_cpu - s.bench_cpu:.0f} "
+        f"%; {s.rows_s:.0f} rows/s; generator "
+        + ("kept pace" if s.keeps_pace else f"FELL BEHIND (p99 {s.behind_s:.2f} s)")
     )
 
 
@@ -244,17 +270,7 @@ def report(main: Step, sweep: list[Step], args: argparse.Namespace) -> list[str]
     if not args.headroom:
         return lines
     lines.append(f"headroom (window {args.sweep_seconds:g} s a step, a fresh central each):")
-    for s in [main, *sweep]:
-        if s.late:
-            lines.append(f"  {s.agents:>4} chairs: {s.late}")
-            continue
-        lines.append(
-            f"  {s.agents:>4} chairs: p50 {s.pct(0.5) * 1000:.0f} ms, p99 "
-            f"{s.pct(0.99) * 1000:.0f} ms, max {max(s.latencies) * 1000:.0f} ms; central "
-            f"{s.cpu:.0f} %, generator {s.bench_cpu:.0f} %, rest {s.rest_cpu - s.bench_cpu:.0f} "
-            f"%; {s.rows_s:.0f} rows/s; generator "
-            + ("kept pace" if s.keeps_pace else f"FELL BEHIND (p99 {s.behind_s:.2f} s)")
-        )
+    lines += [f"  {s.agents:>4} chairs: {step_line(s)}" for s in [main, *sweep]]
     within = [s for s in [main, *sweep] if within_limit(s)]
     last = sweep[-1] if sweep else main
     why = (
@@ -295,7 +311,7 @@ def main() -> int:
         main_step = run_step(tmp, cluster, broker, args.agents, args, strict=True)
         sweep: list[Step] = []
         if args.headroom:
-            args.seconds = args.sweep_seconds
+            args.seconds, args.baseline = args.sweep_seconds, min(args.baseline, 5.0)
             for n in (n for n in SWEEP if n > args.agents):
                 if sweep and not within_limit(sweep[-1]) or not within_limit(main_step):
                     break
