@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from tests.helpers import REPO
+from tests.mosquitto import mosquitto_binary
 from tests.postgres import pg_bin
 
 pytestmark = pytest.mark.slow
@@ -26,13 +27,17 @@ SMOKE = {
     "alarm_latency.py": (["--alarms", "2"], "p99"),  # Debian's Chromium, as CI installs it
     "viewers.py": (["--smoke"], "bytes/viewer"),  # a child station, and Debian's Chromium
     "pg_store.py": (["--smoke"], "readings/s"),  # a private PostgreSQL cluster
+    "scale.py": (["--smoke"], "p99"),  # a private Mosquitto and PostgreSQL, a child central
 }
+NEEDS_POSTGRES = {"pg_store.py", "scale.py"}
 
 
 @pytest.mark.parametrize("script", sorted(SMOKE))
 def test_bench_runs_and_prints_its_figures(script: str) -> None:
-    if script == "pg_store.py" and pg_bin("initdb") is None and not os.environ.get("CI"):
+    if script in NEEDS_POSTGRES and pg_bin("initdb") is None and not os.environ.get("CI"):
         pytest.skip("PostgreSQL's initdb is not installed; `make test` installs it")
+    if script == "scale.py" and mosquitto_binary() is None and not os.environ.get("CI"):
+        pytest.skip("mosquitto is not installed; `make test` installs it")
     done = subprocess.run(
         [sys.executable, str(REPO / "bench" / script), *SMOKE[script][0]],
         cwd=REPO,
