@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from devices.protocols import PROTOCOLS, ProtocolEntry
+from monitor.cli import subcommand
 from monitor.model import Reading
 
 
@@ -170,13 +171,7 @@ EXAMPLES = {
 
 
 def _sub(sub: Any, name: str, help_text: str) -> argparse.ArgumentParser:
-    return sub.add_parser(  # type: ignore[no-any-return]
-        name,
-        help=help_text,
-        description=help_text,
-        epilog=EXAMPLES[name],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    return subcommand(sub, name, help_text, EXAMPLES[name])
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -30,6 +30,7 @@ from typing import Any, TextIO
 from tqdm import tqdm
 
 from monitor.access import ROLES, AccessError, check_role, check_username, hash_password
+from monitor.cli import number_in, subcommand
 from monitor.config import DEFAULT_CONFIG, Config, ConfigError, load_config
 from monitor.exports import FORMATS, ExportError, export_session, import_readings
 from monitor.gates import RATE_MG_KG_H, WEIGHT_KG
@@ -86,29 +87,8 @@ def _minutes(text: str) -> list[float]:
     return values
 
 
-def _weight(text: str) -> float:
-    try:
-        w = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: the weight is a number of kg") from None
-    lo, hi = WEIGHT_KG
-    if not lo <= w <= hi:
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: the weight must be {lo:g} to {hi:g} kg (as the station allows)"
-        )
-    return w
-
-
-def _ke0(text: str) -> float:
-    try:
-        k = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: ke0 is a number per minute") from None
-    if not 0 < k <= KE0_MAX:
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: ke0 must be more than 0 and at most {KE0_MAX:g} /min"
-        )
-    return k
+_weight = number_in("the weight", *WEIGHT_KG, "kg")
+_ke0 = number_in("ke0", 0, KE0_MAX, "/min", above_lo=True)
 
 
 def _open_log(config_path: str) -> tuple[Config, SessionStore] | None:
@@ -284,13 +264,7 @@ EXAMPLES = {
 
 
 def _sub(sub: Any, name: str, help_text: str) -> argparse.ArgumentParser:
-    return sub.add_parser(  # type: ignore[no-any-return]
-        name,
-        help=help_text,
-        description=help_text,
-        epilog=EXAMPLES[name],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    return subcommand(sub, name, help_text, EXAMPLES[name])
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -123,7 +123,21 @@ class SessionReads(Protocol):
     ) -> list[AlarmRecord]: ...
 
 
-class SessionLog(SessionReads, Protocol):
+class ReviewSteps(Protocol):
+    """Writing a step of a closed record: sign-off, addendum, entered in error."""
+
+    def add_event(
+        self,
+        session_id: int | None,
+        bed: str,
+        t: float,
+        kind: str,
+        user: str,
+        payload: dict[str, Any] | None = None,
+    ) -> None: ...
+
+
+class SessionLog(SessionReads, ReviewSteps, Protocol):
     """What the per-bed runtime writes and reads back. Readings, waveform blocks and alarm
     transitions may be batched; sessions and events are written at once. A failed write
     raises (or, for batched writes, shows in `stats`)."""
@@ -135,16 +149,6 @@ class SessionLog(SessionReads, Protocol):
     def close_session(
         self, session_id: int, t: float, user: str, payload: dict[str, Any] | None = None
     ) -> SessionInfo: ...
-
-    def add_event(
-        self,
-        session_id: int | None,
-        bed: str,
-        t: float,
-        kind: str,
-        user: str,
-        payload: dict[str, Any] | None = None,
-    ) -> None: ...
 
     def append_reading(self, session_id: int, reading: Reading) -> None: ...
 
@@ -180,20 +184,6 @@ class ReviewSource(SessionReads, Protocol):
     def audit(self, t: float, user: str, action: str, detail: dict[str, Any]) -> None: ...
 
     def audit_log(self, limit: int = 500) -> list[tuple[float, str, str, str]]: ...
-
-
-class ReviewSteps(Protocol):
-    """Writing a step of a closed record: sign-off, addendum, entered in error."""
-
-    def add_event(
-        self,
-        session_id: int | None,
-        bed: str,
-        t: float,
-        kind: str,
-        user: str,
-        payload: dict[str, Any] | None = None,
-    ) -> None: ...
 
 
 class Accounts(Protocol):

@@ -74,9 +74,10 @@ def duration(seconds: float | None) -> str:
 
 
 def number(value: float | int | None) -> str:
+    """A value as the record shows it: at most one decimal (vital signs, scores, limits)."""
     if value is None:
         return ""
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    return f"{round(value, 1):g}" if isinstance(value, float) else str(value)
 
 
 def with_unit(signal: str, value: float | None) -> str:

@@ -18,7 +18,7 @@ from monitor.alarms.rules import breaches
 from monitor.config import AlarmRule
 from monitor.model import AlarmRecord, SessionInfo, StoredEvent
 from monitor.ports import ReviewSource, WaveSamples
-from monitor.record_words import clock, duration, limit_text, with_unit
+from monitor.record_words import clock, duration, limit_text, number, with_unit
 from monitor.session import SessionEvent, SessionState, fold
 from monitor.session_config import SessionConfig
 from monitor.signals import REGISTRY, WAVEFORMS, label
@@ -246,13 +246,13 @@ def summary_items(summary: SessionSummary) -> list[tuple[str, str]]:
     """The summary as labelled lines, for the review page and the printed record alike."""
     s = summary
     items = [
-        ("Dose", f"{s.dose_mg:g} mg ({s.dose_mg_kg:g} mg/kg)"),
+        ("Dose", f"{s.dose_mg:.1f} mg ({s.dose_mg_kg:.2f} mg/kg)"),
         ("Infusion", duration(s.infusion_minutes * 60)),
         (
             "Baseline",
             ", ".join(with_unit(k, v) for k, v in sorted(s.baseline.items())) or "not confirmed",
         ),
-        ("Peak ΔSBP", NONE if s.peak_delta_sbp is None else f"{s.peak_delta_sbp:+g} mmHg"),
+        ("Peak ΔSBP", NONE if s.peak_delta_sbp is None else f"{s.peak_delta_sbp:+.0f} mmHg"),
         ("Peak CADSS-6", NONE if s.peak_cadss6 is None else str(s.peak_cadss6)),
         ("Worst RASS", NONE if s.worst_rass is None else f"{s.worst_rass:+d}"),
         (
@@ -271,7 +271,8 @@ def summary_items(summary: SessionSummary) -> list[tuple[str, str]]:
     for code, x in s.signals.items():
         unit = REGISTRY[code].unit if code in REGISTRY else ""
         outside = f"{duration(x.seconds_outside_limits)} outside limits"
-        items.append((label(code), f"min {x.minimum:g}, max {x.maximum:g} {unit}, {outside}"))
+        low, high = number(x.minimum), number(x.maximum)
+        items.append((label(code), f"min {low}, max {high} {unit}, {outside}"))
     return items
 
 
