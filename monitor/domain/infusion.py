@@ -172,7 +172,8 @@ class InfusionCommands:
         if self.state.phase is Phase.INFUSING:
             self._pump(now, rate)
         detail = f"{before:g} → {rate:g} mg/kg/h"
-        self._trainee(now, "rate_reduced" if rate < before else "rate_change", detail)
+        direction = "rate_reduced" if rate < before else "rate_increased" if rate > before else ""
+        self._trainee(now, direction or "rate_change", detail)
 
     def pause_infusion(self: BedCore, user: str, now: float) -> None:
         self._require("infusion_pause")

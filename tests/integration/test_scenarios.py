@@ -28,7 +28,7 @@ from monitor.feed import CommandError
 from monitor.model import Reading
 from monitor.report import print_pdf
 from monitor.runtime.ward import Ward
-from monitor.training import debrief_html
+from monitor.training import debrief_html, result_words
 from tests.helpers import PLAN, REPO
 from tests.scenarios import LIBRARY, run_on_hub
 
@@ -267,3 +267,25 @@ def test_a_scenario_after_a_replay_starts_from_now() -> None:
     clock.advance(1)
     monitor.tick(lambda _item: None)
     assert monitor.patient.t <= 1.0  # one second lived, not an hour
+
+
+def test_a_harmful_action_is_flagged_and_costs_points(tmp_path: Path) -> None:
+    scenario = load_scenario(LIBRARY / "hypertensive-surge.yaml")
+    scenario = scenario.model_copy(update={"duration_s": 1700.0})  # the surge began at 1500 s
+    result = run_on_hub(scenario, load_config(REPO / "config.yaml"), tmp_path)
+    hub, clock = result.hub, result.hub.clock
+    before = hub.debrief()
+    assert before is not None
+    clock.advance(20)  # type: ignore[attr-defined]
+    hub.change_rate(0.9, "trainee")  # up, in a surge
+    assert result.monitor.run_ is not None and result.monitor.run_.state.id == "surge"
+    debrief = hub.debrief()
+    assert debrief is not None
+    (flagged,) = [c for c in debrief.checklist if c.status == "not avoided"]
+    assert flagged.label == "Do not increase the rate during the surge" and flagged.points == -10
+    assert result_words(flagged) == "✗ avoided action taken: increase the rate −10 points"
+    assert debrief.score == before.score - 10
+    assert any(e.text.startswith("rate_increased 0.75 → 0.9") for e in debrief.timeline)
+    assert "✗ avoided action taken" in debrief_html(debrief, "sim")
+    trend = debrief.trend
+    assert len(trend["HR"]) > 100 and trend["NIBP_SYS"] and trend["RATE"][-1][1] == 0.9
