@@ -25,6 +25,7 @@ from monitor.gates import (
     validate_plan,
 )
 from monitor.session import (
+    INTERVENTIONS,
     SCALES,
     TRANSITIONS,
     Phase,
@@ -223,6 +224,14 @@ class InfusionCommands:
             raise CommandError("name the drug and its dose (up to 60 characters each)")
         self._record("medication", user, now, {"drug": drug, "dose": dose})
         self._trainee(now, f"give:{drug.lower()}", dose)
+
+    def intervention(self: BedCore, what: str, user: str, now: float) -> None:
+        """A rescue step that is not a drug: oxygen, airway support, calling for help."""
+        if what not in INTERVENTIONS:
+            raise CommandError(f"unknown intervention {what!r}: one of {', '.join(INTERVENTIONS)}")
+        self._require("intervention")
+        self._record("intervention", user, now, {"what": what})
+        self._trainee(now, what)
 
     def assess(self: BedCore, raw: dict[str, Any], user: str, now: float) -> dict[str, int]:
         """A nurse assessment; score-based alarms go through the alarm engine."""

@@ -15,7 +15,7 @@ from dash import Dash, Input, Output, State, ctx, html, no_update
 
 from monitor.domain.regimens import REGIMENS, plan_with_regimen
 from monitor.feed import CommandError, LiveFeed
-from monitor.session import INDICATIONS, Phase, SessionView
+from monitor.session import INDICATIONS, INTERVENTIONS, Phase, SessionView
 from monitor.ui.auth import Access
 from monitor.ui.session_text import info_texts
 
@@ -36,11 +36,15 @@ COMMANDS = (
     "s-stop",
     "s-bolus",
     "s-med",
+    "s-oxygen",
+    "s-airway",
+    "s-help",
     "s-assess",
     "s-discharge",
     "s-close",
 )
 MANUAL_ITEMS_ID = "s-ticked"
+RESCUE = {"s-oxygen": "oxygen", "s-airway": "airway_support", "s-help": "call_for_help"}
 
 
 def _select(ident: str, label: str, options: list[str], width: int = 110) -> dmc.Select:
@@ -178,6 +182,14 @@ def panel(
                             _button("s-med", "Record medication", "grape", "outline"),
                         ],
                         align="flex-end",
+                        mt="sm",
+                    ),
+                    dmc.Group(
+                        [
+                            _button("s-oxygen", "Oxygen on", "cyan", "outline"),
+                            _button("s-airway", "Airway support", "cyan", "outline"),
+                            _button("s-help", "Call for help", "red", "outline"),
+                        ],
                         mt="sm",
                     ),
                 ],
@@ -411,6 +423,9 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
                     bed, "medication", access.user(), drug=drug or "", dose=drug_dose or ""
                 )
                 return f"{drug} recorded.", "form-msg ok"
+            if which in RESCUE:
+                feed.session_command(bed, "intervention", access.user(), what=RESCUE[which])
+                return f"{INTERVENTIONS[RESCUE[which]]}: recorded.", "form-msg ok"
             if which == "s-assess":
                 scores = feed.session_command(
                     bed,

@@ -289,3 +289,26 @@ def test_a_harmful_action_is_flagged_and_costs_points(tmp_path: Path) -> None:
     assert "✗ avoided action taken" in debrief_html(debrief, "sim")
     trend = debrief.trend
     assert len(trend["HR"]) > 100 and trend["NIBP_SYS"] and trend["RATE"][-1][1] == 0.9
+
+
+def test_oversedation_is_answered_with_oxygen_airway_support_and_help(tmp_path: Path) -> None:
+    scenario = load_scenario(LIBRARY / "oversedation-desaturation.yaml")
+    scenario = scenario.model_copy(update={"duration_s": 1260.0})  # oversedated at 1200 s
+    result = run_on_hub(scenario, load_config(REPO / "config.yaml"), tmp_path)
+    assert result.states[-1] == "oversedated"
+    hub, clock = result.hub, result.hub.clock
+    for what in ("call_for_help", "oxygen", "airway_support"):
+        clock.advance(10)  # type: ignore[attr-defined]
+        hub.session_command("intervention", "trainee", {"what": what})
+    assert result.monitor.run_ is not None and result.monitor.run_.state.id == "recovering"
+    debrief = hub.debrief()
+    assert debrief is not None
+    by_label = {c.label: c for c in debrief.checklist}
+    for label in ("Give oxygen", "Support the airway (stimulate, jaw thrust)", "Call for help"):
+        assert by_label[label].status == "done" and by_label[label].points == 10
+    with pytest.raises(CommandError, match="unknown intervention"):
+        hub.session_command("intervention", "trainee", {"what": "prayer"})
+    session = hub.session
+    assert session is not None
+    kinds = [e.kind for e in hub.store.events(session.id)]
+    assert kinds.count("intervention") == 3
