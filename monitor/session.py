@@ -48,6 +48,7 @@ INTERVENTIONS = {
     "oxygen": "Oxygen given",
     "airway_support": "Airway supported",
     "call_for_help": "Help called",
+    "reassure": "Patient reassured",
 }
 CADSS6_ITEMS = 6  # items 1, 2, 6, 7, 15 and 22 of the full CADSS, each 0-4
 MAX_NOTE_CHARS = 2000

@@ -31,6 +31,7 @@ TRAINEE_ACTIONS = (
     "oxygen",
     "airway_support",
     "call_for_help",
+    "reassure",
 )
 # What the debrief says for each action (give:DRUG reads "give DRUG").
 ACTION_WORDS = {
@@ -49,6 +50,7 @@ ACTION_WORDS = {
     "oxygen": "give oxygen",
     "airway_support": "support the airway",
     "call_for_help": "call for help",
+    "reassure": "reassure the patient",
 }
 # Onsets of one alarm closer than this are one flapping episode in the debrief's timeline.
 FLAP_GAP_S = 300.0

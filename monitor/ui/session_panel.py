@@ -36,6 +36,7 @@ COMMANDS = (
     "s-stop",
     "s-bolus",
     "s-med",
+    "s-reassure",
     "s-oxygen",
     "s-airway",
     "s-help",
@@ -44,7 +45,12 @@ COMMANDS = (
     "s-close",
 )
 MANUAL_ITEMS_ID = "s-ticked"
-RESCUE = {"s-oxygen": "oxygen", "s-airway": "airway_support", "s-help": "call_for_help"}
+RESCUE = {
+    "s-reassure": "reassure",
+    "s-oxygen": "oxygen",
+    "s-airway": "airway_support",
+    "s-help": "call_for_help",
+}
 
 
 def _select(ident: str, label: str, options: list[str], width: int = 110) -> dmc.Select:
@@ -186,6 +192,7 @@ def panel(
                     ),
                     dmc.Group(
                         [
+                            _button("s-reassure", "Reassure", "cyan", "outline"),
                             _button("s-oxygen", "Oxygen on", "cyan", "outline"),
                             _button("s-airway", "Airway support", "cyan", "outline"),
                             _button("s-help", "Call for help", "red", "outline"),

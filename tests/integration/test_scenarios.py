@@ -39,7 +39,7 @@ def test_the_library_has_the_scenarios_the_clinic_trains_on() -> None:
     library = load_library(LIBRARY)
     assert len(library) >= 8
     assert {
-        "uneventful", "hypertensive-surge", "tachycardia", "emergence-agitation",
+        "uneventful", "hypertensive-surge", "tachycardia", "dysphoric-reaction",
         "oversedation-desaturation", "vasovagal-bradycardia", "probe-off", "monitor-disconnect",
         "nausea-vomiting",
     } <= set(library)  # fmt: skip
