@@ -312,3 +312,21 @@ def test_oversedation_is_answered_with_oxygen_airway_support_and_help(tmp_path: 
     assert session is not None
     kinds = [e.kind for e in hub.store.events(session.id)]
     assert kinds.count("intervention") == 3
+
+
+def test_the_dose_ceiling_drill_prompts_a_stop_and_flags_more_ketamine(tmp_path: Path) -> None:
+    scenario = load_scenario(LIBRARY / "fibromyalgia-dose-ceiling.yaml")
+    scenario = scenario.model_copy(update={"duration_s": 3060.0})  # the plan ends at 3000 s
+    result = run_on_hub(scenario, load_config(REPO / "config.yaml"), tmp_path)
+    assert "DOSE_PLAN_REACHED" in result.raised and result.states[-1] == "plan-reached"
+    hub = result.hub
+    with pytest.raises(CommandError, match="above the maximum"):
+        hub.change_rate(1.5, "trainee")  # the session's dose guard
+    hub.change_rate(1.0, "trainee")  # "a bit longer": within the guard, but off the plan
+    hub.stop_infusion("trainee")
+    debrief = hub.debrief()
+    assert debrief is not None
+    by_label = {c.label: c for c in debrief.checklist}
+    assert by_label["Stop the infusion on plan"].status == "done"
+    assert by_label["Do not raise the rate past the plan"].status == "not avoided"
+    assert by_label["Do not give a ketamine bolus for pain"].status == "avoided"
