@@ -34,6 +34,7 @@ from monitor.training import (
     Status,
     TimelineEntry,
     TrainingView,
+    action_words,
     fold_flaps,
 )
 
@@ -380,7 +381,8 @@ class ScenarioRun:
             elif w.instructor is not None:
                 out.append(f"→ {tr.to} on instructor: {w.instructor}")
             else:
-                out.append(f"→ {tr.to} when the trainee does: {w.trainee_action}")
+                wanted = " or ".join(_alternatives(w.trainee_action or []))
+                out.append(f"→ {tr.to} when the trainee does: {action_words(wanted)}")
         return out
 
     def view(self, t: float) -> TrainingView:

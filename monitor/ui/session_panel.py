@@ -386,7 +386,7 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
                 return "Session created: confirm the baseline next.", "form-msg ok"
             if which == "s-baseline":
                 values = feed.session_command(bed, "baseline", access.user())
-                return f"Baseline confirmed: {values}", "form-msg ok"
+                return f"Baseline confirmed: {_words(values)}", "form-msg ok"
             if which == "s-start":
                 feed.session_command(
                     bed,
@@ -447,7 +447,7 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
                         "note": note,
                     },
                 )
-                return f"Assessment saved: {scores}", "form-msg ok"
+                return f"Assessment saved: {_words(scores)}", "form-msg ok"
             if which == "s-discharge":
                 feed.session_command(
                     bed,
@@ -464,6 +464,15 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
         except CommandError as err:
             return str(err), "form-msg error"
         return no_update, no_update
+
+
+def _words(values: Any) -> str:
+    """Scores or values as "RASS 0, CADSS6 4", never a Python dict."""
+    if isinstance(values, dict):
+        return ", ".join(
+            f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in values.items()
+        )
+    return str(values)
 
 
 def form_number(value: Any, what: str) -> float:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -29,6 +30,8 @@ from monitor.model import Reading
 from monitor.report import print_pdf
 from monitor.runtime.ward import Ward
 from monitor.training import debrief_html, result_words
+from monitor.ui.pages import debrief as debrief_page
+from monitor.ui.pages import instructor
 from tests.helpers import PLAN, REPO
 from tests.scenarios import LIBRARY, run_on_hub
 
@@ -330,3 +333,31 @@ def test_the_dose_ceiling_drill_prompts_a_stop_and_flags_more_ketamine(tmp_path:
     assert by_label["Stop the infusion on plan"].status == "done"
     assert by_label["Do not raise the rate past the plan"].status == "not avoided"
     assert by_label["Do not give a ketamine bolus for pain"].status == "avoided"
+
+
+def _text(component: object) -> str:
+    """Every string a Dash component tree shows (children, labels, table cells)."""
+    if component is None or isinstance(component, bool | int | float):
+        return ""
+    if isinstance(component, str):
+        return component + "\n"
+    if isinstance(component, list | tuple):
+        return "".join(_text(c) for c in component)
+    props = getattr(component, "to_plotly_json", lambda: {})().get("props", {})
+    return "".join(_text(props.get(k)) for k in ("children", "label", "data", "value"))
+
+
+def test_the_instructor_and_debrief_pages_speak_in_words(tmp_path: Path) -> None:
+    scenario = load_scenario(LIBRARY / "hypertensive-surge.yaml")
+    scenario = scenario.model_copy(update={"duration_s": 1560.0})  # in the surge
+    result = run_on_hub(scenario, load_config(REPO / "config.yaml"), tmp_path)
+    hub = result.hub
+    hub.change_rate(0.9, "trainee")
+    view, debrief = hub.training_view(), hub.debrief()
+    assert view is not None and debrief is not None
+    feed = SimpleNamespace(debrief=lambda bed: debrief)
+    shown = _text([instructor._panel(view), instructor._controls(view)])
+    shown += _text(debrief_page.debrief_layout(feed, "sim"))  # type: ignore[arg-type]
+    assert "when the trainee does: reduce the rate or pause the infusion" in shown
+    assert "✗ avoided action taken: increase the rate −10 points" in shown
+    assert "['" not in shown and "{'" not in shown, shown
