@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 
+from monitor.session import INTERVENTIONS
 from monitor.signals import REGISTRY, label
 
 OPS = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "rise": "rise >", "no value": "no value for"}
@@ -31,6 +32,7 @@ TITLES = {
     "infusion_stop": "Infusion stopped",
     "bolus": "Bolus",
     "medication": "Medication",
+    "intervention": "Intervention",
     "assessment": "Assessment",
     "discharged": "Discharged",
     "alarm_acknowledged": "Alarm acknowledged",
@@ -156,6 +158,8 @@ def step_words(kind: str, payload: Mapping[str, object]) -> str:
         return f"{number(_num(p, 'mg_per_kg'))} mg/kg"
     if kind == "medication":
         return f"{p.get('drug', '')} {p.get('dose', '')}".strip()
+    if kind == "intervention":
+        return INTERVENTIONS.get(str(p.get("what")), str(p.get("what", "")))
     if kind == "assessment":
         note = str(p.get("note") or "")
         return _scores(p.get("scores")) + (f" · note: {note}" if note else "")

@@ -150,6 +150,7 @@ SESSION_STEPS = {
     "resume_infusion": "resume",
     "stop_infusion": "stop",
     "give": "give",
+    "intervention": "intervention",
     "assess": "assess",
     "discharge": "discharge",
     "close_session": "close",

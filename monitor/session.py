@@ -38,8 +38,17 @@ SESSION_EVENTS = {
     "infusion_stop",
     "bolus",
     "medication",
+    "intervention",
     "assessment",
     "discharged",
+}
+# Rescue steps that are not drugs (clinical.md §3.1: oxygen and an airway-capable clinician
+# at hand; §3.3: airway events with benzodiazepines), in the words the record uses.
+INTERVENTIONS = {
+    "oxygen": "Oxygen given",
+    "airway_support": "Airway supported",
+    "call_for_help": "Help called",
+    "reassure": "Patient reassured",
 }
 CADSS6_ITEMS = 6  # items 1, 2, 6, 7, 15 and 22 of the full CADSS, each 0-4
 MAX_NOTE_CHARS = 2000
@@ -66,6 +75,7 @@ TRANSITIONS: dict[str, tuple[frozenset[Phase], Phase | None]] = {
     "infusion_stop": (frozenset({Phase.INFUSING, Phase.PAUSED}), Phase.RECOVERY),
     "bolus": (_OPEN, None),
     "medication": (_OPEN, None),
+    "intervention": (_OPEN, None),
     "assessment": (_OPEN, None),
     "discharged": (frozenset({Phase.RECOVERY}), Phase.DISCHARGED),
     "session_closed": (frozenset(Phase), Phase.CLOSED),

@@ -20,6 +20,7 @@ TRAINEE_ACTIONS = (
     "audio_pause",
     "rate_change",
     "rate_reduced",
+    "rate_increased",
     "start_infusion",
     "pause_infusion",
     "resume_infusion",
@@ -27,7 +28,32 @@ TRAINEE_ACTIONS = (
     "give",
     "assessment",
     "limit_change",
+    "oxygen",
+    "airway_support",
+    "call_for_help",
+    "reassure",
 )
+# What the debrief says for each action (give:DRUG reads "give DRUG").
+ACTION_WORDS = {
+    "acknowledge": "acknowledge the alarm",
+    "audio_pause": "pause the alarm sound",
+    "rate_change": "change the rate",
+    "rate_reduced": "reduce the rate",
+    "rate_increased": "increase the rate",
+    "start_infusion": "start the infusion",
+    "pause_infusion": "pause the infusion",
+    "resume_infusion": "resume the infusion",
+    "stop_infusion": "stop the infusion",
+    "give": "give a drug",
+    "assessment": "assess the patient",
+    "limit_change": "change an alarm limit",
+    "oxygen": "give oxygen",
+    "airway_support": "support the airway",
+    "call_for_help": "call for help",
+    "reassure": "reassure the patient",
+}
+# Onsets of one alarm closer than this are one flapping episode in the debrief's timeline.
+FLAP_GAP_S = 300.0
 Status = Literal["done", "late", "missed", "pending", "not reached", "avoided", "not avoided"]
 
 
@@ -36,6 +62,7 @@ class TimelineEntry:
     t: float
     kind: Literal["state", "instructor", "trainee", "alarm", "artifact"]
     text: str
+    alarm: str = ""  # the alarm's name on an onset entry: repeated onsets fold into one line
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +82,8 @@ class Debrief:
     started_at: float
     timeline: list[TimelineEntry]
     checklist: list[ChecklistItem]
+    # The run's trend for the debrief chart: signal code (and "RATE", mg/kg/h) -> (t, value).
+    trend: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
 
     @property
     def score(self) -> int:
@@ -93,6 +122,54 @@ def mmss(t: float, start: float = 0.0) -> str:
     return f"{s // 60:02d}:{s % 60:02d}"
 
 
+def action_words(action: str) -> str:
+    """One action, or alternatives joined by "or", in words: "give:midazolam" → "give midazolam"."""
+    words = []
+    for one in action.split(" or "):
+        kind, _, drug = one.partition(":")
+        words.append(f"give {drug}" if drug else ACTION_WORDS.get(kind, kind.replace("_", " ")))
+    return " or ".join(words)
+
+
+def result_words(item: ChecklistItem) -> str:
+    """The checklist result as the debrief shows it; a harmful action taken is flagged."""
+    if item.status == "not avoided":
+        return f"✗ avoided action taken: {action_words(item.action)} −{abs(item.points)} points"
+    mark = {"done": "✓ ", "avoided": "✓ ", "missed": "✗ "}.get(item.status, "")
+    return mark + item.status
+
+
+def fold_flaps(timeline: list[TimelineEntry], start: float) -> list[TimelineEntry]:
+    """Repeated onsets of one alarm (each within FLAP_GAP_S of the last) as one line with a
+    count, at the first onset: a flapping alarm would otherwise bury the run's story."""
+    episodes: dict[str, list[TimelineEntry]] = {}  # the open episode of each alarm
+    folded: dict[int, list[TimelineEntry]] = {}  # id of an episode's first entry -> episode
+    for e in timeline:
+        if not e.alarm:
+            continue
+        episode = episodes.get(e.alarm)
+        if episode and e.t - episode[-1].t <= FLAP_GAP_S:
+            episode.append(e)
+        else:
+            episodes[e.alarm] = [e]
+            folded[id(e)] = episodes[e.alarm]
+    out = []
+    for e in timeline:
+        if not e.alarm:
+            out.append(e)
+            continue
+        episode = folded.get(id(e))
+        if episode is None:
+            continue  # folded into an earlier line
+        if len(episode) == 1:
+            out.append(e)
+        else:
+            span = f"between {mmss(e.t, start)} and {mmss(episode[-1].t, start)}"
+            text = f"{e.alarm} ×{len(episode)} {span}"
+            out.append(TimelineEntry(e.t, "alarm", text, e.alarm))
+    return out
+
+
 def debrief_html(debrief: Debrief, bed: str) -> str:
     """A printable debrief (the PDF route prints it with headless Chromium)."""
     e = html.escape
@@ -101,7 +178,7 @@ def debrief_html(debrief: Debrief, bed: str) -> str:
         for x in debrief.timeline
     )
     checks = "".join(
-        f"<tr><td>{e(c.label)}</td><td>{e(c.status)}</td>"
+        f"<tr><td>{e(c.label)}</td><td>{e(result_words(c))}</td>"
         f"<td>{'' if c.seconds_to_action is None else f'{c.seconds_to_action:.0f} s'}</td>"
         f"<td>{c.points}/{c.possible}</td></tr>"
         for c in debrief.checklist

@@ -34,6 +34,8 @@ from monitor.training import (
     Status,
     TimelineEntry,
     TrainingView,
+    action_words,
+    fold_flaps,
 )
 
 Artifact = Literal[ARTIFACTS]  # type: ignore[valid-type]
@@ -141,7 +143,9 @@ class ExpectedAction(_Strict):
 class InfusionPlan(_Strict):
     rate_mg_kg_h: float = Field(gt=0, le=2)
     start_s: float = Field(0, ge=0)
-    duration_s: float = Field(gt=0)
+    duration_s: float = Field(gt=0)  # the planned duration, entered in the session's plan
+    # How long the scripted trainee runs on past the plan (a dose-ceiling drill).
+    overrun_s: float = Field(0, ge=0)
 
 
 class AlarmDesign(_Strict):
@@ -377,7 +381,8 @@ class ScenarioRun:
             elif w.instructor is not None:
                 out.append(f"→ {tr.to} on instructor: {w.instructor}")
             else:
-                out.append(f"→ {tr.to} when the trainee does: {w.trainee_action}")
+                wanted = " or ".join(_alternatives(w.trainee_action or []))
+                out.append(f"→ {tr.to} when the trainee does: {action_words(wanted)}")
         return out
 
     def view(self, t: float) -> TrainingView:
@@ -409,7 +414,7 @@ class ScenarioRun:
 
     def debrief(self, t: float, alarms: list[TimelineEntry]) -> Debrief:
         checklist = [self._check(ex, t) for ex in self.scenario.expected_actions]
-        timeline = sorted([*self.timeline, *alarms], key=lambda e: e.t)
+        timeline = fold_flaps(sorted([*self.timeline, *alarms], key=lambda e: e.t), self.started_at)
         return Debrief(self.scenario.id, self.scenario.title, self.started_at, timeline, checklist)
 
     def _check(self, ex: ExpectedAction, now: float) -> ChecklistItem:

@@ -40,6 +40,7 @@ STEPS: dict[str, Step] = {
     "medication": lambda core, user, now, a: core.medication(
         str(a.get("drug", "")), str(a.get("dose", "")), user, now
     ),
+    "intervention": lambda core, user, now, a: core.intervention(str(a.get("what", "")), user, now),
     "assess": lambda core, user, now, a: core.assess(a["scores"], user, now),
     "discharge": lambda core, user, now, a: core.discharge(
         list(a.get("ticked", [])), user, _override(a), _role(a), now

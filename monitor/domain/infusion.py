@@ -25,6 +25,7 @@ from monitor.gates import (
     validate_plan,
 )
 from monitor.session import (
+    INTERVENTIONS,
     SCALES,
     TRANSITIONS,
     Phase,
@@ -172,7 +173,8 @@ class InfusionCommands:
         if self.state.phase is Phase.INFUSING:
             self._pump(now, rate)
         detail = f"{before:g} → {rate:g} mg/kg/h"
-        self._trainee(now, "rate_reduced" if rate < before else "rate_change", detail)
+        direction = "rate_reduced" if rate < before else "rate_increased" if rate > before else ""
+        self._trainee(now, direction or "rate_change", detail)
 
     def pause_infusion(self: BedCore, user: str, now: float) -> None:
         self._require("infusion_pause")
@@ -222,6 +224,14 @@ class InfusionCommands:
             raise CommandError("name the drug and its dose (up to 60 characters each)")
         self._record("medication", user, now, {"drug": drug, "dose": dose})
         self._trainee(now, f"give:{drug.lower()}", dose)
+
+    def intervention(self: BedCore, what: str, user: str, now: float) -> None:
+        """A rescue step that is not a drug: oxygen, airway support, calling for help."""
+        if what not in INTERVENTIONS:
+            raise CommandError(f"unknown intervention {what!r}: one of {', '.join(INTERVENTIONS)}")
+        self._require("intervention")
+        self._record("intervention", user, now, {"what": what})
+        self._trainee(now, what)
 
     def assess(self: BedCore, raw: dict[str, Any], user: str, now: float) -> dict[str, int]:
         """A nurse assessment; score-based alarms go through the alarm engine."""

@@ -6,12 +6,17 @@ commands to the bed's training device and logs them.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from typing import TYPE_CHECKING
 
 from monitor.feed import CommandError
 from monitor.ports import Device, Trainable
+from monitor.session import rate_steps
 from monitor.training import Debrief, TimelineEntry, TrainingView
+
+TREND_SIGNALS = ("HR", "SPO2", "NIBP_SYS", "NIBP_DIA", "RR")
+TREND_POINTS = 1000  # per signal: SVG draws a few thousand points quickly
 
 if TYPE_CHECKING:
     from monitor.clock import Clock
@@ -78,12 +83,31 @@ class BedTraining:
             return None
         alarms: list[TimelineEntry] = []
         for row in self.store.alarms(self.info.id, since=view.started_at):
-            alarms.append(TimelineEntry(row.onset_t, "alarm", f"{row.name} {row.priority}"))
+            onset = f"{row.name} {row.priority}"
+            alarms.append(TimelineEntry(row.onset_t, "alarm", onset, row.name))
             if row.acked_at is not None:
                 took = row.acked_at - row.onset_t
                 text = f"{row.name} acknowledged by {row.acked_by} after {took:.0f} s"
                 alarms.append(TimelineEntry(row.acked_at, "alarm", text))
-        return self.device.debrief(alarms)
+        debrief = self.device.debrief(alarms)
+        if debrief is None:
+            return None
+        return dataclasses.replace(debrief, trend=self._trend(view.started_at))
+
+    def _trend(self, since: float) -> dict[str, list[tuple[float, float]]]:
+        """The run's vitals (thinned to TREND_POINTS each) and infusion rate, for the chart."""
+        with self._lock:
+            session, events = self.core.session, list(self.core.session_events)
+        if session is None:
+            return {}
+        trend: dict[str, list[tuple[float, float]]] = {code: [] for code in TREND_SIGNALS}
+        for t, code, value in self.store.readings(session.id, since=since, signals=TREND_SIGNALS):
+            trend[code].append((t, value))
+        for code, points in trend.items():
+            step = max(1, len(points) // TREND_POINTS)
+            trend[code] = points[::step]
+        trend["RATE"] = [(t, rate) for t, rate, _ in rate_steps(events)]
+        return trend
 
 
 def _session_number(text: str) -> int:

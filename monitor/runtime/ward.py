@@ -190,7 +190,8 @@ class Ward:
 
     def session_command(self, bed: str, command: str, user: str, **args: Any) -> object:
         """One workflow step by name: create, baseline, start, rate, pause, resume, stop,
-        bolus, medication, assess, discharge, close. `role` decides who may override."""
+        bolus, medication, intervention, assess, discharge, close. `role` decides who may
+        override."""
         return self.runtime(bed).session_command(command, user, args)
 
     def checklist(self, bed: str, ticked: list[str] | None = None) -> list[ChecklistItem]:

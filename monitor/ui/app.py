@@ -19,7 +19,7 @@ from monitor.session_config import SessionConfig
 from monitor.ui import stream
 from monitor.ui.auth import Access, install, page_permission
 from monitor.ui.broadcast import Broadcaster
-from monitor.ui.pages import bed, instructor, overview, review, review_signoff
+from monitor.ui.pages import bed, debrief, instructor, overview, review, review_signoff
 
 ASSETS = Path(__file__).with_name("assets")
 BED_PATH = re.compile(r"^/bed/([a-z0-9][a-z0-9_-]{0,31})$")
@@ -163,7 +163,7 @@ def create_app(
             return instructor.layout(feed)
         m = DEBRIEF_PATH.match(path)
         if training and m and m.group(1) in bed_ids:
-            return instructor.debrief_layout(feed, m.group(1))
+            return debrief.debrief_layout(feed, m.group(1))
         if store is not None and path == "/sessions":
             return review.sessions_layout(store)
         if store is not None and path == "/audit":
@@ -187,6 +187,7 @@ def create_app(
     bed.register(app, feed, access)
     if training:
         instructor.register(app, feed, access)
+        debrief.register(app, feed, access)
     if store is not None:
         review.register(app, store, rules or [], access)
         review_signoff.register(app, store, store, access)

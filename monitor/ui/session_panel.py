@@ -15,7 +15,7 @@ from dash import Dash, Input, Output, State, ctx, html, no_update
 
 from monitor.domain.regimens import REGIMENS, plan_with_regimen
 from monitor.feed import CommandError, LiveFeed
-from monitor.session import INDICATIONS, Phase, SessionView
+from monitor.session import INDICATIONS, INTERVENTIONS, Phase, SessionView
 from monitor.ui.auth import Access
 from monitor.ui.form_errors import FIELDS, field_errors
 from monitor.ui.session_text import info_texts
@@ -37,11 +37,21 @@ COMMANDS = (
     "s-stop",
     "s-bolus",
     "s-med",
+    "s-reassure",
+    "s-oxygen",
+    "s-airway",
+    "s-help",
     "s-assess",
     "s-discharge",
     "s-close",
 )
 MANUAL_ITEMS_ID = "s-ticked"
+RESCUE = {
+    "s-reassure": "reassure",
+    "s-oxygen": "oxygen",
+    "s-airway": "airway_support",
+    "s-help": "call_for_help",
+}
 
 
 def _select(ident: str, label: str, options: list[str], width: int = 110) -> dmc.Select:
@@ -179,6 +189,15 @@ def panel(
                             _button("s-med", "Record medication", "grape", "outline"),
                         ],
                         align="flex-end",
+                        mt="sm",
+                    ),
+                    dmc.Group(
+                        [
+                            _button("s-reassure", "Reassure", "cyan", "outline"),
+                            _button("s-oxygen", "Oxygen on", "cyan", "outline"),
+                            _button("s-airway", "Airway support", "cyan", "outline"),
+                            _button("s-help", "Call for help", "red", "outline"),
+                        ],
                         mt="sm",
                     ),
                 ],
@@ -376,7 +395,7 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
                 return "Session created: confirm the baseline next.", "form-msg ok"
             if which == "s-baseline":
                 values = feed.session_command(bed, "baseline", access.user())
-                return f"Baseline confirmed: {values}", "form-msg ok"
+                return f"Baseline confirmed: {_words(values)}", "form-msg ok"
             if which == "s-start":
                 feed.session_command(
                     bed,
@@ -420,6 +439,9 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
                     bed, "medication", access.user(), drug=drug or "", dose=drug_dose or ""
                 )
                 return f"{drug} recorded.", "form-msg ok"
+            if which in RESCUE:
+                feed.session_command(bed, "intervention", access.user(), what=RESCUE[which])
+                return f"{INTERVENTIONS[RESCUE[which]]}: recorded.", "form-msg ok"
             if which == "s-assess":
                 scores = feed.session_command(
                     bed,
@@ -434,7 +456,7 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
                         "note": note,
                     },
                 )
-                return f"Assessment saved: {scores}", "form-msg ok"
+                return f"Assessment saved: {_words(scores)}", "form-msg ok"
             if which == "s-discharge":
                 feed.session_command(
                     bed,
@@ -451,6 +473,15 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
         except CommandError as err:
             return str(err), "form-msg error"
         return no_update, no_update
+
+
+def _words(values: Any) -> str:
+    """Scores or values as "RASS 0, CADSS6 4", never a Python dict."""
+    if isinstance(values, dict):
+        return ", ".join(
+            f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in values.items()
+        )
+    return str(values)
 
 
 def form_number(value: Any, what: str) -> float:

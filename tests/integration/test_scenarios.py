@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -28,7 +29,9 @@ from monitor.feed import CommandError
 from monitor.model import Reading
 from monitor.report import print_pdf
 from monitor.runtime.ward import Ward
-from monitor.training import debrief_html
+from monitor.training import debrief_html, result_words
+from monitor.ui.pages import debrief as debrief_page
+from monitor.ui.pages import instructor
 from tests.helpers import PLAN, REPO
 from tests.scenarios import LIBRARY, run_on_hub
 
@@ -39,7 +42,7 @@ def test_the_library_has_the_scenarios_the_clinic_trains_on() -> None:
     library = load_library(LIBRARY)
     assert len(library) >= 8
     assert {
-        "uneventful", "hypertensive-surge", "tachycardia", "emergence-agitation",
+        "uneventful", "hypertensive-surge", "tachycardia", "dysphoric-reaction",
         "oversedation-desaturation", "vasovagal-bradycardia", "probe-off", "monitor-disconnect",
         "nausea-vomiting",
     } <= set(library)  # fmt: skip
@@ -267,3 +270,94 @@ def test_a_scenario_after_a_replay_starts_from_now() -> None:
     clock.advance(1)
     monitor.tick(lambda _item: None)
     assert monitor.patient.t <= 1.0  # one second lived, not an hour
+
+
+def test_a_harmful_action_is_flagged_and_costs_points(tmp_path: Path) -> None:
+    scenario = load_scenario(LIBRARY / "hypertensive-surge.yaml")
+    scenario = scenario.model_copy(update={"duration_s": 1700.0})  # the surge began at 1500 s
+    result = run_on_hub(scenario, load_config(REPO / "config.yaml"), tmp_path)
+    hub, clock = result.hub, result.hub.clock
+    before = hub.debrief()
+    assert before is not None
+    clock.advance(20)  # type: ignore[attr-defined]
+    hub.change_rate(0.9, "trainee")  # up, in a surge
+    assert result.monitor.run_ is not None and result.monitor.run_.state.id == "surge"
+    debrief = hub.debrief()
+    assert debrief is not None
+    (flagged,) = [c for c in debrief.checklist if c.status == "not avoided"]
+    assert flagged.label == "Do not increase the rate during the surge" and flagged.points == -10
+    assert result_words(flagged) == "✗ avoided action taken: increase the rate −10 points"
+    assert debrief.score == before.score - 10
+    assert any(e.text.startswith("rate_increased 0.75 → 0.9") for e in debrief.timeline)
+    assert "✗ avoided action taken" in debrief_html(debrief, "sim")
+    trend = debrief.trend
+    assert len(trend["HR"]) > 100 and trend["NIBP_SYS"] and trend["RATE"][-1][1] == 0.9
+
+
+def test_oversedation_is_answered_with_oxygen_airway_support_and_help(tmp_path: Path) -> None:
+    scenario = load_scenario(LIBRARY / "oversedation-desaturation.yaml")
+    scenario = scenario.model_copy(update={"duration_s": 1260.0})  # oversedated at 1200 s
+    result = run_on_hub(scenario, load_config(REPO / "config.yaml"), tmp_path)
+    assert result.states[-1] == "oversedated"
+    hub, clock = result.hub, result.hub.clock
+    for what in ("call_for_help", "oxygen", "airway_support"):
+        clock.advance(10)  # type: ignore[attr-defined]
+        hub.session_command("intervention", "trainee", {"what": what})
+    assert result.monitor.run_ is not None and result.monitor.run_.state.id == "recovering"
+    debrief = hub.debrief()
+    assert debrief is not None
+    by_label = {c.label: c for c in debrief.checklist}
+    for label in ("Give oxygen", "Support the airway (stimulate, jaw thrust)", "Call for help"):
+        assert by_label[label].status == "done" and by_label[label].points == 10
+    with pytest.raises(CommandError, match="unknown intervention"):
+        hub.session_command("intervention", "trainee", {"what": "prayer"})
+    session = hub.session
+    assert session is not None
+    kinds = [e.kind for e in hub.store.events(session.id)]
+    assert kinds.count("intervention") == 3
+
+
+def test_the_dose_ceiling_drill_prompts_a_stop_and_flags_more_ketamine(tmp_path: Path) -> None:
+    scenario = load_scenario(LIBRARY / "fibromyalgia-dose-ceiling.yaml")
+    scenario = scenario.model_copy(update={"duration_s": 3060.0})  # the plan ends at 3000 s
+    result = run_on_hub(scenario, load_config(REPO / "config.yaml"), tmp_path)
+    assert "DOSE_PLAN_REACHED" in result.raised and result.states[-1] == "plan-reached"
+    hub = result.hub
+    with pytest.raises(CommandError, match="above the maximum"):
+        hub.change_rate(1.5, "trainee")  # the session's dose guard
+    hub.change_rate(1.0, "trainee")  # "a bit longer": within the guard, but off the plan
+    hub.stop_infusion("trainee")
+    debrief = hub.debrief()
+    assert debrief is not None
+    by_label = {c.label: c for c in debrief.checklist}
+    assert by_label["Stop the infusion on plan"].status == "done"
+    assert by_label["Do not raise the rate past the plan"].status == "not avoided"
+    assert by_label["Do not give a ketamine bolus for pain"].status == "avoided"
+
+
+def _text(component: object) -> str:
+    """Every string a Dash component tree shows (children, labels, table cells)."""
+    if component is None or isinstance(component, bool | int | float):
+        return ""
+    if isinstance(component, str):
+        return component + "\n"
+    if isinstance(component, list | tuple):
+        return "".join(_text(c) for c in component)
+    props = getattr(component, "to_plotly_json", lambda: {})().get("props", {})
+    return "".join(_text(props.get(k)) for k in ("children", "label", "data", "value"))
+
+
+def test_the_instructor_and_debrief_pages_speak_in_words(tmp_path: Path) -> None:
+    scenario = load_scenario(LIBRARY / "hypertensive-surge.yaml")
+    scenario = scenario.model_copy(update={"duration_s": 1560.0})  # in the surge
+    result = run_on_hub(scenario, load_config(REPO / "config.yaml"), tmp_path)
+    hub = result.hub
+    hub.change_rate(0.9, "trainee")
+    view, debrief = hub.training_view(), hub.debrief()
+    assert view is not None and debrief is not None
+    feed = SimpleNamespace(debrief=lambda bed: debrief)
+    shown = _text([instructor._panel(view), instructor._controls(view)])
+    shown += _text(debrief_page.debrief_layout(feed, "sim"))  # type: ignore[arg-type]
+    assert "when the trainee does: reduce the rate or pause the infusion" in shown
+    assert "✗ avoided action taken: increase the rate −10 points" in shown
+    assert "['" not in shown and "{'" not in shown, shown

@@ -7,22 +7,17 @@ the simulated device.
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import dash_mantine_components as dmc
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from monitor.feed import CommandError, LiveFeed
-from monitor.report import ReportError, print_pdf
 from monitor.training import (
     ARTIFACTS,
     SCRIPTED,
     SPEEDS,
-    Debrief,
     TrainingView,
-    debrief_html,
     mmss,
 )
 from monitor.ui.auth import Access
@@ -153,60 +148,6 @@ def _controls(view: TrainingView) -> Any:
     )
 
 
-def debrief_layout(feed: LiveFeed, bed: str) -> Any:
-    debrief = feed.debrief(bed)
-    if debrief is None:
-        return html.Div([html.H2("Debrief"), html.P(f"No training run on {bed}.")])
-    return html.Div(
-        [
-            simulation_banner(),
-            html.H2(f"Debrief: {debrief.title}"),
-            html.P(f"Score {debrief.score} / {debrief.max_score}", id="db-score"),
-            _debrief_tables(debrief),
-            dmc.Button("Download PDF", id="db-pdf", mt="md"),
-            dcc.Loading(html.Div(id="db-status", className="form-status"), type="dot"),
-            dcc.Download(id="db-download"),
-            dcc.Store(id="db-bed", data=bed),
-        ],
-        className="debrief-page",
-    )
-
-
-def _debrief_tables(d: Debrief) -> Any:
-    checks = [
-        html.Tr(
-            [
-                html.Td(c.label),
-                html.Td(c.status, className=f"check-{c.status.replace(' ', '-')}"),
-                html.Td("" if c.seconds_to_action is None else f"{c.seconds_to_action:.0f} s"),
-                html.Td(f"{c.points}/{c.possible}"),
-            ]
-        )
-        for c in d.checklist
-    ]
-    rows = [
-        html.Tr([html.Td(mmss(e.t, d.started_at)), html.Td(e.kind), html.Td(e.text)])
-        for e in d.timeline
-    ]
-    head = ("expected action", "result", "time to action", "points")
-    return html.Div(
-        [
-            html.H3("Expected actions"),
-            html.Table(
-                [html.Tr([html.Th(h) for h in head]), *checks],
-                id="db-checklist",
-                className="alarm-list",
-            ),
-            html.H3("Timeline"),
-            html.Table(
-                [html.Tr([html.Th(h) for h in ("mm:ss", "what", "detail")]), *rows],
-                id="db-timeline",
-                className="alarm-list",
-            ),
-        ]
-    )
-
-
 def register(app: Dash, feed: LiveFeed, access: Access) -> None:
     @access.callback(
         app,
@@ -299,24 +240,3 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
             return f"{cmd} {vital}" + ("" if target is None or cmd == "release" else f" {target:g}")
         except CommandError as err:
             return str(err)
-
-    @access.callback(
-        app,
-        "training",
-        Output("db-download", "data"),
-        Output("db-status", "children"),
-        Input("db-pdf", "n_clicks"),
-        State("db-bed", "data"),
-        prevent_initial_call=True,
-    )
-    def debrief_pdf(_n: int, bed: str) -> tuple[Any, str]:
-        debrief = feed.debrief(bed)
-        if debrief is None:
-            return no_update, "No training run on this bed."
-        with tempfile.TemporaryDirectory() as tmp:
-            out = Path(tmp) / f"debrief-{bed}-{debrief.scenario_id}-SIMULATED.pdf"
-            try:
-                print_pdf(debrief_html(debrief, bed), out)
-            except ReportError as err:
-                return no_update, str(err)
-            return dcc.send_file(str(out)), f"Exported {out.name}"
