@@ -45,7 +45,7 @@ def signal_traces(
                 "type": "scatter",
                 "mode": "lines+markers" if markers else "lines",
                 "name": name,
-                "x": _nullable(np.round(t * 1000)),
+                "x": _nullable(np.round(t * 1000), whole=True),
                 "y": _nullable(np.round(v.astype(np.float64), 2)),
                 "xaxis": f"x{suffix}",
                 "yaxis": f"y{suffix}",
@@ -58,9 +58,14 @@ def signal_traces(
     return data, "Resolution: " + "; ".join(resolution), rows
 
 
-def _nullable(values: np.ndarray) -> list[float | None]:
-    """JSON numbers, with None (a break in the line) for NaN; whole numbers as ints."""
-    return [None if x != x else (int(x) if x.is_integer() else x) for x in values.tolist()]
+def _nullable(values: np.ndarray, whole: bool = False) -> list[Any]:
+    """JSON numbers, with None (a break in the line) for NaN; `whole` as ints (epoch ms)."""
+    gaps = np.isnan(values)
+    if not gaps.any():  # the usual case: numpy's own tolist
+        return (values.astype(np.int64) if whole else values).tolist()  # type: ignore[no-any-return]
+    out = (np.where(gaps, 0, values).astype(np.int64) if whole else values).astype(object)
+    out[gaps] = None
+    return out.tolist()  # type: ignore[no-any-return]
 
 
 def review_figure(
