@@ -74,6 +74,8 @@ def _medications(events: list[StoredEvent], fmt: Callable[[float | None], str]) 
             )
         elif e.kind == "bolus":
             rows.append([fmt(e.t), e.user, "Ketamine bolus", step_words("bolus", e.payload)])
+        elif e.kind == "intervention":  # oxygen, airway support, help: beside the drugs given
+            rows.append([fmt(e.t), e.user, step_words("intervention", e.payload), ""])
     return rows
 
 
@@ -96,7 +98,7 @@ def record_tables(
     return [
         RecordTable("Assessments", head, assessed, "assessments"),
         RecordTable(
-            "Medications and boluses",
+            "Medications, boluses and rescue steps",
             ("time", "by", "drug", "dose"),
             _medications(events, fmt),
             "medications",
