@@ -373,3 +373,14 @@ class IntelliVueDecoder:
         if status == "valid" and factor is not None and not isinstance(value, str):
             unit = REGISTRY[signal].unit
             out.append(Reading(self.bed, t, signal, round(value * factor, 6), unit))
+
+
+def message_time(user: bytes) -> float | None:
+    """The monitor's wall-clock time in a poll result or MDS create (for replaying captures)."""
+    decoder = IntelliVueDecoder("capture")
+    decoder._polled_at = 0  # a capture is only read: no poll renewal
+    try:
+        decoder.decode_message(user)
+    except (struct.error, IndexError, ValueError):
+        return None
+    return decoder._last_t or None
