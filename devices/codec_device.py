@@ -13,7 +13,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 
-from devices.protocols import Codec
+from devices.protocols import Codec, HostReply
 from devices.transport import LinkState, SerialLink, SerialSettings, Writer
 from monitor.clock import Clock
 from monitor.model import DeviceEvent, Reading, Source, Waveform
@@ -47,6 +47,7 @@ class CodecDevice:
         self.clock = clock
         self.waveform_blocks = 0
         self._sink: DeviceSink | None = None
+        self._writer: Writer | None = None  # for the replies a monitor's dialog asks for
 
     # -- Device --------------------------------------------------------------------------
 
@@ -64,6 +65,7 @@ class CodecDevice:
             writer.write(data)
 
     def connection_made(self, writer: Writer) -> None:
+        self._writer = writer
         self.decoder.reset()
         self._request(writer, 0)
 
@@ -75,11 +77,15 @@ class CodecDevice:
         for item in self.decoder.feed(data):
             if isinstance(item, (Reading, DeviceEvent, Waveform)):
                 self._sink(item)
+            elif isinstance(item, HostReply):
+                if self._writer is not None:
+                    self._writer.write(item.data)
             else:  # the protocol's own waveform block
                 self.waveform_blocks += 1
                 self._sink(item.waveform())
 
     def connection_lost(self, error: Exception | None) -> None:
+        self._writer = None
         self.decoder.reset()
 
     def state_changed(self, state: LinkState, detail: str) -> None:

@@ -13,6 +13,7 @@ from devices.mqtt_device import MqttChair
 from devices.protocols import ProtocolEntry, by_kind
 from devices.simulator.dri_monitor import VirtualDriMonitor
 from devices.simulator.inprocess import SimulatedMonitor
+from devices.simulator.ivue_monitor import VirtualIntelliVue
 from devices.simulator.physiology import SimplePatient
 from devices.simulator.scenario import Scenario, ScenarioError, load_library
 from devices.simulator.virtual_device import VirtualMonitor, VirtualMonitorDevice
@@ -25,6 +26,7 @@ from monitor.ports import Device
 # Protocols whose monitor the simulator can play on a pty (`port: virtual`).
 VIRTUAL_MONITORS: dict[str, Callable[[SimulatedMonitor, Clock, Path], VirtualMonitor]] = {
     "datex-s5": VirtualDriMonitor,
+    "intellivue": VirtualIntelliVue,
 }
 
 

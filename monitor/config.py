@@ -24,6 +24,7 @@ from monitor.device_config import (  # noqa: F401
     VIRTUAL_PORT,
     DatexS5Device,
     DeviceConfig,
+    IntelliVueDevice,
     MqttDevice,
     SimulatorDevice,
 )

@@ -53,6 +53,29 @@ class DatexS5Device(DeviceModel):
         return self.port == VIRTUAL_PORT
 
 
+class IntelliVueDevice(DeviceModel):
+    """A Philips IntelliVue monitor's MIB/RS-232 port with Data Export set to "Fix 115200".
+
+    The station associates, answers the monitor's MDS create and keeps an extended poll of
+    the numerics running (protocols.md §2.4). `port: virtual` starts the simulated IntelliVue
+    on a pseudo-terminal (training and tests).
+    """
+
+    kind: Literal["intellivue"]
+    port: str = Field(min_length=1)
+    baudrate: int = Field(115200, gt=0)
+    rtscts: bool = False  # the MIB port has no flow-control lines (protocols.md §2.2)
+    interval_s: int = Field(1, ge=1, le=60)
+    """How often the monitor sends numerics (the extended poll gives one result a second)."""
+    nibp_interval_s: float = Field(180.0, ge=30, le=3600)
+    seed: int = 0
+    """For `port: virtual` only: the simulated patient."""
+
+    @property
+    def virtual(self) -> bool:
+        return self.port == VIRTUAL_PORT
+
+
 TOPIC_ID = r"^[a-z0-9][a-z0-9_-]{0,31}$"  # one MQTT topic level: no wildcards, no slash
 
 
@@ -119,5 +142,7 @@ class MqttDevice(DeviceModel):
 
 
 # A new wire protocol adds its model here and its entry in devices.protocols.
-DeviceConfig = Annotated[SimulatorDevice | DatexS5Device | MqttDevice, Field(discriminator="kind")]
-DEVICE_KINDS = ("simulator", "datex_s5", "mqtt")
+DeviceConfig = Annotated[
+    SimulatorDevice | DatexS5Device | IntelliVueDevice | MqttDevice, Field(discriminator="kind")
+]
+DEVICE_KINDS = ("simulator", "datex_s5", "intellivue", "mqtt")

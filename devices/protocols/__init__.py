@@ -17,8 +17,9 @@ from typing import Any, Protocol, get_args
 
 from pydantic import BaseModel
 
-from devices.protocols import datex_s5, datex_s5_encode
-from monitor.device_config import DatexS5Device
+from devices.protocols import datex_s5, datex_s5_encode, intellivue, intellivue_encode
+from devices.protocols.intellivue import HostReply
+from monitor.device_config import DatexS5Device, IntelliVueDevice
 from monitor.model import DeviceEvent, Reading, Waveform
 
 
@@ -42,7 +43,11 @@ class Codec(Protocol):
     @property
     def stats(self) -> FrameCounts: ...
 
-    def feed(self, data: bytes) -> Sequence[Reading | DeviceEvent | Waveform | DecodedWaveform]: ...
+    def feed(
+        self, data: bytes
+    ) -> Sequence[Reading | DeviceEvent | Waveform | DecodedWaveform | HostReply]:
+        """A HostReply is bytes the host must send now (a monitor that holds a dialog)."""
+        ...
 
     def reset(self) -> None:
         """The link was re-made: forget a partial frame."""
@@ -105,7 +110,39 @@ DATEX_S5 = ProtocolEntry(
     line=Line(bytesize=8, parity="E", stopbits=1),  # 19200 8E1 (protocols.md §1.2)
 )
 
-PROTOCOLS: dict[str, ProtocolEntry] = {e.name: e for e in (DATEX_S5,)}
+
+def _ivue_expected_intervals(dev: IntelliVueDevice) -> dict[str, float]:
+    out = dict.fromkeys(intellivue.PERIODIC_SIGNALS, float(dev.interval_s))
+    out.update(dict.fromkeys(intellivue.NIBP_SIGNALS, dev.nibp_interval_s))
+    return out
+
+
+def _ivue_host_requests(dev: IntelliVueDevice, attempt: int) -> list[bytes]:
+    # On connecting and after every silence: (re)associate. The decoder answers the MDS
+    # create with the create result and the extended poll, and renews the poll itself.
+    return [intellivue_encode.association_request()]
+
+
+def _ivue_capture_frames(data: bytes) -> list[tuple[float, bytes]]:
+    out: list[tuple[float, bytes]] = []
+    t = 0.0
+    for user in intellivue.Deframer().feed(data):
+        t = intellivue.message_time(user) or t
+        out.append((t, intellivue_encode.frame(user)))
+    return out
+
+
+INTELLIVUE = ProtocolEntry(
+    name="intellivue",
+    config_model=IntelliVueDevice,
+    decoder=intellivue.IntelliVueDecoder,
+    host_requests=_ivue_host_requests,
+    expected_intervals=_ivue_expected_intervals,
+    capture_frames=_ivue_capture_frames,
+    line=Line(bytesize=8, parity="N", stopbits=1),  # 115200 8N1 (protocols.md §2.2)
+)
+
+PROTOCOLS: dict[str, ProtocolEntry] = {e.name: e for e in (DATEX_S5, INTELLIVUE)}
 
 
 def by_kind(kind: str) -> ProtocolEntry:

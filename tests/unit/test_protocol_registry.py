@@ -98,3 +98,44 @@ def test_codec_device_requests_decodes_and_reports_the_link() -> None:
     assert got[-1] == DeviceEvent(
         "b", 100.0, "link", {"state": "silent", "detail": "no data for 4 s"}
     )
+
+
+def test_the_intellivue_entry() -> None:
+    from devices.protocols import intellivue as iv
+    from devices.protocols import intellivue_encode as ivenc
+
+    entry = PROTOCOLS["intellivue"]
+    assert entry.kind == "intellivue" and entry.line.parity == "N"
+    dev = BedConfig.model_validate(
+        {"id": "b", "name": "B", "device": {"kind": "intellivue", "port": "virtual"}}
+    ).device
+    assert dev.baudrate == 115200 and dev.virtual and not dev.rtscts
+    # every attempt (re)associates; the decoder answers the MDS create and renews the poll
+    assert entry.host_requests(dev, 0) == entry.host_requests(dev, 5)
+    (request,) = entry.host_requests(dev, 0)
+    assert ivenc.parse_host_message(iv.Deframer().feed(request)[0]).kind == "associate"
+    intervals = entry.expected_intervals(dev)
+    assert intervals["HR"] == 1.0 and intervals["NIBP_MEAN"] == 180.0
+    stream = ivenc.association_response() + ivenc.poll_reply({"HR": 60.0}, 1, 1000.5, 8000)
+    frames = entry.capture_frames(b"noise" + stream)
+    assert [t for t, _ in frames] == [0.0, 1000.5]
+    assert b"".join(f for _, f in frames) == stream
+
+
+def test_codec_device_sends_the_replies_a_dialog_asks_for() -> None:
+    from devices.protocols import intellivue_encode as ivenc
+
+    entry = PROTOCOLS["intellivue"]
+    got: list[object] = []
+    device = CodecDevice(
+        "b", SerialSettings("loop://"), entry.decoder("b"), lambda n: [b"A"], {}, ManualClock(0)
+    )
+    stopped = threading.Event()
+    stopped.set()
+    device.run(got.append, stopped)
+    port = _Port()
+    device.data_received(ivenc.mds_create_event(1, 10.0, 8000))  # not connected: dropped
+    device.connection_made(port)
+    device.data_received(ivenc.association_response() + ivenc.mds_create_event(1, 10.0, 8000))
+    assert port.sent[0] == b"A" and len(port.sent) == 3  # create result, extended poll
+    assert port.sent[1] == ivenc.mds_create_result(1, 8000)

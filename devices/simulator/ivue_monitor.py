@@ -1,0 +1,168 @@
+"""The virtual IntelliVue: a simulated patient behind Philips Data Export on a pty.
+
+It sits on the monitor end of a pseudo-terminal and holds the monitor's side of the dialog
+(protocols.md §2.4): it accepts an association, announces its MDS, and while an extended poll
+of the numerics runs it sends one poll result a second from the simulated patient. Like the
+virtual DRI monitor, a stable symlink names the pty, so closing and reopening it looks like a
+cable pulled and plugged back in. `drop_association` plays a monitor that silently forgets the
+host, which the host must notice and renew.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import select
+import threading
+import tty
+from pathlib import Path
+
+from devices.protocols.intellivue import DN_SPDU, NIBP_SIGNALS, PERIODIC_SIGNALS, REL_TICKS_PER_S
+from devices.protocols.intellivue_encode import (
+    association_response,
+    frame,
+    mds_create_event,
+    parse_host_message,
+    poll_reply,
+)
+from devices.protocols.intellivue_frame import Deframer
+from devices.simulator.inprocess import SimulatedMonitor
+from monitor.clock import Clock
+from monitor.model import Reading
+
+log = logging.getLogger(__name__)
+
+POLL_S = 0.05
+RESULT_INTERVAL_S = 1.0  # POLL_EXT_PERIOD_NU_1SEC: numerics once a second
+
+
+class VirtualIntelliVue:
+    def __init__(self, simulator: SimulatedMonitor, clock: Clock, link: Path) -> None:
+        self.simulator = simulator
+        simulator.emit_pleth = False  # waves are not exported by this monitor (yet)
+        self.clock = clock
+        self.link = link
+        self.associations = 0
+        self.results_sent = 0
+        self.associated = False
+        self._poll_until = 0.0
+        self._poll_invoke = 0
+        self._invoke = 0
+        self._next_send = 0.0
+        self._started = clock.now()
+        self._cuff: dict[str, float] = {}
+        self._cuff_t: float | None = None
+        self._master: int | None = None
+        self._slave: int | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._master is not None
+
+    def open(self) -> Path:
+        """Create the pty, point the link at it and start answering. Returns the link."""
+        if self.is_open:
+            self.close()
+        master, slave = os.openpty()
+        try:
+            tty.setraw(slave)
+            self.link.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.link.with_name(self.link.name + ".new")
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+            tmp.symlink_to(os.ttyname(slave))
+            tmp.replace(self.link)
+        except OSError:
+            os.close(master)
+            os.close(slave)
+            raise
+        self._master, self._slave = master, slave
+        self.associated = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._serve, args=(master, self._stop), daemon=True, name="virtual-ivue"
+        )
+        self._thread.start()
+        return self.link
+
+    def close(self) -> None:
+        """Unplug: stop sending, close both ends and remove the link."""
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+        self._thread = None
+        for fd in (self._master, self._slave):
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self._master = self._slave = None
+        with contextlib.suppress(FileNotFoundError):
+            self.link.unlink()
+
+    def drop_association(self) -> None:
+        """Forget the host without a word, as a monitor does after its time-out."""
+        self.associated = False
+
+    def _ticks(self, now: float) -> int:
+        return int((now - self._started) * REL_TICKS_PER_S) & 0xFFFFFFFF
+
+    def _next_invoke(self) -> int:
+        self._invoke = (self._invoke + 1) & 0xFFFF
+        return self._invoke
+
+    def _answer(self, master: int, user: bytes, now: float) -> None:
+        message = parse_host_message(user)
+        if message.kind == "associate":
+            self.associated, self._poll_until = True, 0.0
+            self.associations += 1
+            os.write(master, association_response())
+            os.write(master, mds_create_event(self._next_invoke(), now, self._ticks(now)))
+        elif message.kind == "release":
+            self.associated = False
+            os.write(master, frame(bytes((DN_SPDU, 0))))
+        elif message.kind == "poll" and self.associated:
+            self._poll_invoke = message.invoke
+            self._poll_until = now + message.period_s
+            self._next_send = max(self._next_send, now)
+
+    def _values(self, now: float) -> dict[str, float | str]:
+        """This second's numerics; what an artifact took off is sent as "absent"."""
+        got: list[object] = []
+        self.simulator.tick(got.append)
+        values = {r.signal: r.value for r in got if isinstance(r, Reading)}
+        if "NIBP_SYS" in values:
+            self._cuff = {k: values[k] for k in NIBP_SIGNALS}
+            self._cuff_t = now
+        out: dict[str, float | str] = {s: values.get(s, "absent") for s in PERIODIC_SIGNALS}
+        out.update(self._cuff)
+        return out
+
+    def _serve(self, master: int, stop: threading.Event) -> None:
+        deframer = Deframer()
+        while not stop.is_set():
+            try:
+                ready, _, _ = select.select([master], [], [], POLL_S)
+                now = self.clock.now()
+                if ready:
+                    for user in deframer.feed(os.read(master, 4096)):
+                        self._answer(master, user, now)
+                if "disconnect" in self.simulator.artifacts:
+                    self._next_send = max(self._next_send, now)  # the cable is out
+                elif self.associated and now < self._poll_until and now >= self._next_send:
+                    reply = poll_reply(
+                        self._values(now),
+                        self._poll_invoke,
+                        now,
+                        self._ticks(now),
+                        poll_number=1,
+                        nibp_time=self._cuff_t,
+                    )
+                    os.write(master, reply)
+                    self.results_sent += 1
+                    self._next_send = max(self._next_send + RESULT_INTERVAL_S, now)
+            except OSError as err:  # the host side went away; wait to be closed or reopened
+                log.debug("virtual IntelliVue: %s", err)
+                self.clock.sleep(POLL_S, stop)
