@@ -269,7 +269,8 @@ class Pcd01Decoder:
         devices = [_str(o, 18, 1, 1) for o in _segments(msg, "OBX")]
         bed = self.bed
         if self.routes is not None:
-            routed = self.routes.bed_for(_str(msg, "PV1.F3") if _has(msg, "PV1") else "", devices)
+            pv1 = _segments(msg, "PV1")
+            routed = self.routes.bed_for(_str(pv1[0], 3) if pv1 else "", devices)
             if routed is None:
                 self.stats.unrouted += 1
                 self.stats.content_errors += 1
@@ -398,7 +399,7 @@ def _ack(msg: hl7.Message, code: str, reason: str = "") -> str:
     ack = str(msg.create_ack(code, application="KETAMINE_STATION", facility="STATION"))
     if reason:  # MSA-3 text message: one line, no delimiters of its own
         text = "".join(c if c.isprintable() and c not in "|^~\\&" else " " for c in reason)
-        ack = ack.rstrip("\r") + f"|{text[:80]}\r"
+        ack = ack.rstrip("\r") + f"|{text[:200]}\r"
     return ack
 
 
