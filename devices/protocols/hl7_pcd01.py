@@ -117,6 +117,11 @@ def location_key(text: str) -> str:
     return "^".join(text.split("^")[:3]).upper().rstrip("^")
 
 
+def frame(body: bytes) -> bytes:
+    """One message in its MLLP envelope."""
+    return bytes([START]) + body + bytes([END, CR])
+
+
 class MllpDeframer:
     """Splits a byte stream into MLLP message bodies; skips and counts what lies between."""
 
@@ -199,8 +204,8 @@ class TextDeframer:
 class Pcd01Decoder:
     """ORU^R01 messages in, readings (canonical units) and pump events out, one ACK each.
 
-    `framing` is "mllp" on a link; "auto" (for files) reads MLLP if the first byte that is
-    not white space is the start byte, else one segment a line.
+    `framing` is "mllp" on a link; "auto" (for files) reads MLLP if the first bytes hold a
+    start byte, else one segment a line.
     """
 
     def __init__(self, bed: str, routes: Routes | None = None, framing: str = "mllp") -> None:
@@ -223,12 +228,19 @@ class Pcd01Decoder:
         return acks
 
     def feed(self, data: bytes) -> list[Reading | DeviceEvent]:
+        return self._decode_all(self._frames(data))
+
+    def deframe(self, data: bytes) -> list[bytes]:
+        """The message bodies of a whole file, undecoded."""
+        return self._frames(data) + (self._text.finish() if self._text is not None else [])
+
+    def _frames(self, data: bytes) -> list[bytes]:
         if self._framing == "auto" and data.strip():
-            self._framing = "mllp" if data.lstrip()[0] == START else "text"
+            self._framing = "mllp" if START in data else "text"
             self._text = TextDeframer() if self._framing == "text" else None
         if self._text is not None:
-            return self._decode_all(self._text.feed(data))
-        return self._decode_all(self._mllp.feed(data))
+            return self._text.feed(data)
+        return self._mllp.feed(data)
 
     def finish(self) -> list[Reading | DeviceEvent]:
         """End of a file: the last message of a plain-text file has no frame end."""
@@ -240,7 +252,7 @@ class Pcd01Decoder:
             items, ack = self.decode_message(body)
             out += items
             if ack is not None:
-                self._acks.append(bytes([START]) + ack.encode() + bytes([END, CR]))
+                self._acks.append(frame(ack.encode()))
         return out
 
     def decode_message(self, body: bytes) -> tuple[list[Reading | DeviceEvent], str | None]:

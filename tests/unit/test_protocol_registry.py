@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from typing import get_args
 
+import pytest
+
 from devices.codec_device import CodecDevice
 from devices.protocols import PROTOCOLS, by_kind
 from devices.protocols import datex_s5 as dri
@@ -98,3 +100,17 @@ def test_codec_device_requests_decodes_and_reports_the_link() -> None:
     assert got[-1] == DeviceEvent(
         "b", 100.0, "link", {"state": "silent", "detail": "no data for 4 s"}
     )
+
+
+def test_the_hl7_entry() -> None:
+    entry = PROTOCOLS["hl7-pcd01"]
+    assert entry.kind == "hl7_pcd01"
+    dev = BedConfig.model_validate(
+        {"id": "b", "name": "B", "device": {"kind": "hl7_pcd01", "location": "ICU^^3"}}
+    ).device
+    assert entry.host_requests(dev, 0) == []  # the gateway pushes; the station answers
+    assert entry.expected_intervals(dev)["HR"] == 5.0
+    frames = entry.capture_frames(b"MSH|^~\\&|GW\nPID|1\nMSH|^~\\&|GW\n")
+    assert [f[1][:4] for f in frames] == [b"\x0bMSH"] * 2
+    with pytest.raises(ValueError, match="location"):
+        BedConfig.model_validate({"id": "b", "name": "B", "device": {"kind": "hl7_pcd01"}})
