@@ -261,7 +261,7 @@ class Pcd01Decoder:
         try:
             msg = hl7.parse(text)
             msg.segment("MSH")  # KeyError when the message does not begin with one
-        except (HL7Exception, KeyError, IndexError, ValueError):
+        except _HL7_ERRORS:
             return self._refuse(text, "malformed message")
         kind = (_str(msg, "MSH.F9.R1.C1"), _str(msg, "MSH.F9.R1.C2"))
         if kind != ("ORU", "R01"):
@@ -270,7 +270,10 @@ class Pcd01Decoder:
         if not _str(msg, "MSH.F10"):
             self.stats.rejected += 1
             return [], _ack(msg, "AR", "no message control id")
-        return self._observations(msg)
+        try:
+            return self._observations(msg)
+        except _HL7_ERRORS:
+            return self._refuse(text, "malformed message")
 
     def _refuse(self, text: str, reason: str) -> tuple[list[Reading | DeviceEvent], str | None]:
         self.stats.malformed += 1
@@ -376,6 +379,18 @@ def _unit(obx: hl7.Segment, target: str) -> float | None:
     return None
 
 
+# What the hl7 package raises on input it cannot take (an assert, too: found by fuzzing).
+_HL7_ERRORS = (
+    HL7Exception,
+    IndexError,
+    KeyError,
+    TypeError,
+    ValueError,
+    AttributeError,
+    AssertionError,
+)
+
+
 def _has(msg: hl7.Message, name: str) -> bool:
     return any(str(seg[0]) == name for seg in msg)
 
@@ -408,7 +423,10 @@ def _time(text: str) -> float | None:
 
 
 def _ack(msg: hl7.Message, code: str, reason: str = "") -> str:
-    ack = str(msg.create_ack(code, application="KETAMINE_STATION", facility="STATION"))
+    try:
+        ack = str(msg.create_ack(code, application="KETAMINE_STATION", facility="STATION"))
+    except _HL7_ERRORS:  # an MSH the package parses but cannot answer (found by fuzzing)
+        return _minimal_ack(str(msg), code, reason)
     if reason:  # MSA-3 text message: one line, no delimiters of its own
         text = "".join(c if c.isprintable() and c not in "|^~\\&" else " " for c in reason)
         ack = ack.rstrip("\r") + f"|{text[:200]}\r"
