@@ -1,6 +1,6 @@
 """Device tools.
 
-python -m devices decode --protocol datex-s5 FILE...
+python -m devices decode --protocol datex-s5|hl7-pcd01 FILE...
     CSV of every valid numeric reading (time,signal,value,unit) on stdout;
     frame counts on stderr.
 python -m devices decode --protocol datex-s5 FILE --replay URL [--speed N]
@@ -54,6 +54,10 @@ def decode(paths: list[Path], entry: ProtocolEntry, out: object = sys.stdout) ->
                         writer.writerow(
                             [f"{item.t:.0f}", item.signal, f"{item.value:.10g}", item.unit]
                         )
+        finish = getattr(decoder, "finish", None)  # a text format's last message has no end
+        for item in finish() if finish is not None else []:
+            if isinstance(item, Reading):
+                writer.writerow([f"{item.t:.0f}", item.signal, f"{item.value:.10g}", item.unit])
         s = decoder.stats
         print(
             f"{path}: {s.good} good, {s.bad_checksum} bad checksum, {s.malformed} malformed",

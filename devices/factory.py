@@ -20,7 +20,7 @@ from devices.simulator.virtual_device import VirtualMonitor, VirtualMonitorDevic
 from devices.transport import SerialSettings
 from monitor.clock import Clock
 from monitor.config import BedConfig, ConfigError, SimulatorDevice, TrainingConfig
-from monitor.device_config import MqttDevice
+from monitor.device_config import Hl7Pcd01Device, MqttDevice
 from monitor.ports import Device
 
 # Protocols whose monitor the simulator can play on a pty (`port: virtual`).
@@ -84,6 +84,8 @@ def build_device(
             if file and not Path(file).is_file():
                 raise ConfigError(f"bed {bed.id}: device.{key}: no such file {file}")
         return MqttChair(bed.id, dev, clock)
+    if isinstance(dev, Hl7Pcd01Device):  # a listener, not a serial port: not wired up yet
+        raise ConfigError(f"bed {bed.id}: the HL7 PCD-01 listener is not available yet")
     entry = by_kind(dev.kind)
     serial_dev: SerialMonitorConfig = dev
     url = serial_dev.port

@@ -76,6 +76,30 @@ class IntelliVueDevice(DeviceModel):
         return self.port == VIRTUAL_PORT
 
 
+class Hl7Pcd01Device(DeviceModel):
+    """A bed fed by a monitoring gateway that pushes HL7 v2 ORU^R01 (IHE PCD-01) over MLLP.
+
+    The station listens on `host:port`; beds sharing a gateway share the listener, and each
+    message goes to the bed whose `location` (PV1-3, point of care^room^bed) or `equipment`
+    (a device's EUI-64 in OBX-18) it names.
+    """
+
+    kind: Literal["hl7_pcd01"]
+    host: str = Field("127.0.0.1", min_length=1)
+    port: int = Field(2575, gt=0, lt=65536)
+    location: str | None = Field(None, min_length=1)
+    equipment: str | None = Field(None, pattern=r"^[0-9A-Fa-f]{16}$")
+    interval_s: float = Field(5.0, gt=0, le=60)
+    """How often the gateway pushes a bed's values (for staleness)."""
+    nibp_interval_s: float = Field(180.0, ge=30, le=3600)
+
+    @model_validator(mode="after")
+    def _routed(self) -> Hl7Pcd01Device:
+        if self.location is None and self.equipment is None:
+            raise ValueError("give location (PV1-3) or equipment (EUI-64) to route messages")
+        return self
+
+
 TOPIC_ID = r"^[a-z0-9][a-z0-9_-]{0,31}$"  # one MQTT topic level: no wildcards, no slash
 
 
@@ -143,6 +167,7 @@ class MqttDevice(DeviceModel):
 
 # A new wire protocol adds its model here and its entry in devices.protocols.
 DeviceConfig = Annotated[
-    SimulatorDevice | DatexS5Device | IntelliVueDevice | MqttDevice, Field(discriminator="kind")
+    SimulatorDevice | DatexS5Device | IntelliVueDevice | MqttDevice | Hl7Pcd01Device,
+    Field(discriminator="kind"),
 ]
-DEVICE_KINDS = ("simulator", "datex_s5", "intellivue", "mqtt")
+DEVICE_KINDS = ("simulator", "datex_s5", "intellivue", "mqtt", "hl7_pcd01")

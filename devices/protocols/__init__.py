@@ -17,9 +17,15 @@ from typing import Any, Protocol, get_args
 
 from pydantic import BaseModel
 
-from devices.protocols import datex_s5, datex_s5_encode, intellivue, intellivue_encode
+from devices.protocols import (
+    datex_s5,
+    datex_s5_encode,
+    hl7_pcd01,
+    intellivue,
+    intellivue_encode,
+)
 from devices.protocols.intellivue import HostReply
-from monitor.device_config import DatexS5Device, IntelliVueDevice
+from monitor.device_config import DatexS5Device, Hl7Pcd01Device, IntelliVueDevice
 from monitor.model import DeviceEvent, Reading, Waveform
 
 
@@ -142,7 +148,30 @@ INTELLIVUE = ProtocolEntry(
     line=Line(bytesize=8, parity="N", stopbits=1),  # 115200 8N1 (protocols.md §2.2)
 )
 
-PROTOCOLS: dict[str, ProtocolEntry] = {e.name: e for e in (DATEX_S5, INTELLIVUE)}
+
+def _hl7_expected_intervals(dev: Hl7Pcd01Device) -> dict[str, float]:
+    out = dict.fromkeys(datex_s5.PERIODIC_SIGNALS, dev.interval_s)
+    out.update(dict.fromkeys(datex_s5.NIBP_SIGNALS, dev.nibp_interval_s))
+    return out
+
+
+def _hl7_capture_frames(data: bytes) -> list[tuple[float, bytes]]:
+    """Each message of a file, MLLP-framed, a second apart (a gateway's push pace)."""
+    decoder = hl7_pcd01.Pcd01Decoder("capture", framing="auto")
+    bodies = decoder.deframe(data)
+    return [(float(i), hl7_pcd01.frame(body)) for i, body in enumerate(bodies)]
+
+
+HL7_PCD01 = ProtocolEntry(
+    name="hl7-pcd01",
+    config_model=Hl7Pcd01Device,
+    decoder=lambda bed: hl7_pcd01.Pcd01Decoder(bed, framing="auto"),
+    host_requests=lambda dev, attempt: [],  # the gateway pushes; the station only ACKs
+    expected_intervals=_hl7_expected_intervals,
+    capture_frames=_hl7_capture_frames,
+)
+
+PROTOCOLS: dict[str, ProtocolEntry] = {e.name: e for e in (DATEX_S5, INTELLIVUE, HL7_PCD01)}
 
 
 def by_kind(kind: str) -> ProtocolEntry:

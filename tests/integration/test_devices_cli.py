@@ -129,3 +129,22 @@ def test_decoding_imports_nothing_of_the_simulator(raw_capture: Path) -> None:
         m for m in imported if m.split(".")[0] == "scipy" or m.startswith("devices.simulator")
     )
     assert heavy == []
+
+
+def test_decode_hl7_messages_framed_or_one_segment_a_line(tmp_path: Path) -> None:
+    from tests.unit.test_hl7_pcd01 import TF2_OBX, _message, _mllp
+
+    framed = tmp_path / "gateway.mllp"
+    framed.write_bytes(b"noise" + _mllp(_message(TF2_OBX)) + _mllp(_message(TF2_OBX, "B")))
+    lines = tmp_path / "gateway.hl7"
+    lines.write_text(_message(TF2_OBX).replace("\r", "\n"), encoding="utf-8")
+    binary = tmp_path / "random.bin"
+    binary.write_bytes(bytes(range(256)) * 40)  # 40 "frames" between 0x0B and 0x1C
+    result = _run("decode", "--protocol", "hl7-pcd01", str(framed), str(lines), str(binary))
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert len(rows) == 3 * 7 and {"HR", "SPO2", "ETCO2"} <= {r["signal"] for r in rows}
+    assert f"{framed}: 2 good, 0 bad checksum, 0 malformed" in result.stderr
+    assert f"{lines}: 1 good" in result.stderr
+    assert f"{binary}: 0 good, 0 bad checksum, 40 malformed" in result.stderr
+    assert "Traceback" not in result.stderr

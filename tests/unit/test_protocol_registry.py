@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from typing import get_args
 
+import pytest
+
 from devices.codec_device import CodecDevice
 from devices.protocols import PROTOCOLS, by_kind
 from devices.protocols import datex_s5 as dri
@@ -139,3 +141,17 @@ def test_codec_device_sends_the_replies_a_dialog_asks_for() -> None:
     device.data_received(ivenc.association_response() + ivenc.mds_create_event(1, 10.0, 8000))
     assert port.sent[0] == b"A" and len(port.sent) == 3  # create result, extended poll
     assert port.sent[1] == ivenc.mds_create_result(1, 8000)
+
+
+def test_the_hl7_entry() -> None:
+    entry = PROTOCOLS["hl7-pcd01"]
+    assert entry.kind == "hl7_pcd01"
+    dev = BedConfig.model_validate(
+        {"id": "b", "name": "B", "device": {"kind": "hl7_pcd01", "location": "ICU^^3"}}
+    ).device
+    assert entry.host_requests(dev, 0) == []  # the gateway pushes; the station answers
+    assert entry.expected_intervals(dev)["HR"] == 5.0
+    frames = entry.capture_frames(b"MSH|^~\\&|GW\nPID|1\nMSH|^~\\&|GW\n")
+    assert [f[1][:4] for f in frames] == [b"\x0bMSH"] * 2
+    with pytest.raises(ValueError, match="location"):
+        BedConfig.model_validate({"id": "b", "name": "B", "device": {"kind": "hl7_pcd01"}})

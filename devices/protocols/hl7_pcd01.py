@@ -1,0 +1,445 @@
+"""HL7 v2 ORU^R01 from a monitoring gateway (IHE PCD-01 "Communicate PCD Data") over MLLP.
+
+Sans-I/O: bytes go in with `Pcd01Decoder.feed`, readings and device events come out, and the
+ACK each message needs waits in `take_acks()` for the link to send. Parsing is the `hl7`
+package's; this module only frames, routes, maps codes and units, and answers.
+
+Wire facts (../shared/design/protocols.md §3.3, simulator-and-scale.md §3.2):
+* MLLP: 0x0B · message · 0x1C 0x0D; segments end with CR.
+* OBX-3 is `<MDC code>^<MDC reference id>^MDC`, OBX-5 the value, OBX-6 the unit as an MDC
+  dimension code or UCUM, OBX-14 the observation time, OBX-18 the device's EUI-64.
+* PV1-3 is the assigned location, point of care^room^bed: the chair.
+* ACK: MSA-1 AA accepted, AE an error in the content, AR the message itself refused.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import hl7
+from hl7.exceptions import HL7Exception
+
+from monitor.model import DeviceEvent, Reading
+from monitor.signals import REGISTRY
+
+START, END, CR = 0x0B, 0x1C, 0x0D
+MAX_MESSAGE = 1 << 20  # a PCD-01 message is a few kB; anything bigger is a lost end byte
+SENTINELS = (-999.0, -99.9)  # gateways' "no value" (simulator-and-scale.md §3.2)
+
+# MDC code -> (registry signal, source). The registry's own codes, plus the alternatives
+# gateways send for the same quantity (simulator-and-scale.md §3.1 notes; GE B40 PCD-01).
+SIGNAL_CODES: dict[int, tuple[str, str]] = {s.mdc_code: (s.code, "") for s in REGISTRY.values()}
+SIGNAL_CODES.update(
+    {
+        150301: ("NIBP_SYS", "cuff"),  # MDC_PRESS_CUFF_SYS
+        150302: ("NIBP_DIA", "cuff"),
+        150303: ("NIBP_MEAN", "cuff"),
+        150033: ("ART_SYS", ""),  # MDC_PRESS_BLD_ART_SYS as the GE B40 sends it
+        150034: ("ART_DIA", ""),
+        150035: ("ART_MEAN", ""),
+        151578: ("RR", "impedance"),  # MDC_TTHOR_RESP_RATE
+        151594: ("RR", "co2"),  # MDC_CO2_RESP_RATE
+        150364: ("TEMP", ""),  # MDC_TEMP_BODY
+    }
+)
+
+# Infusion pump terms (IEEE 11073-10101 as used in IHE PCD PIV/DEC pump messages; one
+# public source, to be checked against RTMMS before a clinical release).
+PUMP_RATE = 157784  # MDC_FLOW_FLUID_PUMP, mL/h
+PUMP_VOLUME_INFUSED = 157864  # MDC_VOL_FLUID_DELIV, mL
+PUMP_CONCENTRATION = 157760  # MDC_CONC_DRUG, mg/mL
+PUMP_DRUG = 184330  # MDC_DRUG_NAME_TYPE
+PUMP_STATUS = 184508  # MDC_PUMP_STAT
+PUMP_NUMERICS = {
+    PUMP_RATE: ("rate_ml_h", "mL/h"),
+    PUMP_VOLUME_INFUSED: ("volume_infused_ml", "mL"),
+    PUMP_CONCENTRATION: ("concentration_mg_ml", "mg/mL"),
+}
+PUMP_TEXTS = {PUMP_DRUG: "drug", PUMP_STATUS: "status"}
+
+# Unit spellings (MDC dimension code, MDC name, UCUM) -> (canonical unit, factor). Only
+# conversions to the unit the registry or the pump field names; anything else is refused.
+_KPA_TO_MMHG = 760.0 / 101.325
+UNITS: dict[str, tuple[str, float]] = {}
+for _canonical, _factor, _spellings in (
+    ("/min", 1.0, ("264864", "MDC_DIM_BEAT_PER_MIN", "264928", "MDC_DIM_RESP_PER_MIN", "/min")),
+    ("/min", 1.0, ("{beats}/min", "{breaths}/min", "{beat}/min", "{breath}/min")),
+    ("%", 1.0, ("262688", "MDC_DIM_PERCENT", "%")),
+    ("mmHg", 1.0, ("266016", "MDC_DIM_MMHG", "mm[Hg]", "mmHg")),
+    ("mmHg", _KPA_TO_MMHG, ("MDC_DIM_KILO_PA", "kPa")),
+    ("°C", 1.0, ("268192", "MDC_DIM_DEGC", "Cel")),
+    ("mL/h", 1.0, ("265266", "MDC_DIM_MILLI_L_PER_HR", "mL/h")),
+    ("mL", 1.0, ("263762", "MDC_DIM_MILLI_L", "mL")),
+    ("mg/mL", 1.0, ("264306", "MDC_DIM_MILLI_G_PER_ML", "mg/mL")),
+):
+    UNITS.update(dict.fromkeys(_spellings, (_canonical, _factor)))
+
+
+@dataclass(slots=True)
+class Pcd01Stats:
+    """Counts of what the decoder saw; `bad_checksum` stays 0 (MLLP carries none)."""
+
+    good: int = 0  # messages accepted (AA or AE)
+    bad_checksum: int = 0
+    malformed: int = 0  # frames that were not a message, or cut short
+    rejected: int = 0  # answered AR: bad MSH, not an ORU^R01
+    content_errors: int = 0  # answered AE: a bad value or unit, an unknown location
+    garbage_bytes: int = 0  # between frames
+    unknown_codes: int = 0  # OBX codes the station does not use, ignored
+    bad_units: int = 0
+    no_value: int = 0  # sentinels and "cannot obtain"
+    unrouted: int = 0
+    codes: dict[str, int] = field(default_factory=dict)  # unknown OBX-3 codes by name
+
+    @property
+    def bad(self) -> int:
+        return self.malformed + self.rejected
+
+
+@dataclass(frozen=True, slots=True)
+class Routes:
+    """Which bed a message belongs to: PV1-3 (`unit^room^bed`) or the device's EUI-64."""
+
+    locations: Mapping[str, str] = field(default_factory=dict)
+    equipment: Mapping[str, str] = field(default_factory=dict)
+
+    def bed_for(self, location: str, devices: list[str]) -> str | None:
+        bed = self.locations.get(location_key(location))
+        for eui in devices:
+            bed = bed or self.equipment.get(eui.upper())
+        return bed
+
+
+def location_key(text: str) -> str:
+    """PV1-3 as `point of care^room^bed`, case and trailing parts aside."""
+    return "^".join(text.split("^")[:3]).upper().rstrip("^")
+
+
+def frame(body: bytes) -> bytes:
+    """One message in its MLLP envelope."""
+    return bytes([START]) + body + bytes([END, CR])
+
+
+class MllpDeframer:
+    """Splits a byte stream into MLLP message bodies; skips and counts what lies between."""
+
+    def __init__(self, stats: Pcd01Stats) -> None:
+        self.stats = stats
+        self._buf = bytearray()
+        self._in_frame = False
+        self._after_end = False  # the CR that follows an end byte is part of the frame
+
+    def reset(self) -> None:
+        self._buf.clear()
+        self._in_frame = self._after_end = False
+
+    def feed(self, data: bytes) -> list[bytes]:
+        out: list[bytes] = []
+        pos, n = 0, len(data)
+        while pos < n:
+            if self._after_end:
+                self._after_end = False
+                if data[pos] == CR:
+                    pos += 1
+                    continue
+            if not self._in_frame:
+                start = data.find(START, pos)
+                skipped = data[pos : n if start < 0 else start]
+                self.stats.garbage_bytes += len(skipped.strip())
+                if start < 0:
+                    break
+                self._in_frame, pos = True, start + 1
+                continue
+            end, restart = data.find(END, pos), data.find(START, pos)
+            if 0 <= restart < (end if end >= 0 else n):  # a new start: the last frame was cut
+                self.stats.malformed += 1
+                self._buf.clear()
+                pos = restart + 1
+                continue
+            if end < 0:
+                self._buf += data[pos:]
+                if len(self._buf) > MAX_MESSAGE:
+                    self.stats.malformed += 1
+                    self.reset()
+                break
+            self._buf += data[pos:end]
+            out.append(bytes(self._buf))
+            self._buf.clear()
+            self._in_frame, self._after_end, pos = False, True, end + 1
+        return out
+
+
+class TextDeframer:
+    """Messages in a plain file, one segment a line: each MSH line starts the next one."""
+
+    def __init__(self) -> None:
+        self._lines: list[bytes] = []
+        self._tail = b""
+
+    def reset(self) -> None:
+        self._lines.clear()
+        self._tail = b""
+
+    def feed(self, data: bytes) -> list[bytes]:
+        out: list[bytes] = []
+        *lines, self._tail = (self._tail + data).replace(b"\r\n", b"\n").split(b"\n")
+        for line in (p for ln in lines for p in ln.split(b"\r")):
+            if line.startswith(b"MSH") and self._lines:
+                out.append(b"\r".join(self._lines))
+                self._lines = []
+            if line.strip():
+                self._lines.append(line)
+        return out
+
+    def finish(self) -> list[bytes]:
+        out = self.feed(b"\n")
+        if self._lines:
+            out.append(b"\r".join(self._lines))
+            self._lines = []
+        return out
+
+
+class Pcd01Decoder:
+    """ORU^R01 messages in, readings (canonical units) and pump events out, one ACK each.
+
+    `framing` is "mllp" on a link; "auto" (for files) reads MLLP if the first bytes hold a
+    start byte, else one segment a line.
+    """
+
+    def __init__(self, bed: str, routes: Routes | None = None, framing: str = "mllp") -> None:
+        self.bed = bed
+        self.routes = routes
+        self.stats = Pcd01Stats()
+        self._mllp = MllpDeframer(self.stats)
+        self._text: TextDeframer | None = None
+        self._framing = framing
+        self._acks: list[bytes] = []
+
+    def reset(self) -> None:
+        self._mllp.reset()
+        if self._text is not None:
+            self._text.reset()
+
+    def take_acks(self) -> list[bytes]:
+        """The MLLP-framed ACKs owed for the messages decoded so far, in order."""
+        acks, self._acks = self._acks, []
+        return acks
+
+    def feed(self, data: bytes) -> list[Reading | DeviceEvent]:
+        return self._decode_all(self._frames(data))
+
+    def deframe(self, data: bytes) -> list[bytes]:
+        """The message bodies of a whole file, undecoded."""
+        return self._frames(data) + (self._text.finish() if self._text is not None else [])
+
+    def _frames(self, data: bytes) -> list[bytes]:
+        if self._framing == "auto" and data.strip():
+            self._framing = "mllp" if START in data else "text"
+            self._text = TextDeframer() if self._framing == "text" else None
+        if self._text is not None:
+            return self._text.feed(data)
+        return self._mllp.feed(data)
+
+    def finish(self) -> list[Reading | DeviceEvent]:
+        """End of a file: the last message of a plain-text file has no frame end."""
+        return self._decode_all(self._text.finish()) if self._text is not None else []
+
+    def _decode_all(self, bodies: list[bytes]) -> list[Reading | DeviceEvent]:
+        out: list[Reading | DeviceEvent] = []
+        for body in bodies:
+            items, ack = self.decode_message(body)
+            out += items
+            if ack is not None:
+                self._acks.append(frame(ack.encode()))
+        return out
+
+    def decode_message(self, body: bytes) -> tuple[list[Reading | DeviceEvent], str | None]:
+        """One message -> its items and the ACK text (None when not even MSH could be read)."""
+        text = body.decode("utf-8", errors="replace").strip().replace("\n", "\r")
+        try:
+            msg = hl7.parse(text)
+            msg.segment("MSH")  # KeyError when the message does not begin with one
+        except _HL7_ERRORS:
+            return self._refuse(text, "malformed message")
+        kind = (_str(msg, "MSH.F9.R1.C1"), _str(msg, "MSH.F9.R1.C2"))
+        if kind != ("ORU", "R01"):
+            self.stats.rejected += 1
+            return [], _ack(msg, "AR", f"unsupported message type {'^'.join(kind)}")
+        if not _str(msg, "MSH.F10"):
+            self.stats.rejected += 1
+            return [], _ack(msg, "AR", "no message control id")
+        try:
+            return self._observations(msg)
+        except _HL7_ERRORS:
+            return self._refuse(text, "malformed message")
+
+    def _refuse(self, text: str, reason: str) -> tuple[list[Reading | DeviceEvent], str | None]:
+        self.stats.malformed += 1
+        self.stats.rejected += 1
+        return [], _minimal_ack(text, "AR", reason)
+
+    def _observations(self, msg: hl7.Message) -> tuple[list[Reading | DeviceEvent], str]:
+        devices = [_str(o, 18, 1, 1) for o in _segments(msg, "OBX")]
+        bed = self.bed
+        if self.routes is not None:
+            pv1 = _segments(msg, "PV1")
+            routed = self.routes.bed_for(_str(pv1[0], 3) if pv1 else "", devices)
+            if routed is None:
+                self.stats.unrouted += 1
+                self.stats.content_errors += 1
+                return [], _ack(msg, "AE", "no bed for this location or device")
+            bed = routed
+        default_t = _time(_str(msg, "OBR.F7") if _has(msg, "OBR") else "") or _time(
+            _str(msg, "MSH.F7")
+        )
+        out: list[Reading | DeviceEvent] = []
+        pump: dict[str, object] = {}
+        errors: list[str] = []
+        for obx in _segments(msg, "OBX"):
+            error = self._obx(obx, bed, default_t, out, pump)
+            if error:
+                errors.append(error)
+        if pump:
+            pump_t = float(pump.pop("t"))  # type: ignore[arg-type]
+            out.append(DeviceEvent(bed, pump_t, "pump", pump))
+        self.stats.good += 1
+        if errors:
+            self.stats.content_errors += 1
+            return out, _ack(msg, "AE", "; ".join(errors[:3]))
+        return out, _ack(msg, "AA")
+
+    def _obx(
+        self,
+        obx: hl7.Segment,
+        bed: str,
+        default_t: float | None,
+        out: list[Reading | DeviceEvent],
+        pump: dict[str, object],
+    ) -> str | None:
+        """One OBX into `out` or `pump`; returns what was wrong with it, or None."""
+        code_text, value = _str(obx, 3, 1, 1), _str(obx, 5)
+        if not value or _str(obx, 11) == "X":  # a containment header, or "cannot obtain"
+            self.stats.no_value += bool(value)
+            return None
+        try:
+            code = int(code_text)
+        except ValueError:
+            code = -1
+        known = code in SIGNAL_CODES or code in PUMP_NUMERICS or code in PUMP_TEXTS
+        if not known:
+            self.stats.unknown_codes += 1
+            name = _str(obx, 3, 1, 2) or code_text
+            self.stats.codes[name] = self.stats.codes.get(name, 0) + 1
+            return None
+        t = _time(_str(obx, 14)) or default_t
+        if t is None:
+            return f"OBX {code}: no observation time"
+        if code in PUMP_TEXTS:
+            # coded values carry the text in the second component (`^pump-status-paused`)
+            parts = [_str(obx, 5, 1, i) for i in (1, 2)]
+            pump[PUMP_TEXTS[code]] = parts[1] or parts[0]
+            pump.setdefault("t", t)
+            return None
+        try:
+            number = float(value)
+        except ValueError:
+            return f"OBX {code}: value {value[:20]!r} is not a number"
+        if not math.isfinite(number):
+            return f"OBX {code}: value is not finite"
+        if number in SENTINELS:
+            self.stats.no_value += 1
+            return None
+        target = PUMP_NUMERICS[code][1] if code in PUMP_NUMERICS else None
+        if target is None:
+            signal, source = SIGNAL_CODES[code]
+            target = REGISTRY[signal].unit
+        unit = _unit(obx, target)
+        if unit is None:
+            self.stats.bad_units += 1
+            return f"OBX {code}: unit {_str(obx, 6)[:30]!r} is not convertible to {target}"
+        if code in PUMP_NUMERICS:
+            pump[PUMP_NUMERICS[code][0]] = round(number * unit, 6)
+            pump.setdefault("t", t)
+            if eui := _str(obx, 18, 1, 1):
+                pump["device"] = eui
+            return None
+        out.append(Reading(bed, t, signal, round(number * unit, 6), target, source=source))
+        return None
+
+
+def _unit(obx: hl7.Segment, target: str) -> float | None:
+    """The factor from OBX-6's unit to `target`, from any of its codings; None if none fit."""
+    spellings = [_str(obx, 6, 1, i) for i in (1, 2, 4, 5)]
+    for spelling in filter(None, spellings):
+        unit = UNITS.get(spelling)
+        if unit is not None and unit[0] == target:
+            return unit[1]
+    return None
+
+
+# What the hl7 package raises on input it cannot take (an assert, too: found by fuzzing).
+_HL7_ERRORS = (
+    HL7Exception,
+    IndexError,
+    KeyError,
+    TypeError,
+    ValueError,
+    AttributeError,
+    AssertionError,
+)
+
+
+def _has(msg: hl7.Message, name: str) -> bool:
+    return any(str(seg[0]) == name for seg in msg)
+
+
+def _segments(msg: hl7.Message, name: str) -> list[hl7.Segment]:
+    return [seg for seg in msg if str(seg[0]) == name]
+
+
+def _str(node: hl7.Message | hl7.Segment, where: str | int, rep: int = 0, comp: int = 0) -> str:
+    """A field (or its `rep`/`comp` component) as text; '' where the message has none."""
+    try:
+        if isinstance(where, str):  # an accessor on the message, e.g. "MSH.F9.R1.C1"
+            return str(node[where]).strip()  # type: ignore[index]
+        if rep:
+            return str(node.extract_field(1, where, rep, comp)).strip()  # type: ignore[union-attr]
+        return str(node[where]).strip() if where < len(node) else ""
+    except (IndexError, KeyError, ValueError, HL7Exception, TypeError):
+        return ""
+
+
+def _time(text: str) -> float | None:
+    """HL7 TS (`YYYYMMDDHHMMSS.ffff+zzzz`) to epoch seconds; a time without an offset is
+    taken as the station's local time, as the gateway stands on the same site."""
+    if not text:
+        return None
+    try:
+        return hl7.parse_datetime(text.split("^")[0]).timestamp()
+    except (ValueError, TypeError, OverflowError, OSError):
+        return None
+
+
+def _ack(msg: hl7.Message, code: str, reason: str = "") -> str:
+    try:
+        ack = str(msg.create_ack(code, application="KETAMINE_STATION", facility="STATION"))
+    except _HL7_ERRORS:  # an MSH the package parses but cannot answer (found by fuzzing)
+        return _minimal_ack(str(msg), code, reason)
+    if reason:  # MSA-3 text message: one line, no delimiters of its own
+        text = "".join(c if c.isprintable() and c not in "|^~\\&" else " " for c in reason)
+        ack = ack.rstrip("\r") + f"|{text[:200]}\r"
+    return ack
+
+
+def _minimal_ack(text: str, code: str, reason: str) -> str:
+    """An ACK for a message whose MSH could not be read: echo the control id if found."""
+    control = ""
+    first = text.split("\r", 1)[0]
+    if first.startswith("MSH") and len(first) > 3:
+        fields = first.split(first[3])
+        control = fields[9] if len(fields) > 9 else ""
+    control = "".join(c for c in control if c.isalnum() or c in "-_.")[:40]
+    msh = f"MSH|^~\\&|KETAMINE_STATION|STATION|||||ACK|{control}|P|2.6"
+    return f"{msh}\rMSA|{code}|{control}|{reason}\r"
