@@ -1,0 +1,106 @@
+"""HL7 PCD-01 over MLLP on a loopback socket: the virtual gateway, the listener, the bed."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dashboard import build_station
+from devices.mllp_link import Pcd01Bed, listener_for
+from devices.protocols.hl7_pcd01 import frame
+from devices.protocols.hl7_pcd01_encode import PumpState, oru_r01
+from devices.simulator.inprocess import SimulatedMonitor
+from devices.simulator.pcd01_gateway import VirtualPcd01Gateway
+from devices.simulator.physiology import SimplePatient
+from monitor.alarms.technical import PORT_LOST
+from monitor.clock import SystemClock
+from monitor.config import parse_config
+from tests.helpers import config_dict, start_by_override, wait_until
+
+pytestmark = pytest.mark.slow
+
+HOST = "127.0.0.1"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def _config(tmp_path: Path, port: int) -> dict[str, Any]:
+    data = config_dict(tmp_path / "s.db", beds=2)
+    for i, bed in enumerate(data["beds"]):
+        bed["device"] = {
+            "kind": "hl7_pcd01",
+            "host": HOST,
+            "port": port,
+            "location": f"ICU^^{i + 3}",
+            "interval_s": 1.0,
+        }
+    return data
+
+
+def _msa(sock: socket.socket) -> list[str]:
+    data = b""
+    while not data.endswith(b"\x1c\r"):
+        chunk = sock.recv(4096)
+        assert chunk, "the station closed the connection"
+        data += chunk
+    (msa,) = [s for s in data[1:-2].decode().split("\r") if s.startswith("MSA")]
+    return msa.split("|")
+
+
+def test_gateway_readings_reach_the_beds_and_a_dropped_link_is_an_alarm(tmp_path: Path) -> None:
+    port = _free_port()
+    station = build_station(parse_config(_config(tmp_path, port)))
+    hub, other = (station.ward.runtime(b) for b in ("chair-1", "chair-2"))
+    assert isinstance(hub.device, Pcd01Bed) and hub.info.source == "live"
+    clock = SystemClock()
+    chairs = {"ICU^^3": SimulatedMonitor("gw-3", SimplePatient(3), clock)}
+    gateway = VirtualPcd01Gateway(HOST, port, chairs, clock, interval_s=0.5)
+    gateway.pumps["ICU^^3"] = PumpState(rate_ml_h=10.5)
+    station.start()
+    try:
+        start_by_override(hub, 70, 0.75, "nurse")
+        wait_until(lambda: listener_for(HOST, port) is not None, 5, "the listener")
+        gateway.start()
+        wait_until(lambda: len(hub.since(0)[0]) >= 3 * 5, 10, "readings from the gateway")
+        latest = hub.snapshot().latest
+        assert {"HR", "SPO2", "RR", "TEMP"} <= set(latest) and latest["HR"].unit == "/min"
+        assert set(gateway.acks) == {"AA"} and hub.rejected == {}
+        assert not other.since(0)[0]  # ICU^^4 has no gateway: nothing reaches chair-2
+
+        gateway.stop()  # the gateway restarts: its connection drops
+        wait_until(lambda: PORT_LOST in {a.name for a in hub.active_alarms()}, 5, PORT_LOST)
+        gateway.start()
+        wait_until(lambda: PORT_LOST not in {a.name for a in hub.active_alarms()}, 10, "recovery")
+        count = len(hub.since(0)[0])
+        wait_until(lambda: len(hub.since(0)[0]) > count, 5, "readings after reconnecting")
+    finally:
+        gateway.stop()
+        station.stop()
+    assert listener_for(HOST, port) is None  # the last bed to stop closes the listener
+
+
+def test_a_bad_msh_is_refused_and_an_unknown_bed_is_counted(tmp_path: Path) -> None:
+    port = _free_port()
+    station = build_station(parse_config(_config(tmp_path, port)))
+    station.start()
+    try:
+        wait_until(lambda: listener_for(HOST, port) is not None, 5, "the listener")
+        listener = listener_for(HOST, port)
+        assert listener is not None
+        with socket.create_connection((HOST, port), timeout=5) as sock:
+            sock.sendall(frame(b"MSX|garbage|CTRL1\rPV1||O|ICU^^3\r"))
+            assert _msa(sock)[1] == "AR"
+            sock.sendall(oru_r01("CTRL2", "ICU^^9", SystemClock().now(), []))
+            assert _msa(sock)[1] == "AE"  # no chair at ICU^^9
+        wait_until(lambda: listener.counts().get("rejected") == 1, 5, "the refusal counted")
+        counts = listener.counts()
+        assert counts["malformed"] == 1 and counts["unrouted"] == 1
+    finally:
+        station.stop()
