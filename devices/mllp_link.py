@@ -142,7 +142,15 @@ class MllpListener:
         if not data:
             return False
         decoder = self._decoders[sock]
+        refused = decoder.stats.rejected + decoder.stats.unrouted
         items = decoder.feed(data)
+        if decoder.stats.rejected + decoder.stats.unrouted > refused:
+            counts = self.counts()
+            log.warning(
+                "HL7 gateway on port %d: a message was refused or named no bed "
+                "(%d refused, %d for no bed so far)",
+                self.port, counts.get("rejected", 0), counts.get("unrouted", 0),
+            )  # fmt: skip
         try:
             for ack in decoder.take_acks():
                 sock.sendall(ack)

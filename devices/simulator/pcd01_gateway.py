@@ -36,6 +36,7 @@ class VirtualPcd01Gateway:
         self.pumps: dict[str, PumpState] = {}  # location -> what its pump reports
         self.acks: list[str] = []  # MSA-1 of each ACK received
         self.sent = 0
+        self.silent = False  # stays connected but pushes nothing (a stalled gateway)
         self._ids = itertools.count(1)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -65,7 +66,7 @@ class VirtualPcd01Gateway:
     def _push(self, sock: socket.socket, stop: threading.Event) -> None:
         deframer = MllpDeframer(Pcd01Stats())
         while True:
-            for location, monitor in self.chairs.items():
+            for location, monitor in () if self.silent else self.chairs.items():
                 items: list[object] = []
                 monitor.tick(items.append)
                 got = [item for item in items if isinstance(item, Reading)]

@@ -18,6 +18,7 @@ from devices.simulator.physiology import SimplePatient
 from monitor.alarms.technical import PORT_LOST
 from monitor.clock import SystemClock
 from monitor.config import parse_config
+from monitor.storage.sqlite import SessionStore
 from tests.helpers import config_dict, start_by_override, wait_until
 
 pytestmark = pytest.mark.slow
@@ -84,6 +85,10 @@ def test_gateway_readings_reach_the_beds_and_a_dropped_link_is_an_alarm(tmp_path
         gateway.stop()
         station.stop()
     assert listener_for(HOST, port) is None  # the last bed to stop closes the listener
+    log = SessionStore(station.store.path)
+    session = log.sessions("chair-1")[0]
+    pumps = [e.payload for e in log.events(session.id) if e.kind == "device_pump"]
+    assert pumps and pumps[-1]["rate_ml_h"] == 10.5  # the pump's rate is on the record
 
 
 def test_a_bad_msh_is_refused_and_an_unknown_bed_is_counted(tmp_path: Path) -> None:
@@ -103,4 +108,27 @@ def test_a_bad_msh_is_refused_and_an_unknown_bed_is_counted(tmp_path: Path) -> N
         counts = listener.counts()
         assert counts["malformed"] == 1 and counts["unrouted"] == 1
     finally:
+        station.stop()
+
+
+def test_a_silent_gateway_is_a_lost_link_until_messages_resume(tmp_path: Path) -> None:
+    port = _free_port()
+    data = _config(tmp_path, port)
+    data["beds"] = data["beds"][:1]
+    station = build_station(parse_config(data))
+    hub = station.ward.runtime("chair-1")
+    clock = SystemClock()
+    chairs = {"ICU^^3": SimulatedMonitor("gw-3", SimplePatient(3), clock)}
+    gateway = VirtualPcd01Gateway(HOST, port, chairs, clock, interval_s=0.5)
+    station.start()
+    try:
+        wait_until(lambda: listener_for(HOST, port) is not None, 5, "the listener")
+        gateway.start()
+        wait_until(lambda: len(hub.since(0)[0]) >= 5, 10, "readings from the gateway")
+        gateway.silent = True  # connected, but the gateway sends nothing
+        wait_until(lambda: PORT_LOST in {a.name for a in hub.active_alarms()}, 5, PORT_LOST)
+        gateway.silent = False
+        wait_until(lambda: PORT_LOST not in {a.name for a in hub.active_alarms()}, 5, "recovery")
+    finally:
+        gateway.stop()
         station.stop()
