@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ from devices.simulator.physiology import SimplePatient
 from monitor.alarms.technical import PORT_LOST
 from monitor.clock import SystemClock
 from monitor.config import parse_config
+from monitor.device_config import Hl7Pcd01Device
+from monitor.model import DeviceEvent
 from monitor.storage.sqlite import SessionStore
 from tests.helpers import config_dict, start_by_override, wait_until
 
@@ -132,3 +135,23 @@ def test_a_silent_gateway_is_a_lost_link_until_messages_resume(tmp_path: Path) -
     finally:
         gateway.stop()
         station.stop()
+
+
+def test_a_port_in_use_is_a_lost_link_with_one_clear_line() -> None:
+    with socket.create_server((HOST, 0)) as taken:
+        port = int(taken.getsockname()[1])
+        config = Hl7Pcd01Device(kind="hl7_pcd01", host=HOST, port=port, location="ICU^^3")
+        bed = Pcd01Bed("chair-1", config, SystemClock())
+        events: list[object] = []
+        stop = threading.Event()
+        thread = threading.Thread(target=bed.run, args=(events.append, stop), daemon=True)
+        thread.start()
+        try:
+            wait_until(lambda: bool(events), 5, "the link state")
+        finally:
+            stop.set()
+            thread.join(5)
+    (event,) = events
+    assert isinstance(event, DeviceEvent) and event.detail["state"] == "lost"
+    assert f"cannot listen on {HOST}:{port}" in event.detail["detail"]
+    assert listener_for(HOST, port) is None and not thread.is_alive()
