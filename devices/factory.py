@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Protocol
 
 from devices.codec_device import CodecDevice
+from devices.mllp_link import Pcd01Bed
 from devices.mqtt_device import MqttChair
 from devices.protocols import ProtocolEntry, by_kind
 from devices.simulator.dri_monitor import VirtualDriMonitor
@@ -84,8 +85,8 @@ def build_device(
             if file and not Path(file).is_file():
                 raise ConfigError(f"bed {bed.id}: device.{key}: no such file {file}")
         return MqttChair(bed.id, dev, clock)
-    if isinstance(dev, Hl7Pcd01Device):  # a listener, not a serial port: not wired up yet
-        raise ConfigError(f"bed {bed.id}: the HL7 PCD-01 listener is not available yet")
+    if isinstance(dev, Hl7Pcd01Device):  # the gateway connects to the station's listener
+        return Pcd01Bed(bed.id, dev, clock)
     entry = by_kind(dev.kind)
     serial_dev: SerialMonitorConfig = dev
     url = serial_dev.port
