@@ -13,7 +13,6 @@ import logging
 import os
 import select
 import threading
-import tty
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +28,7 @@ from devices.protocols.datex_s5_encode import (
     waveform_record,
 )
 from devices.simulator.inprocess import SimulatedMonitor
+from devices.simulator.pty_link import open_pty
 from devices.simulator.waves import ecg_wave, pleth_wave
 from monitor.clock import Clock
 from monitor.model import DeviceEvent, Reading
@@ -71,19 +71,7 @@ class VirtualDriMonitor:
         """Create the pty, point the link at it and start answering. Returns the link."""
         if self.is_open:
             self.close()
-        master, slave = os.openpty()
-        try:
-            tty.setraw(slave)
-            self.link.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.link.with_name(self.link.name + ".new")
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-            tmp.symlink_to(os.ttyname(slave))
-            tmp.replace(self.link)
-        except OSError:
-            os.close(master)
-            os.close(slave)
-            raise
+        master, slave = open_pty(self.link)
         self._master, self._slave = master, slave
         self.request = None
         self.waves = ()

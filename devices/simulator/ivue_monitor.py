@@ -15,7 +15,6 @@ import logging
 import os
 import select
 import threading
-import tty
 from pathlib import Path
 
 from devices.protocols.intellivue import DN_SPDU, NIBP_SIGNALS, PERIODIC_SIGNALS, REL_TICKS_PER_S
@@ -28,6 +27,7 @@ from devices.protocols.intellivue_encode import (
 )
 from devices.protocols.intellivue_frame import Deframer
 from devices.simulator.inprocess import SimulatedMonitor
+from devices.simulator.pty_link import open_pty
 from monitor.clock import Clock
 from monitor.model import Reading
 
@@ -66,19 +66,7 @@ class VirtualIntelliVue:
         """Create the pty, point the link at it and start answering. Returns the link."""
         if self.is_open:
             self.close()
-        master, slave = os.openpty()
-        try:
-            tty.setraw(slave)
-            self.link.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.link.with_name(self.link.name + ".new")
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-            tmp.symlink_to(os.ttyname(slave))
-            tmp.replace(self.link)
-        except OSError:
-            os.close(master)
-            os.close(slave)
-            raise
+        master, slave = open_pty(self.link)
         self._master, self._slave = master, slave
         self.associated = False
         self._stop = threading.Event()
