@@ -37,6 +37,10 @@ ASSESSMENT_OVERDUE = "ASSESSMENT_OVERDUE"
 NIBP_OVERDUE = "TECH_NIBP_OVERDUE"
 PLAN_REACHED = "DOSE_PLAN_REACHED"  # LOW prompt: the planned duration or dose is given
 CE_MEDIUM, CE_HIGH = "DOSE_CE_ABOVE_DISSOCIATIVE", "DOSE_CE_ABOVE_AWAKENING"
+# The pump's own rate against the charted one: MEDIUM when they differ by more than 10 %
+# for 60 s (issue 16); a pump report older than PUMP_FRESH_S is not compared.
+PUMP_MISMATCH = "DOSE_PUMP_RATE_MISMATCH"
+PUMP_MISMATCH_FRACTION, PUMP_MISMATCH_S, PUMP_FRESH_S = 0.10, 60.0, 30.0
 PK_CHECK_S = 10.0  # how often the predicted Ce is checked against the dose alarms
 
 
@@ -70,6 +74,8 @@ class BedCore(InfusionCommands):
         self._resting: deque[Reading] = deque(maxlen=RESTING_CAPACITY)
         self._last_cuff_t: float | None = None
         self._pk_checked = -math.inf
+        self._pump_report: tuple[float, float] | None = None  # (when heard, its rate mL/h)
+        self._pump_differs_since: float | None = None
         self._steps_infusing = False  # the phase the sensor alarms' steps were set for
         self._link: str | None = None
         self._out: list[BedEvent] = []
@@ -166,6 +172,8 @@ class BedCore(InfusionCommands):
                         steps=tech.sensor_steps(name, self.infusing),
                     )
                 )
+        elif event.kind == "pump" and isinstance(event.detail.get("rate_ml_h"), int | float):
+            self._pump_report = (now, float(event.detail["rate_ml_h"]))
         elif event.kind == "link":
             state = event.detail["state"]
             if state == self._link:
@@ -220,6 +228,7 @@ class BedCore(InfusionCommands):
         out += alarms.set_condition(
             PLAN_REACHED, reached, now, priority=Priority.LOW, technical=False, signal="DOSE"
         )
+        out += self._check_pump(now)
         if (st.infusions or st.boluses) and now - self._pk_checked >= PK_CHECK_S:
             self._pk_checked = now
             ce = self.predict(now)[1]
@@ -233,6 +242,27 @@ class BedCore(InfusionCommands):
                     technical=False, signal="DOSE",
                 )  # fmt: skip
         self._emit(out)
+
+    def _check_pump(self, now: float) -> list[AlarmTransition]:
+        """The pump's reported rate against the charted one (0 while paused or stopped)."""
+        charted = self.state.rate_ml_h if self.infusing else 0.0
+        pump = self._pump_report
+        differs = (
+            self.session is not None
+            and pump is not None
+            and now - pump[0] <= PUMP_FRESH_S
+            and math.isfinite(charted)
+            and abs(pump[1] - charted) > PUMP_MISMATCH_FRACTION * max(charted, 0.1)
+        )
+        if not differs:
+            self._pump_differs_since = None
+        elif self._pump_differs_since is None:
+            self._pump_differs_since = now
+        lasting = differs and now - (self._pump_differs_since or now) >= PUMP_MISMATCH_S
+        return self.alarms.set_condition(
+            PUMP_MISMATCH, lasting, now, pump[1] if pump else None, Priority.MEDIUM,
+            round(charted, 2), technical=False, signal="DOSE",
+        )  # fmt: skip
 
     def _check_assessments(self, now: float) -> None:
         cfg = self.session_config.assessments

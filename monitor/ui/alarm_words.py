@@ -21,6 +21,7 @@ FIXED = {
     "TECH_NIBP_OVERDUE": "NBP overdue",
     "ASSESSMENT_OVERDUE": "Assessment overdue",
     "DOSE_PLAN_REACHED": "Planned dose given",
+    "DOSE_PUMP_RATE_MISMATCH": "Pump rate differs from the charted rate",
 }
 SENSOR = {"SPO2": "Probe off", "PR": "Probe off", "HR": "Leads off", "NIBP_SYS": "Cuff"}
 

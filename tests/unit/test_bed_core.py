@@ -9,7 +9,7 @@ from monitor.config import AlarmsConfig
 from monitor.domain.bed import BedCore
 from monitor.domain.events import PhaseChanged, PumpRate, SessionClosed, SessionOpened
 from monitor.feed import CommandError
-from monitor.model import AlarmPhase, AlarmTransition, Reading, SessionInfo
+from monitor.model import AlarmPhase, AlarmTransition, DeviceEvent, Reading, SessionInfo
 from monitor.session import SessionEvent
 from tests.helpers import MINIMAL_RULES, PLAN
 
@@ -85,6 +85,33 @@ def test_the_pump_is_told_through_events_not_calls() -> None:
     assert PumpRate(T0 + 60, 0.75 * 80) in events
     core.pause_infusion("nurse", T0 + 120)
     assert PumpRate(T0 + 120, 0.0) in core.take()
+
+
+def test_a_pump_running_off_the_charted_rate_for_60_s_is_a_medium_alarm() -> None:
+    core = _core()
+    _open(core, T0, weight=80)  # 0.75 mg/kg/h at 10 mg/mL: 6 mL/h charted
+    core.start_infusion("dr-a", "test set-up", [], "physician", T0)
+    core.take()
+    charted = core.state.rate_ml_h
+
+    def pump(t: float, rate_ml_h: float) -> list[str]:
+        core.accept(Reading("b1", t, "HR", 70, "/min"), t)  # the monitor's feed goes on
+        core.device_event(DeviceEvent("b1", t, "pump", {"rate_ml_h": rate_ml_h}), t)
+        core.tick(t)
+        return [f"{e.name} {e.state}" for e in core.take()
+                if isinstance(e, AlarmTransition) and e.name.startswith("DOSE_PUMP")]  # fmt: skip
+
+    assert pump(T0 + 1, charted * 1.05) == []  # within 10 %
+    raised = {s: pump(T0 + s, charted * 1.2) for s in range(2, 70)}  # 20 % fast
+    assert [s for s, r in raised.items() if r] == [62]  # after 60 s of it, not before
+    assert raised[62] == ["DOSE_PUMP_RATE_MISMATCH pending", "DOSE_PUMP_RATE_MISMATCH active"]
+    (alarm,) = [a for a in core.alarms.active() if a.name == "DOSE_PUMP_RATE_MISMATCH"]
+    assert alarm.priority.name == "MEDIUM" and alarm.onset_value == pytest.approx(charted * 1.2)
+    assert alarm.limit == pytest.approx(charted)  # beside the charted rate
+    assert pump(T0 + 70, charted) == ["DOSE_PUMP_RATE_MISMATCH cleared"]  # back in step
+    core.pause_infusion("nurse", T0 + 71)  # paused on the chart, the pump still running
+    raised = {s: pump(T0 + s, charted) for s in range(72, 140)}
+    assert [s for s, r in raised.items() if r] == [132]
 
 
 def test_closing_ends_the_patients_alarms_then_closes_the_record() -> None:
