@@ -192,3 +192,15 @@ def test_relative_store_path_is_taken_from_the_config_folder(tmp_path: Path) -> 
         + yaml.safe_dump({"alarms": {"rules": MINIMAL_RULES}}),
     )
     assert Path(load_config(path).store.path) == tmp_path / "db" / "x.db"
+
+
+def test_the_commented_bed_examples_in_config_yaml_are_valid() -> None:
+    """config.yaml documents a bed on each protocol in comments; they must stay loadable."""
+    text = (REPO / "config.yaml").read_text()
+    lines = [line[len("  # ") :] for line in text.splitlines() if line.startswith("  # ")]
+    examples = [line for line in lines if line.startswith(("- id:", "  name:", "  device:"))]
+    beds = yaml.safe_load("\n".join(examples))
+    assert {b["device"]["kind"] for b in beds} == {"intellivue", "hl7_pcd01"}
+    data = yaml.safe_load(text)
+    data["beds"] += beds
+    assert [b.device.kind for b in parse_config(data).beds][-2:] == ["intellivue", "hl7_pcd01"]
