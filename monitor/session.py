@@ -332,6 +332,8 @@ class SessionView:
     assessments: int
     infusion_started_at: float | None = None
     infusion_stopped_at: float | None = None
+    pump_rate_ml_h: float | None = None
+    """What the infusion pump itself reports now (a networked pump), if it reports."""
 
 
 def rate_steps(events: Iterable[SessionEvent]) -> list[tuple[float, float, str]]:

@@ -243,16 +243,20 @@ class BedCore(InfusionCommands):
                 )  # fmt: skip
         self._emit(out)
 
+    def pump_rate_now(self, now: float) -> float | None:
+        """The pump's own rate (mL/h) if it reported within PUMP_FRESH_S."""
+        report = self._pump_report
+        return report[1] if report is not None and now - report[0] <= PUMP_FRESH_S else None
+
     def _check_pump(self, now: float) -> list[AlarmTransition]:
         """The pump's reported rate against the charted one (0 while paused or stopped)."""
         charted = self.state.rate_ml_h if self.infusing else 0.0
-        pump = self._pump_report
+        pump = self.pump_rate_now(now)
         differs = (
             self.session is not None
             and pump is not None
-            and now - pump[0] <= PUMP_FRESH_S
             and math.isfinite(charted)
-            and abs(pump[1] - charted) > PUMP_MISMATCH_FRACTION * max(charted, 0.1)
+            and abs(pump - charted) > PUMP_MISMATCH_FRACTION * max(charted, 0.1)
         )
         if not differs:
             self._pump_differs_since = None
@@ -260,7 +264,7 @@ class BedCore(InfusionCommands):
             self._pump_differs_since = now
         lasting = differs and now - (self._pump_differs_since or now) >= PUMP_MISMATCH_S
         return self.alarms.set_condition(
-            PUMP_MISMATCH, lasting, now, pump[1] if pump else None, Priority.MEDIUM,
+            PUMP_MISMATCH, lasting, now, pump, Priority.MEDIUM,
             round(charted, 2), technical=False, signal="DOSE",
         )  # fmt: skip
 

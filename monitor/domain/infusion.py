@@ -314,4 +314,5 @@ class InfusionCommands:
             len(st.assessments),
             st.infusion_started_at,
             st.infusion_stopped_at,
+            self.pump_rate_now(now),
         )

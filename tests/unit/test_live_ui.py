@@ -61,3 +61,21 @@ def test_extend_data_groups_points_per_trace() -> None:
     assert update["x"][0][0] == round(T0 * 1000)
     assert max_points == {"x": [902, 7], "y": [902, 7]}
     assert live.extend_data([], BED) is None
+
+
+def test_the_infusion_strip_shows_the_pumps_rate_beside_the_charted_one() -> None:
+    from monitor.session import Phase, SessionView
+    from monitor.ui.session_text import infusion_strip
+
+    def view(pump: float | None, phase: Phase = Phase.INFUSING) -> SessionView:
+        return SessionView(phase, "K-1", 0.5, 3.5, 12.0, 0.17, {}, [], 1_000_600.0, 90.0,
+                           80.0, {}, 1, 1_000_000.0, None, pump)  # fmt: skip
+
+    items = {label: (value, cls) for label, value, cls in infusion_strip(view(3.5), 1_000_100.0)}
+    assert items["Rate"] == ("0.5 mg/kg/h · 3.5 mL/h", "") and items["Pump"] == ("3.5 mL/h", "")
+    assert items["Next assessment"] == ("in 8:20", "")
+    off = dict((k, c) for k, _, c in infusion_strip(view(5.0), 1_000_100.0))
+    assert off["Pump"] == "strip-warn"  # 43 % over the chart
+    paused = dict((k, c) for k, _, c in infusion_strip(view(3.5, Phase.PAUSED), 1_000_100.0))
+    assert paused["Pump"] == "strip-warn"  # still running while the chart says paused
+    assert "Pump" not in {k for k, _, _ in infusion_strip(view(None), 1_000_100.0)}
