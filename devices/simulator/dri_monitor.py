@@ -62,6 +62,7 @@ class VirtualDriMonitor:
         self._cuff: dict[str, float] = {}
         self._cuff_t = 0.0
         self._next_send = 0.0  # kept across unplugging: the monitor's cadence does not restart
+        self._last_stamp = 0  # a record's whole-second time never repeats, as on a monitor
 
     @property
     def is_open(self) -> bool:
@@ -161,9 +162,12 @@ class VirtualDriMonitor:
                     self._next_send = max(self._next_send, now)  # the cable is out
                 elif self.request is not None and now >= self._next_send:
                     values, label = self._values()
+                    # a late thread must not stamp two records with one second (its clock
+                    # does not jitter as our scheduling does)
+                    self._last_stamp = max(int(now), self._last_stamp + 1)
                     frame = phdb_record(
                         values,
-                        int(now),
+                        self._last_stamp,
                         self.records_sent,
                         DRI_LEVEL,
                         self.request.classes,
