@@ -164,7 +164,9 @@ def install(app: Dash, store: Accounts, server_config: ServerConfig, folder: Pat
     server.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
-        PERMANENT_SESSION_LIFETIME=idle_s,
+        # the gate below ends an idle session (and audits it); the cookie outlives it by a
+        # minute, so a browser never drops it first and the logout goes unrecorded
+        PERMANENT_SESSION_LIFETIME=idle_s + 60,
         WTF_CSRF_CHECK_DEFAULT=False,  # Dash posts JSON; only our own forms carry a token
         WTF_CSRF_TIME_LIMIT=None,
     )
