@@ -223,18 +223,23 @@ def install(app: Dash, store: Accounts, server_config: ServerConfig, folder: Pat
             return _login_page("Unknown user or wrong password."), 401
         login_user(StaffUser(account.name, account.role))
         session.permanent = True
-        session["last_active"] = time.time()
+        session["last_active"] = session["login_at"] = time.time()
         store.audit(time.time(), name, "login", {"role": account.role})
         home = HOME.get(account.role, "/")
         target = request.args.get("next") or home
         safe = urlsplit(target)
         return redirect(target if not safe.netloc and target.startswith("/") else home)
 
+    # When each user last logged out, in this process: a session cookie issued before that is
+    # refused, whatever request re-sent it.
+    logged_out: dict[str, float] = {}
+
     @server.route("/logout", methods=["POST"])
     def logout() -> Any:
         csrf.protect()
         if current_user.is_authenticated:
             store.audit(time.time(), current_user.name, "logout", {})
+            logged_out[current_user.name] = time.time()
         logout_user()
         session.clear()
         return redirect("/login")
@@ -247,6 +252,11 @@ def install(app: Dash, store: Accounts, server_config: ServerConfig, folder: Pat
         if not current_user.is_authenticated:
             return _refuse(path, 401, "log in first")
         now = time.time()
+        if session.get("login_at", 0.0) <= logged_out.get(current_user.name, -1.0):
+            # a cookie from before the user logged out (a request in flight re-sent it)
+            logout_user()
+            session.clear()
+            return _refuse(path, 401, "logged out")
         last = session.get("last_active")
         if last is not None and now - last > idle_s:
             store.audit(now, current_user.name, "logout_idle", {"idle_s": round(now - last)})

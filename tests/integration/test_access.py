@@ -252,3 +252,19 @@ def test_without_logins_only_loopback_host_names_are_served(tmp_path: Path) -> N
         assert client.get("/", headers={"Host": "rebound.example:8050"}).status_code == 400
     finally:
         st.store.close()
+
+
+def test_a_cookie_from_before_logout_is_refused_after_it(station: Station) -> None:
+    client = station.app.server.test_client()
+    login(client, "nurse")
+    page = client.get("/bed/chair-1")
+    assert page.status_code == 200
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    client.post("/logout", data={"csrf_token": token})
+    # a request that was in flight at the logout brings the old cookie back
+    client.set_cookie("session", cookie.value)
+    assert client.get("/bed/chair-1").status_code in (302, 401)
+    assert client.post("/_dash-update-component", json={"output": "x"}).status_code == 401
