@@ -8,7 +8,6 @@ closing and reopening the monitor looks to the host like a cable pulled and plug
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import select
@@ -28,7 +27,7 @@ from devices.protocols.datex_s5_encode import (
     waveform_record,
 )
 from devices.simulator.inprocess import SimulatedMonitor
-from devices.simulator.pty_link import open_pty
+from devices.simulator.pty_link import PtyMonitor
 from devices.simulator.waves import ecg_wave, pleth_wave
 from monitor.clock import Clock
 from monitor.model import DeviceEvent, Reading
@@ -42,12 +41,14 @@ WAVE_RECORD_S = 0.25  # a monitor sends its waveforms in small records, several 
 DRAWN = {PLETH_WAVE: pleth_wave, ECG1_WAVE: ecg_wave}
 
 
-class VirtualDriMonitor:
+class VirtualDriMonitor(PtyMonitor):
+    thread_name = "virtual-dri"
+
     def __init__(self, simulator: SimulatedMonitor, clock: Clock, link: Path) -> None:
         self.simulator = simulator
         simulator.emit_pleth = False  # the virtual monitor sends its own, as DRI records
         self.clock = clock
-        self.link = link
+        super().__init__(link)
         self.records_sent = 0
         self.request: DisplayRequest | None = None
         self.waves: tuple[int, ...] = ()  # waveform ids the host asked for
@@ -55,50 +56,14 @@ class VirtualDriMonitor:
         self._pulse_phase: dict[int, float] = {}
         self._pulse_rate = 75.0
         self._next_wave = 0.0
-        self._master: int | None = None
-        self._slave: int | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._cuff: dict[str, float] = {}
         self._cuff_t = 0.0
         self._next_send = 0.0  # kept across unplugging: the monitor's cadence does not restart
         self._last_stamp = 0  # a record's whole-second time never repeats, as on a monitor
 
-    @property
-    def is_open(self) -> bool:
-        return self._master is not None
-
-    def open(self) -> Path:
-        """Create the pty, point the link at it and start answering. Returns the link."""
-        if self.is_open:
-            self.close()
-        master, slave = open_pty(self.link)
-        self._master, self._slave = master, slave
+    def _plugged_in(self) -> None:
         self.request = None
         self.waves = ()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._serve,
-            args=(master, self._stop),
-            daemon=True,
-            name=f"virtual-dri-{self.link.name}",
-        )
-        self._thread.start()
-        return self.link
-
-    def close(self) -> None:
-        """Unplug: stop sending, close both ends and remove the link."""
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=5)
-        self._thread = None
-        for fd in (self._master, self._slave):
-            if fd is not None:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-        self._master = self._slave = None
-        with contextlib.suppress(FileNotFoundError):
-            self.link.unlink()
 
     def _values(self) -> tuple[dict[str, float], int]:
         """This tick's numerics, with the last cuff result repeated as a monitor does."""

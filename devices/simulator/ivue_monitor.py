@@ -10,7 +10,6 @@ host, which the host must notice and renew.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import select
@@ -27,7 +26,7 @@ from devices.protocols.intellivue_encode import (
 )
 from devices.protocols.intellivue_frame import Deframer
 from devices.simulator.inprocess import SimulatedMonitor
-from devices.simulator.pty_link import open_pty
+from devices.simulator.pty_link import PtyMonitor
 from monitor.clock import Clock
 from monitor.model import Reading
 
@@ -37,12 +36,14 @@ POLL_S = 0.05
 RESULT_INTERVAL_S = 1.0  # POLL_EXT_PERIOD_NU_1SEC: numerics once a second
 
 
-class VirtualIntelliVue:
+class VirtualIntelliVue(PtyMonitor):
+    thread_name = "virtual-ivue"
+
     def __init__(self, simulator: SimulatedMonitor, clock: Clock, link: Path) -> None:
         self.simulator = simulator
         simulator.emit_pleth = False  # waves are not exported by this monitor (yet)
         self.clock = clock
-        self.link = link
+        super().__init__(link)
         self.associations = 0
         self.results_sent = 0
         self.associated = False
@@ -53,42 +54,9 @@ class VirtualIntelliVue:
         self._started = clock.now()
         self._cuff: dict[str, float] = {}
         self._cuff_t: float | None = None
-        self._master: int | None = None
-        self._slave: int | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    @property
-    def is_open(self) -> bool:
-        return self._master is not None
-
-    def open(self) -> Path:
-        """Create the pty, point the link at it and start answering. Returns the link."""
-        if self.is_open:
-            self.close()
-        master, slave = open_pty(self.link)
-        self._master, self._slave = master, slave
+    def _plugged_in(self) -> None:
         self.associated = False
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._serve, args=(master, self._stop), daemon=True, name="virtual-ivue"
-        )
-        self._thread.start()
-        return self.link
-
-    def close(self) -> None:
-        """Unplug: stop sending, close both ends and remove the link."""
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=5)
-        self._thread = None
-        for fd in (self._master, self._slave):
-            if fd is not None:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-        self._master = self._slave = None
-        with contextlib.suppress(FileNotFoundError):
-            self.link.unlink()
 
     def drop_association(self) -> None:
         """Forget the host without a word, as a monitor does after its time-out."""

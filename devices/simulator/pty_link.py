@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import tty
 from pathlib import Path
 
@@ -25,3 +26,58 @@ def open_pty(link: Path) -> tuple[int, int]:
         os.close(slave)
         raise
     return master, slave
+
+
+class PtyMonitor:
+    """A virtual monitor's serial end: `open` plugs it in (a pty behind `link`, answered by
+    one thread running `_serve`), `close` unplugs it. Protocols add `_serve` and, for what a
+    monitor forgets when unplugged, `_plugged_in`."""
+
+    thread_name = "virtual-monitor"
+
+    def __init__(self, link: Path) -> None:
+        self.link = link
+        self._master: int | None = None
+        self._slave: int | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._master is not None
+
+    def open(self) -> Path:
+        """Create the pty, point the link at it and start answering. Returns the link."""
+        if self.is_open:
+            self.close()
+        self._master, self._slave = open_pty(self.link)
+        self._plugged_in()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._serve,
+            args=(self._master, self._stop),
+            daemon=True,
+            name=f"{self.thread_name}-{self.link.name}",
+        )
+        self._thread.start()
+        return self.link
+
+    def close(self) -> None:
+        """Unplug: stop sending, close both ends and remove the link."""
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+        self._thread = None
+        for fd in (self._master, self._slave):
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self._master = self._slave = None
+        with contextlib.suppress(FileNotFoundError):
+            self.link.unlink()
+
+    def _plugged_in(self) -> None:
+        """Forget the host's requests: a replugged monitor waits to be asked again."""
+
+    def _serve(self, master: int, stop: threading.Event) -> None:
+        raise NotImplementedError
