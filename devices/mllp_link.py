@@ -16,6 +16,7 @@ import threading
 from collections import Counter
 from dataclasses import asdict
 
+from devices.link_watch import LinkWatch
 from devices.protocols.hl7_pcd01 import Pcd01Decoder, Routes, location_key
 from devices.simulator.inprocess import CONTINUOUS, CUFF
 from monitor.clock import Clock
@@ -194,33 +195,27 @@ class Pcd01Bed:
         self.bed, self.config, self.clock = bed, config, clock
         self.expected_interval_s = dict.fromkeys(CONTINUOUS, config.interval_s)
         self.expected_interval_s.update(dict.fromkeys(CUFF, config.nibp_interval_s))
-        self.silent_after_s = SILENT_FACTOR * config.interval_s
+        self.watch = LinkWatch(bed, clock, SILENT_FACTOR * config.interval_s, "gateway silent")
         self.listener: MllpListener | None = None
         self._lock = threading.Lock()
         self._sink: DeviceSink | None = None
         self._conn: int | None = None  # the connection that last carried this bed's messages
-        self._heard = clock.now()
-        self._online: bool | None = None
 
     # -- Device ---------------------------------------------------------------------------
 
     def run(self, sink: DeviceSink, stop: threading.Event) -> None:
-        self._sink = sink
+        self._sink = self.watch.sink = sink
         while self.listener is None and not stop.is_set():
             try:
                 self.listener = _attach(self)
             except OSError as err:
                 where = f"{self.config.host}:{self.config.port}"
-                self._link(False, f"cannot listen on {where}: {err.strerror or err}")
+                self.watch.change(False, f"cannot listen on {where}: {err.strerror or err}")
                 self.clock.sleep(RETRY_LISTEN_S, stop)
-        with self._lock:
-            self._heard = self.clock.now()  # silence counts from when we start listening
+        self.watch.heard()  # silence counts from when we start listening
         try:
             while not self.clock.sleep(CHECK_S, stop):
-                with self._lock:
-                    silent = self.clock.now() - self._heard
-                if silent > self.silent_after_s:
-                    self._link(False, f"gateway silent: no message for {silent:.0f} s")
+                self.watch.check_silence()
         finally:
             _detach(self)
 
@@ -231,8 +226,9 @@ class Pcd01Bed:
 
     def deliver(self, item: Reading | DeviceEvent, conn: int) -> None:
         with self._lock:
-            self._conn, self._heard = conn, self.clock.now()
-        self._link(True, "gateway connected")
+            self._conn = conn
+        self.watch.heard()
+        self.watch.change(True, "gateway connected")
         if self._sink is not None:
             self._sink(item)
 
@@ -242,18 +238,7 @@ class Pcd01Bed:
             if mine:
                 self._conn = None
         if mine:
-            self._link(False, f"gateway link lost: {why}")
-
-    def _link(self, online: bool, detail: str) -> None:
-        with self._lock:
-            if self._online is online:
-                return
-            self._online = online
-        log.log(logging.INFO if online else logging.WARNING, "bed %s: %s", self.bed, detail)
-        if self._sink is not None:
-            state = "connected" if online else "lost"
-            self._sink(DeviceEvent(self.bed, self.clock.now(), "link",
-                                   {"state": state, "detail": detail}))  # fmt: skip
+            self.watch.change(False, f"gateway link lost: {why}")
 
 
 def _attach(bed: Pcd01Bed) -> MllpListener:

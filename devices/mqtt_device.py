@@ -19,11 +19,12 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from devices import mqtt_link
+from devices.link_watch import LinkWatch
 from devices.mqtt_codec import OFFLINE, Dedupe, Encoder, PayloadError, Topics, decode
 from devices.simulator.inprocess import CONTINUOUS, CUFF
 from monitor.clock import Clock
 from monitor.device_config import MqttDevice
-from monitor.model import DeviceEvent, Source
+from monitor.model import Source
 from monitor.ports import DeviceSink
 
 log = logging.getLogger(__name__)
@@ -49,21 +50,19 @@ class MqttChair:
         self.dedupe = Dedupe()
         self.bad_payloads = 0
         self.commands = Encoder(bed)  # the central's own numbering of its commands
-        self.silent_after_s = SILENT_FACTOR * config.broker.keepalive_s
+        silent_after_s = SILENT_FACTOR * config.broker.keepalive_s
+        self.watch = LinkWatch(bed, clock, silent_after_s, "chair offline")
         self._lock = threading.Lock()
         self._sink: DeviceSink | None = None
         self._client: mqtt.Client | None = None
-        self._online: bool | None = None  # None: not heard of yet
-        self._heard = clock.now()
         self._mg_per_h: float | None = None
         self._unacked: deque[tuple[float, int, int]] = deque()  # (due, mid, qos)
 
     # -- Device ---------------------------------------------------------------------------
 
     def run(self, sink: DeviceSink, stop: threading.Event) -> None:
-        self._sink = sink
-        with self._lock:
-            self._heard = self.clock.now()  # silence counts from when we start listening
+        self._sink = self.watch.sink = sink
+        self.watch.heard()  # silence counts from when we start listening
         # One lasting broker session per bed: what the chair publishes while this station is
         # down (a crash, a restart) is queued by the broker and arrives when it is back.
         client = mqtt_link.make_client(
@@ -76,10 +75,7 @@ class MqttChair:
         mqtt_link.start(client, self.config.broker)
         try:
             while not self.clock.sleep(CHECK_S, stop):
-                with self._lock:
-                    silent = self.clock.now() - self._heard
-                if silent > self.silent_after_s:
-                    self._link(False, f"chair offline: no message for {silent:.0f} s")
+                self.watch.check_silence()
                 self._acknowledge(client, time.monotonic())
         finally:
             self._client = None
@@ -118,16 +114,18 @@ class MqttChair:
             return
         if channel == "status":
             if message.state == OFFLINE:
-                self._link(False, "chair offline: the agent has gone")
+                self.watch.change(False, "chair offline: the agent has gone")
             elif message.source != self.source:
-                self._link(False, f"chair offline: it is {message.source}, the bed {self.source}")
+                self.watch.change(
+                    False, f"chair offline: it is {message.source}, the bed {self.source}"
+                )
             else:
-                self._heard_now()
-                if self._link(True, "chair online") and self._mg_per_h is not None:
+                self.watch.heard()
+                if self.watch.change(True, "chair online") and self._mg_per_h is not None:
                     self.send("infusion", mg_per_h=self._mg_per_h)  # it may have missed it
             return
-        self._heard_now()
-        self._link(True, "chair online")
+        self.watch.heard()
+        self.watch.change(True, "chair online")
         if not self.dedupe.fresh(message):
             return
         assert self._sink is not None
@@ -144,23 +142,6 @@ class MqttChair:
                 due.append(self._unacked.popleft())
         for _, mid, qos in due:
             client.ack(mid, qos)
-
-    def _heard_now(self) -> None:
-        with self._lock:
-            self._heard = self.clock.now()
-
-    def _link(self, online: bool, detail: str) -> bool:
-        """Tell the bed when the chair comes or goes; True if this changed it."""
-        with self._lock:
-            if self._online is online:
-                return False
-            self._online = online
-        log.log(logging.INFO if online else logging.WARNING, "bed %s: %s", self.bed, detail)
-        if self._sink is not None:
-            state = "connected" if online else "lost"
-            self._sink(DeviceEvent(self.bed, self.clock.now(), "link",
-                                   {"state": state, "detail": detail}))  # fmt: skip
-        return True
 
     def send(self, name: str, **args: Any) -> None:
         """Only a simulated chair takes commands; a real monitor knows no pump."""
