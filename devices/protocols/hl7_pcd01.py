@@ -260,14 +260,16 @@ class Pcd01Decoder:
         text = body.decode("utf-8", errors="replace").strip().replace("\n", "\r")
         try:
             msg = hl7.parse(text)
-            msg.segment("MSH")  # KeyError when the message does not begin with one
+            msh = msg[0]
+            if str(msh[0]) != "MSH":  # the package also takes batch headers (FHS, BHS)
+                return self._refuse(text, "malformed message")
+            kind = (_part(msh, 9, 1), _part(msh, 9, 2))
         except _HL7_ERRORS:
             return self._refuse(text, "malformed message")
-        kind = (_str(msg, "MSH.F9.R1.C1"), _str(msg, "MSH.F9.R1.C2"))
         if kind != ("ORU", "R01"):
             self.stats.rejected += 1
             return [], _ack(msg, "AR", f"unsupported message type {'^'.join(kind)}")
-        if not _str(msg, "MSH.F10"):
+        if not _field(msh, 10):
             self.stats.rejected += 1
             return [], _ack(msg, "AR", "no message control id")
         try:
@@ -281,23 +283,23 @@ class Pcd01Decoder:
         return [], _minimal_ack(text, "AR", reason)
 
     def _observations(self, msg: hl7.Message) -> tuple[list[Reading | DeviceEvent], str]:
-        devices = [_str(o, 18, 1, 1) for o in _segments(msg, "OBX")]
+        observations = _segments(msg, "OBX")
+        devices = [_part(o, 18) for o in observations]
         bed = self.bed
         if self.routes is not None:
             pv1 = _segments(msg, "PV1")
-            routed = self.routes.bed_for(_str(pv1[0], 3) if pv1 else "", devices)
+            routed = self.routes.bed_for(_field(pv1[0], 3) if pv1 else "", devices)
             if routed is None:
                 self.stats.unrouted += 1
                 self.stats.content_errors += 1
                 return [], _ack(msg, "AE", "no bed for this location or device")
             bed = routed
-        default_t = _time(_str(msg, "OBR.F7") if _has(msg, "OBR") else "") or _time(
-            _str(msg, "MSH.F7")
-        )
+        obr = _segments(msg, "OBR")
+        default_t = _time(_field(obr[0], 7) if obr else "") or _time(_field(msg[0], 7))
         out: list[Reading | DeviceEvent] = []
         pump: dict[str, object] = {}
         errors: list[str] = []
-        for obx in _segments(msg, "OBX"):
+        for obx in observations:
             error = self._obx(obx, bed, default_t, out, pump)
             if error:
                 errors.append(error)
@@ -319,8 +321,8 @@ class Pcd01Decoder:
         pump: dict[str, object],
     ) -> str | None:
         """One OBX into `out` or `pump`; returns what was wrong with it, or None."""
-        code_text, value = _str(obx, 3, 1, 1), _str(obx, 5)
-        if not value or _str(obx, 11) == "X":  # a containment header, or "cannot obtain"
+        code_text, value = _part(obx, 3), _field(obx, 5)
+        if not value or _field(obx, 11) == "X":  # a containment header, or "cannot obtain"
             self.stats.no_value += bool(value)
             return None
         try:
@@ -330,15 +332,15 @@ class Pcd01Decoder:
         known = code in SIGNAL_CODES or code in PUMP_NUMERICS or code in PUMP_TEXTS
         if not known:
             self.stats.unknown_codes += 1
-            name = _str(obx, 3, 1, 2) or code_text
+            name = _part(obx, 3, 2) or code_text
             self.stats.codes[name] = self.stats.codes.get(name, 0) + 1
             return None
-        t = _time(_str(obx, 14)) or default_t
+        t = _time(_field(obx, 14)) or default_t
         if t is None:
             return f"OBX {code}: no observation time"
         if code in PUMP_TEXTS:
             # coded values carry the text in the second component (`^pump-status-paused`)
-            parts = [_str(obx, 5, 1, i) for i in (1, 2)]
+            parts = [_part(obx, 5, i) for i in (1, 2)]
             pump[PUMP_TEXTS[code]] = parts[1] or parts[0]
             pump.setdefault("t", t)
             return None
@@ -358,11 +360,11 @@ class Pcd01Decoder:
         unit = _unit(obx, target)
         if unit is None:
             self.stats.bad_units += 1
-            return f"OBX {code}: unit {_str(obx, 6)[:30]!r} is not convertible to {target}"
+            return f"OBX {code}: unit {_field(obx, 6)[:30]!r} is not convertible to {target}"
         if code in PUMP_NUMERICS:
             pump[PUMP_NUMERICS[code][0]] = round(number * unit, 6)
             pump.setdefault("t", t)
-            if eui := _str(obx, 18, 1, 1):
+            if eui := _part(obx, 18):
                 pump["device"] = eui
             return None
         out.append(Reading(bed, t, signal, round(number * unit, 6), target, source=source))
@@ -371,7 +373,7 @@ class Pcd01Decoder:
 
 def _unit(obx: hl7.Segment, target: str) -> float | None:
     """The factor from OBX-6's unit to `target`, from any of its codings; None if none fit."""
-    spellings = [_str(obx, 6, 1, i) for i in (1, 2, 4, 5)]
+    spellings = [_part(obx, 6, i) for i in (1, 2, 4, 5)]
     for spelling in filter(None, spellings):
         unit = UNITS.get(spelling)
         if unit is not None and unit[0] == target:
@@ -391,24 +393,26 @@ _HL7_ERRORS = (
 )
 
 
-def _has(msg: hl7.Message, name: str) -> bool:
-    return any(str(seg[0]) == name for seg in msg)
-
-
 def _segments(msg: hl7.Message, name: str) -> list[hl7.Segment]:
     return [seg for seg in msg if str(seg[0]) == name]
 
 
-def _str(node: hl7.Message | hl7.Segment, where: str | int, rep: int = 0, comp: int = 0) -> str:
-    """A field (or its `rep`/`comp` component) as text; '' where the message has none."""
-    try:
-        if isinstance(where, str):  # an accessor on the message, e.g. "MSH.F9.R1.C1"
-            return str(node[where]).strip()  # type: ignore[index]
-        if rep:
-            return str(node.extract_field(1, where, rep, comp)).strip()  # type: ignore[union-attr]
-        return str(node[where]).strip() if where < len(node) else ""
-    except (IndexError, KeyError, ValueError, HL7Exception, TypeError):
+def _field(seg: hl7.Segment, field: int) -> str:
+    """A whole field as sent, separators and all; '' where the segment has none."""
+    return str(seg[field]).strip() if field < len(seg) else ""
+
+
+def _part(seg: hl7.Segment, field: int, comp: int = 1) -> str:
+    """Field `field`'s `comp`-th component (first repetition) as text; '' where there is none.
+
+    Indexes the parsed containers directly: the package's string accessors re-parse their
+    path on every call, which cost more than the message parse itself."""
+    if field >= len(seg):
         return ""
+    rep = seg[field][0]
+    if isinstance(rep, str):
+        return rep.strip() if comp == 1 else ""
+    return str(rep[comp - 1]).strip() if comp <= len(rep) else ""
 
 
 def _time(text: str) -> float | None:
