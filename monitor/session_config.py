@@ -83,6 +83,18 @@ class DoseGuards(Strict):
         return self
 
 
+class PumpRules(Strict):
+    """A networked pump's own rate (HL7 PCD-01) against the chart."""
+
+    dose_from: Literal["chart", "pump"] = "chart"
+    """`pump`: each change of the pump's rate is charted as a step by "pump", so the dose and
+    the PK estimate rest on what the pump reports rather than on what was typed."""
+    mismatch_pct: float = Field(10, gt=0, le=100)
+    mismatch_s: float = Field(60, ge=1, le=600)
+    """The pump's rate differs from the charted one by more than `mismatch_pct` for this
+    long: a MEDIUM alarm."""
+
+
 class BaselineRule(Strict):
     """What a confirmed baseline needs (clinical.md §7 step 1)."""
 
@@ -163,6 +175,7 @@ class SessionConfig(Strict):
         return v
 
     dose: DoseGuards = Field(default_factory=DoseGuards)
+    pump: PumpRules = Field(default_factory=PumpRules)
     nibp_overdue_cycles: float = Field(2, gt=0, le=10)
     """During an infusion, no cuff reading for this many cycles raises a MEDIUM alarm."""
     assessments: AssessmentSchedule = Field(default_factory=AssessmentSchedule)

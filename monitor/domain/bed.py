@@ -37,10 +37,13 @@ ASSESSMENT_OVERDUE = "ASSESSMENT_OVERDUE"
 NIBP_OVERDUE = "TECH_NIBP_OVERDUE"
 PLAN_REACHED = "DOSE_PLAN_REACHED"  # LOW prompt: the planned duration or dose is given
 CE_MEDIUM, CE_HIGH = "DOSE_CE_ABOVE_DISSOCIATIVE", "DOSE_CE_ABOVE_AWAKENING"
-# The pump's own rate against the charted one: MEDIUM when they differ by more than 10 %
-# for 60 s (issue 16); a pump report older than PUMP_FRESH_S is not compared.
+# The pump's own rate against the charted one: MEDIUM when they differ by more than
+# `session.pump.mismatch_pct` for `mismatch_s`; a pump report older than PUMP_FRESH_S is not
+# compared. When the dose is taken from the pump, a pump rate above the rate guard is MEDIUM.
 PUMP_MISMATCH = "DOSE_PUMP_RATE_MISMATCH"
-PUMP_MISMATCH_FRACTION, PUMP_MISMATCH_S, PUMP_FRESH_S = 0.10, 60.0, 30.0
+PUMP_ABOVE_MAX = "DOSE_PUMP_RATE_ABOVE_MAX"
+PUMP_FRESH_S = 30.0
+PUMP_FOLLOW_FRACTION = 0.005  # smaller changes are the pump's rounding, not a new rate
 PK_CHECK_S = 10.0  # how often the predicted Ce is checked against the dose alarms
 
 
@@ -76,6 +79,7 @@ class BedCore(InfusionCommands):
         self._pk_checked = -math.inf
         self._pump_report: tuple[float, float] | None = None  # (when heard, its rate mL/h)
         self._pump_differs_since: float | None = None
+        self._pump_logged: dict[str, object] | None = None
         self._steps_infusing = False  # the phase the sensor alarms' steps were set for
         self._link: str | None = None
         self._out: list[BedEvent] = []
@@ -172,8 +176,13 @@ class BedCore(InfusionCommands):
                         steps=tech.sensor_steps(name, self.infusing),
                     )
                 )
-        elif event.kind == "pump" and isinstance(event.detail.get("rate_ml_h"), int | float):
-            self._pump_report = (now, float(event.detail["rate_ml_h"]))
+        elif event.kind == "pump":
+            if isinstance(event.detail.get("rate_ml_h"), int | float):
+                self._pump_report = (now, float(event.detail["rate_ml_h"]))
+                self._follow_pump(now)
+            if event.detail == self._pump_logged:  # a pump reports every few seconds:
+                return  # the log keeps its changes
+            self._pump_logged = dict(event.detail)
         elif event.kind == "link":
             state = event.detail["state"]
             if state == self._link:
@@ -248,25 +257,54 @@ class BedCore(InfusionCommands):
         report = self._pump_report
         return report[1] if report is not None and now - report[0] <= PUMP_FRESH_S else None
 
+    def _pump_mg_kg_h(self, rate_ml_h: float) -> float | None:
+        st = self.state
+        if st.concentration_mg_ml > 0 and st.weight_kg > 0:
+            return rate_ml_h * st.concentration_mg_ml / st.weight_kg
+        return None
+
+    def _follow_pump(self, now: float) -> None:
+        """With the dose taken from the pump, a new pump rate during the infusion is charted
+        as a rate change by "pump" (never gated: it is what runs, not a request)."""
+        pump = self.pump_rate_now(now)
+        if self.session_config.pump.dose_from != "pump" or not self.infusing or pump is None:
+            return
+        rate, charted = self._pump_mg_kg_h(pump), self.state.rate_mg_kg_h
+        if rate is None or abs(rate - charted) <= PUMP_FOLLOW_FRACTION * max(charted, 0.01):
+            return
+        self._record(
+            "rate_change", "pump", now, {"rate_mg_kg_h": round(rate, 4), "rate_ml_h": pump}
+        )
+
     def _check_pump(self, now: float) -> list[AlarmTransition]:
         """The pump's reported rate against the charted one (0 while paused or stopped)."""
+        rules = self.session_config.pump
         charted = self.state.rate_ml_h if self.infusing else 0.0
         pump = self.pump_rate_now(now)
         differs = (
             self.session is not None
             and pump is not None
             and math.isfinite(charted)
-            and abs(pump - charted) > PUMP_MISMATCH_FRACTION * max(charted, 0.1)
+            and abs(pump - charted) > rules.mismatch_pct / 100 * max(charted, 0.1)
         )
         if not differs:
             self._pump_differs_since = None
         elif self._pump_differs_since is None:
             self._pump_differs_since = now
-        lasting = differs and now - (self._pump_differs_since or now) >= PUMP_MISMATCH_S
-        return self.alarms.set_condition(
+        lasting = differs and now - (self._pump_differs_since or now) >= rules.mismatch_s
+        out = self.alarms.set_condition(
             PUMP_MISMATCH, lasting, now, pump, Priority.MEDIUM,
             round(charted, 2), technical=False, signal="DOSE",
         )  # fmt: skip
+        if rules.dose_from == "pump":
+            guard = self.session_config.dose.max_rate_mg_kg_h
+            rate = self._pump_mg_kg_h(pump) if pump is not None else None
+            above = self.session is not None and rate is not None and rate > guard + 1e-9
+            out += self.alarms.set_condition(
+                PUMP_ABOVE_MAX, above, now, None if rate is None else round(rate, 3),
+                Priority.MEDIUM, guard, technical=False, signal="DOSE",
+            )  # fmt: skip
+        return out
 
     def _check_assessments(self, now: float) -> None:
         cfg = self.session_config.assessments

@@ -22,6 +22,7 @@ FIXED = {
     "ASSESSMENT_OVERDUE": "Assessment overdue",
     "DOSE_PLAN_REACHED": "Planned dose given",
     "DOSE_PUMP_RATE_MISMATCH": "Pump rate differs from the charted rate",
+    "DOSE_PUMP_RATE_ABOVE_MAX": "Pump rate above the maximum rate",
 }
 SENSOR = {"SPO2": "Probe off", "PR": "Probe off", "HR": "Leads off", "NIBP_SYS": "Cuff"}
 

@@ -170,3 +170,32 @@ def test_the_alarm_log_folds_to_the_state_it_left() -> None:
         "HR_VERY_HIGH": ("latched", None),
     }
     assert core.alarms.pause_remaining(10.0) == 117.0
+
+
+def test_with_the_dose_from_the_pump_its_rate_is_charted_and_the_guard_still_watches() -> None:
+    from monitor.session_config import PumpRules, SessionConfig
+
+    session = SessionConfig(pump=PumpRules(dose_from="pump"))
+    core = BedCore("b1", "Bed 1", INTERVALS, AlarmsConfig(rules=MINIMAL_RULES), session, T0)
+    _open(core, T0, weight=80)  # 0.75 mg/kg/h at 10 mg/mL: 6 mL/h
+    core.device_event(DeviceEvent("b1", T0, "pump", {"rate_ml_h": 4.0}), T0)
+    core.take()
+    assert core.state.rate_mg_kg_h == 0.75  # before the start nothing is charted from it
+    core.start_infusion("dr-a", "test set-up", [], "physician", T0 + 10)
+    core.device_event(DeviceEvent("b1", T0 + 20, "pump", {"rate_ml_h": 6.0}), T0 + 20)
+    steps = [e.kind for e in core.take() if isinstance(e, SessionEvent)]
+    assert steps == ["override", "infusion_start", "device_pump"]  # same rate: no step
+    core.device_event(DeviceEvent("b1", T0 + 25, "pump", {"rate_ml_h": 6.0}), T0 + 25)
+    assert core.take() == []  # the log keeps the pump's changes, not every report
+    core.device_event(DeviceEvent("b1", T0 + 30, "pump", {"rate_ml_h": 4.0}), T0 + 30)
+    (step,) = [e for e in core.take() if isinstance(e, SessionEvent) and e.kind == "rate_change"]
+    assert (step.user, step.payload) == ("pump", {"rate_mg_kg_h": 0.5, "rate_ml_h": 4.0})
+    core.tick(T0 + 3630)  # dose: 20 s at 0.75, then the pump's 0.5 mg/kg/h
+    assert core.state.dose_mg_kg(T0 + 3630) == pytest.approx((20 * 0.75 + 3600 * 0.5) / 3600)
+    assert "DOSE_PUMP_RATE_MISMATCH" not in {a.name for a in core.alarms.active()}
+    # 12 mL/h = 1.5 mg/kg/h: charted as it runs, and above the 1.0 mg/kg/h guard at once
+    core.device_event(DeviceEvent("b1", T0 + 3640, "pump", {"rate_ml_h": 12.0}), T0 + 3640)
+    core.tick(T0 + 3640)
+    (above,) = [a for a in core.alarms.active() if a.name == "DOSE_PUMP_RATE_ABOVE_MAX"]
+    assert above.priority.name == "MEDIUM" and above.limit == 1.0
+    assert core.state.rate_mg_kg_h == 1.5
