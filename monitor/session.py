@@ -334,6 +334,8 @@ class SessionView:
     infusion_stopped_at: float | None = None
     pump_rate_ml_h: float | None = None
     """What the infusion pump itself reports now (a networked pump), if it reports."""
+    pump_mismatch_pct: float = 10.0
+    """How far the pump may differ from the charted rate before it is flagged."""
 
 
 def rate_steps(events: Iterable[SessionEvent]) -> list[tuple[float, float, str]]:

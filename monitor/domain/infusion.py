@@ -315,4 +315,5 @@ class InfusionCommands:
             st.infusion_started_at,
             st.infusion_stopped_at,
             self.pump_rate_now(now),
+            cfg.pump.mismatch_pct,
         )

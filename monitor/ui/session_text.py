@@ -105,7 +105,7 @@ def infusion_strip(view: SessionView | None, now: float) -> list[tuple[str, str,
         items.append(("Rate", "stopped", "strip-stopped"))
     if view.pump_rate_ml_h is not None:  # the pump's own word beside the chart's
         charted = view.rate_ml_h if phase is Phase.INFUSING else 0.0
-        off = abs(view.pump_rate_ml_h - charted) > 0.1 * max(charted, 0.1)
+        off = abs(view.pump_rate_ml_h - charted) > view.pump_mismatch_pct / 100 * max(charted, 0.1)
         items.append(("Pump", f"{view.pump_rate_ml_h:g} mL/h", "strip-warn" if off else ""))
     items.append(("Dose", f"{view.dose_mg:g} mg · {view.dose_mg_kg:.2f} mg/kg", ""))
     if view.ce_ng_ml is not None:
