@@ -22,7 +22,9 @@ from tests.helpers import config_dict, served, start_by_override, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 HOST, LOCATION = "127.0.0.1", "PAIN^BAY1^4"
-STRIP = "() => [...document.querySelectorAll('#bed-infusion .strip-item')].map(i => [i.querySelector('.strip-key').textContent, i.querySelector('.strip-val').textContent, i.className])"
+STRIP = """() => [...document.querySelectorAll('#bed-infusion .strip-item')].map(i => [
+    i.querySelector('.strip-key').textContent, i.querySelector('.strip-val').textContent,
+    i.className])"""
 
 
 def test_a_gateway_bed_shows_the_pump_and_alarms_when_it_runs_off_the_chart(
@@ -63,9 +65,7 @@ def test_a_gateway_bed_shows_the_pump_and_alarms_when_it_runs_off_the_chart(
             wait_until(lambda: strip()["Pump"][0] == "9 mL/h", 5, "the new pump rate")
             assert "strip-warn" in strip()["Pump"][1]
             banner = page.locator("#bed-banner")
-            wait_until(
-                lambda: "Pump rate differs" in banner.inner_text(), 15, "the mismatch alarm"
-            )
+            wait_until(lambda: "Pump rate differs" in banner.inner_text(), 15, "the mismatch alarm")
             assert "banner-medium" in (banner.get_attribute("class") or "")
             assert page.evaluate("window.monitorAudio.playing") == "MEDIUM"  # the tone starts
             assert set(gateway.acks) == {"AA"}
