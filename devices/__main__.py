@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import sys
 import threading
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from typing import Any
 
 from devices.protocols import PROTOCOLS, ProtocolEntry
 from monitor.cli import subcommand
-from monitor.model import Reading
+from monitor.model import DeviceEvent, Reading
 
 
 @dataclass(slots=True)
@@ -40,27 +41,49 @@ class Totals:
     malformed: int = 0
 
 
+def _write(writer: Any, items: list[Any]) -> int:
+    """Readings as CSV rows; returns how many pump reports went by."""
+    pumps = 0
+    for item in items:
+        if isinstance(item, Reading):
+            # .10g: the protocol's scaling in full (0.01 steps), no float noise
+            writer.writerow([f"{item.t:.0f}", item.signal, f"{item.value:.10g}", item.unit])
+        elif isinstance(item, DeviceEvent) and item.kind == "pump":
+            pumps += 1
+    return pumps
+
+
+def _more_counts(stats: Any, pumps: int) -> str:
+    """The protocol's own counts beyond the three every codec keeps, where not zero."""
+    shown = {"good", "bad_checksum", "malformed"}
+    extra = [
+        f"{f.name.replace('_', ' ')} {value}"
+        for f in dataclasses.fields(stats)
+        if f.name not in shown and isinstance(value := getattr(stats, f.name), int) and value
+    ]
+    extra += [f"pump reports {pumps}"] if pumps else []
+    return f" ({', '.join(extra)})" if extra else ""
+
+
 def decode(paths: list[Path], entry: ProtocolEntry, out: object = sys.stdout) -> Totals:
     writer = csv.writer(out, lineterminator="\n")  # type: ignore[arg-type]
     writer.writerow(["time", "signal", "value", "unit"])
     total = Totals()
     for path in paths:
         decoder = entry.decoder(path.stem)
+        pumps = 0
         with path.open("rb") as f:
+            items: list[Any] = []
             while chunk := f.read(1 << 16):
-                for item in decoder.feed(chunk):
-                    if isinstance(item, Reading):
-                        # .10g: the protocol's scaling in full (0.01 steps), no float noise
-                        writer.writerow(
-                            [f"{item.t:.0f}", item.signal, f"{item.value:.10g}", item.unit]
-                        )
+                items += decoder.feed(chunk)
+                pumps += _write(writer, items)
+                items.clear()
         finish = getattr(decoder, "finish", None)  # a text format's last message has no end
-        for item in finish() if finish is not None else []:
-            if isinstance(item, Reading):
-                writer.writerow([f"{item.t:.0f}", item.signal, f"{item.value:.10g}", item.unit])
+        pumps += _write(writer, finish() if finish is not None else [])
         s = decoder.stats
         print(
-            f"{path}: {s.good} good, {s.bad_checksum} bad checksum, {s.malformed} malformed",
+            f"{path}: {s.good} good, {s.bad_checksum} bad checksum, {s.malformed} malformed"
+            + _more_counts(s, pumps),
             file=sys.stderr,
         )
         total.good += s.good
@@ -234,9 +257,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.replay is not None:
         return replay_command(args, entry)
     try:
-        decode(args.files, entry)
+        total = decode(args.files, entry)
     except BrokenPipeError:  # `| head`: the reader has seen enough
         sys.stderr.close()
+        return 0
+    if total.good == 0:
+        print(f"decode: no {args.protocol} message in the files given", file=sys.stderr)
+        return 2
     return 0
 
 

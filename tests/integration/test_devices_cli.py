@@ -146,5 +146,9 @@ def test_decode_hl7_messages_framed_or_one_segment_a_line(tmp_path: Path) -> Non
     assert len(rows) == 3 * 7 and {"HR", "SPO2", "ETCO2"} <= {r["signal"] for r in rows}
     assert f"{framed}: 2 good, 0 bad checksum, 0 malformed" in result.stderr
     assert f"{lines}: 1 good" in result.stderr
-    assert f"{binary}: 0 good, 0 bad checksum, 40 malformed" in result.stderr
+    assert f"{binary}: 0 good, 0 bad checksum, 40 malformed (rejected 40" in result.stderr
     assert "Traceback" not in result.stderr
+    assert f"{framed}: 2 good, 0 bad checksum, 0 malformed (" in result.stderr  # its own counts
+    nothing = _run("decode", "--protocol", "hl7-pcd01", str(binary))
+    assert nothing.returncode == 2  # no message at all: the wrong file or the wrong protocol
+    assert nothing.stderr.splitlines()[-1] == "decode: no hl7-pcd01 message in the files given"
