@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import re
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -297,9 +298,14 @@ def one_line(err: ValidationError, source: str) -> str:
     msg = msg.removeprefix("Value error, ")
     msg = msg[:1].lower() + msg[1:]
     where = _dotted(tuple(first["loc"]))
+    if where and FIELD_NAMED.match(msg):  # a model's check that names its field: one key
+        where, msg = f"{where}.{msg.split(': ', 1)[0]}", msg.split(": ", 1)[1]
     extra = len(err.errors()) - 1
     tail = f" (and {extra} more)" if extra else ""
     return f"{source}: {where + ': ' if where else ''}{msg}{tail}".replace("\n", " ")
+
+
+FIELD_NAMED = re.compile(r"^[a-z_][a-z0-9_]*: ")
 
 
 def parse_config(data: object, source: str = "config.yaml", base_dir: Path | None = None) -> Config:
@@ -324,6 +330,8 @@ def parse_config(data: object, source: str = "config.yaml", base_dir: Path | Non
         config = config.model_copy(
             update={"beds": [_resolve_broker(b, base_dir) for b in config.beds]}
         )
+    if config.training.enabled and not Path(config.training.scenarios).is_dir():
+        raise ConfigError(f"{source}: training.scenarios: no folder {config.training.scenarios}")
     return config
 
 

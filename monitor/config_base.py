@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
+from monitor.config_numbers import NumbersNotBooleans
 from monitor.session import SCALES
 from monitor.signals import is_known
 
 
-class Strict(BaseModel):
+class Strict(NumbersNotBooleans):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import ConfigDict, Field, SecretStr, model_validator
+
+from monitor.config_numbers import NumbersNotBooleans
 
 VIRTUAL_PORT = "virtual"
 
 
-class DeviceModel(BaseModel):
+class DeviceModel(NumbersNotBooleans):
     """Strict like every config section (config_base.Strict), without its imports."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -35,6 +35,17 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
             "server.port: input should be a valid integer, unable to parse string as an integer",
         ),
         (lambda c: c.pop("beds"), "beds: field required"),
+        (lambda c: c["server"].update(port=True), "server.port: true is not a number"),
+        (
+            lambda c: c["beds"][0].update(
+                device={"kind": "hl7_pcd01", "port": True, "location": "PAIN^BAY1^4"}
+            ),
+            "beds[0].device.port: true is not a number",
+        ),
+        (
+            lambda c: c.update(training={"enabled": True, "scenarios": "/no/such/folder"}),
+            "training.scenarios: no folder /no/such/folder",
+        ),
     ],
 )
 def test_bad_config_exits_2_with_one_line(tmp_path: Path, mutate, expected: str) -> None:  # type: ignore[no-untyped-def]

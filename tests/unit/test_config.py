@@ -59,7 +59,7 @@ def test_defaults_when_sections_are_omitted() -> None:
 def test_a_rule_set_without_the_core_vitals_is_refused() -> None:
     bed = [{"id": "a", "name": "A", "device": {"kind": "simulator"}}]
     assert _error({"beds": bed}) == (
-        "config.yaml: alarms: rules: no alarm rule for SPO2, HR, NIBP, RR"
+        "config.yaml: alarms.rules: no alarm rule for SPO2, HR, NIBP, RR"
     )
     rules = [r for r in MINIMAL_RULES if r["signal"] != "RR"]
     assert _error({"beds": bed, "alarms": {"rules": rules}}).endswith("no alarm rule for RR")

@@ -42,6 +42,7 @@ def test_the_central_takes_password_files_from_its_config_folder(
     (tmp_path / "site").mkdir()
     (tmp_path / "site" / "central.yaml").write_text(text)
     (tmp_path / "site" / "central.secret").write_text("pw\n")
+    (tmp_path / "devices" / "simulator" / "scenarios").mkdir(parents=True)  # its training
     monkeypatch.chdir(tmp_path)  # started from elsewhere: the file is still found
     config = load_config("site/central.yaml")
     broker = config.beds[0].device.broker  # type: ignore[union-attr]
