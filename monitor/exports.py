@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 import vitaldb
 
 from monitor.config import AlarmRule
+from monitor.files import make_private, private_folder
 from monitor.model import SessionInfo, Source
 from monitor.ports import ReviewSource
 from monitor.record_words import step_words
@@ -146,7 +147,7 @@ def export_session(
             " simulated sessions are included explicitly"
         )
     done = progress or (lambda _fraction: None)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(out.parent)
     written = [out]
     if fmt == "pdf":  # the record reads what it shows itself
         try:
@@ -154,7 +155,7 @@ def export_session(
         except ReportError as err:
             raise ExportError(str(err)) from None
         done(1.0)
-        return written
+        return _private(written)
     frame = _readings(store, session_id)
     done(0.3)
     if fmt == "csv":
@@ -184,6 +185,13 @@ def export_session(
     else:
         out.write_text(oru_r01(info, frame, done), encoding="utf-8")
     done(1.0)
+    return _private(written)
+
+
+def _private(written: list[Path]) -> list[Path]:
+    """Exports hold the record: owner-only, like the session log."""
+    for path in written:
+        make_private(path)
     return written
 
 

@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from monitor.files import SharedFileError, private_file, private_folder
 from monitor.ports import StoreError
 from monitor.storage.ids import new_uid
 
@@ -124,7 +125,8 @@ def _add_session_uids(db: sqlite3.Connection) -> None:
 def open_log(path: Path) -> sqlite3.Connection:
     """Open (or create) a session log in WAL mode, migrated to SCHEMA_VERSION."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(path.parent)
+        private_file(path)  # the WAL and SHM files take the log's mode
         db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         db.row_factory = sqlite3.Row
         mode = db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
@@ -148,6 +150,8 @@ def open_log(path: Path) -> sqlite3.Connection:
         except sqlite3.Error:
             db.execute("ROLLBACK")
             raise
+    except SharedFileError as err:
+        raise StoreError(str(err)) from None
     except (sqlite3.Error, OSError) as err:
         raise StoreError(f"{path}: cannot open session log: {err}") from None
     return db

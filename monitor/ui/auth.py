@@ -32,6 +32,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 from monitor.access import ALL_PERMISSIONS, allowed, check_password, pseudonym
 from monitor.config import ServerConfig
 from monitor.feed import CommandError
+from monitor.files import private_folder
 from monitor.ports import Accounts
 
 SECRET_ENV = "MONITOR_SECRET_KEY"
@@ -125,7 +126,7 @@ def load_secret(folder: Path) -> bytes:
         return from_env.encode()
     path = folder / "secret_key"
     if not path.exists():
-        folder.mkdir(parents=True, exist_ok=True)
+        private_folder(folder)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_hex(32))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import yaml
 from dashboard import Station, build_station
 from monitor.access import PERMISSIONS, ROLES, AccessError, allowed, check_password, hash_password
 from monitor.config import ConfigError, parse_config
+from monitor.ports import StoreError
 from monitor.ui.auth import Access, page_permission
 from tests.helpers import MINIMAL_RULES, PLAN, REPO, config_dict
 
@@ -268,3 +270,37 @@ def test_a_cookie_from_before_logout_is_refused_after_it(station: Station) -> No
     client.set_cookie("session", cookie.value)
     assert client.get("/bed/chair-1").status_code in (302, 401)
     assert client.post("/_dash-update-component", json={"output": "x"}).status_code == 401
+
+
+def test_the_record_files_are_the_station_users_own(tmp_path: Path) -> None:
+    import stat
+
+    from monitor.exports import export_session
+    from monitor.storage.sqlite import SessionStore
+
+    data_dir = tmp_path / "data" / "clinic"
+    st = build_station(
+        parse_config(auth_config(tmp_path) | {"store": {"path": str(data_dir / "s.db")}})
+    )
+    try:
+        hub = st.ward.runtime("chair-1")
+        hub.create_session(PLAN | {"weight_kg": 70}, "nurse")
+        st.store.flush()
+        mode = lambda p: stat.S_IMODE(p.stat().st_mode)  # noqa: E731
+        log = data_dir / "s.db"
+        files = [log, log.with_name("s.db-wal"), log.with_name("s.db-shm")]
+        assert {p.name: mode(p) for p in files} == {p.name: 0o600 for p in files}
+        assert mode(data_dir) == mode(data_dir.parent) == 0o700
+        assert mode(data_dir / "secret_key") == 0o600
+        session = SessionStore(log).sessions("chair-1")[0]
+        written = export_session(st.store, session.id, "csv", tmp_path / "exports" / "s.csv")
+        assert [mode(p) for p in written] == [0o600, 0o600]
+        assert mode(tmp_path / "exports") == 0o700
+    finally:
+        st.store.close()
+    os.chmod(log, 0o664)  # a log others may write is refused, in one line
+    with pytest.raises(StoreError) as info:
+        build_station(parse_config(auth_config(tmp_path) | {"store": {"path": str(log)}}))
+    assert str(info.value) == (
+        f"{log}: group- or world-writable (mode 0664); refusing to start (chmod 600 {log})"
+    )
