@@ -40,7 +40,7 @@ def test_extended_poll_request_matches_the_worked_example() -> None:
     )
     assert enc.extended_poll_request(1, 30) == expected
     message = enc.parse_host_message(fr.Deframer().feed(expected)[0])
-    assert message == enc.HostMessage("poll", 1, 30.0)
+    assert message == enc.HostMessage("poll", 1, 30.0, iv.NOM_MOC_VMO_METRIC_NU)
 
 
 def test_transparency_applies_to_header_data_and_fcs() -> None:
@@ -83,7 +83,7 @@ def test_association_and_mds_create_are_answered() -> None:
     assert decoder.associated and not decoder.mds_seen
     items = decoder.feed(enc.mds_create_event(7, T0, 8000))
     replies = [i.data for i in items if isinstance(i, iv.HostReply)]
-    assert len(replies) == 2 and decoder.mds_seen
+    assert len(replies) == 1 + len(iv.POLLED_CLASSES) and decoder.mds_seen
     result = fr.Deframer().feed(replies[0])[0]
     assert len(result) == 28 and result[:4] == bytes.fromhex("E1 00 00 02")
     assert enc.parse_host_message(result) == enc.HostMessage("mds result", 7)
