@@ -333,14 +333,15 @@ class IntelliVueDecoder:
 
         self.mds_seen, self._polled_at = True, {}
         self._waves.clear()
-        polls = [
-            HostReply(enc.extended_poll_request(self._next_invoke(), POLL_PERIOD_S, code))
+        # the three extended polls go out in one write: one request on the wire each
+        polls = b"".join(
+            enc.extended_poll_request(self._next_invoke(), POLL_PERIOD_S, code)
             for code in POLLED_CLASSES
-        ]
+        )
         return [
             self._event("association", {"state": "mds created"}),
             HostReply(enc.mds_create_result(invoke, event_time)),
-            *polls,
+            HostReply(polls),
         ]
 
     def _action_result(self, user: bytes, pos: int) -> list[Event]:
