@@ -1,7 +1,9 @@
 """Philips IntelliVue Data Export over the MIB/RS-232 port: the sans-I/O decoder.
 
-Bytes go in with `IntelliVueDecoder.feed`; readings, device events and the host's replies
-(`HostReply`: the MDS create result and the renewed extended poll) come out. The writing side
+Bytes go in with `IntelliVueDecoder.feed`; readings, waveform blocks (pleth, ECG), device
+events (the monitor's own alarms among them) and the host's replies (`HostReply`: the MDS
+create result and the extended polls of numerics, waves and alarms, renewed) come out. Waves
+are read in `intellivue_wave`, the alarm lists in `intellivue_alert`. The writing side
 (the host's requests, and the monitor's messages the simulator and the tests build) is in
 `intellivue_encode`, which shares the constants and layouts below. No serial, no sockets.
 

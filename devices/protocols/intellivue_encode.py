@@ -93,13 +93,14 @@ POLL_EXT_PERIOD_RTSA = 0x08000000  # real-time sample arrays (waves)
 POLL_EXT_ENUM = 0x04000000  # enumeration objects
 POLL_EXT_OPTIONS = POLL_EXT_PERIOD_NU_1SEC | POLL_EXT_PERIOD_RTSA
 
-# The fixed parts of the Association Request, byte for byte from the Philips "Data Export
-# Interface Programming Guide" (4535 645 88011), chapter "Protocol Dialog", section
-# "Association Request", and its message definition under "Protocol Commands: Connection
-# Startup": the session data after the CN_SPDU header and length; the presentation header
-# (ACSE AARQ in BER, indefinite lengths) after "C1" and its length, up to the BER length of
-# the MDSE user info; and the presentation trailer. Only the user info and the two lengths
-# that cover it are built here.
+# The fixed parts of the Association Request of the Philips "Data Export Interface
+# Programming Guide" (4535 645 88011): chapter 3 "Protocol Concept", section "Protocol
+# Dialog: Association Request", the message itself under "Protocol Commands: Connection
+# Startup". Byte values as the public ports reproduce them identically (checked against two):
+# the session data after the CN_SPDU header and its length; the presentation header (ACSE
+# AARQ in BER, indefinite lengths) after "C1" and its length, up to the BER length of the
+# MDSE user info; and the presentation trailer. Only the user info and the two lengths that
+# cover it are built here.
 ASSOC_SESSION_DATA = bytes.fromhex("05 08 13 01 00 16 01 02 80 00 14 02 00 02")
 ASSOC_PRESENTATION_HEADER = bytes.fromhex(
     "31 80 A0 80 80 01 01 00 00 A2 80 A0 03 00 00 01 A4 80 30 80 02 01 01 06 04 52 01 00 01"
@@ -193,7 +194,7 @@ def poll_profile(options: int = POLL_EXT_OPTIONS) -> bytes:
     Field by field as in the guide's Association Request (see ASSOC_PRESENTATION_HEADER):
     protocol version, nomenclature version, functional units, system type (client), startup
     mode (cold start), an empty option list, then the supported profiles: one
-    NOM_POLL_PROFILE_SUPPORT (PollProfileSupport: revision, min poll period 2500/8 ms, max
+    NOM_POLL_PROFILE_SUPPORT (PollProfileSupport: revision, min poll period 2500 x 1/8 ms, max
     MTU rx 2500, max MTU tx 1000, max bandwidth unlimited, options dynamic create/delete)
     whose optional package NOM_ATTR_POLL_PROFILE_EXT carries `options`.
     """
