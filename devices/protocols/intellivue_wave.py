@@ -60,6 +60,7 @@ WAVE_UNITS: dict[str, dict[int, float]] = {
     "ECG1": {UNIT_MILLI_VOLT: 1000.0, UNIT_MICRO_VOLT: 1.0},
 }
 JOIN_S = 0.05  # a block starting this close to the last one's end continues it
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 @dataclass(slots=True)
@@ -153,6 +154,8 @@ def waveform(bed: str, t: float, signal: str, obj: WaveObject, array: SampleArra
     assert obj.period_ticks and obj.unit is not None
     factor = WAVE_UNITS[signal][obj.unit]
     values = scaled(obj, raw_samples(obj, array.raw)) * factor
+    if values.size and float(np.max(np.abs(values))) > FLOAT32_MAX:
+        raise ValueError("scale range gives samples beyond a float32")
     if array.state & STATE_INVALID:
         values[:] = np.nan
     rate_hz = 8000 / obj.period_ticks
