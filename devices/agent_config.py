@@ -18,11 +18,14 @@ from monitor.device_config import (
     Broker,
     DatexS5Device,
     DeviceModel,
+    IntelliVueDevice,
     SimulatorDevice,
 )
 
 # What an agent can read: a monitor or the simulator; an mqtt bed is the central's side.
-ChairDevice = Annotated[SimulatorDevice | DatexS5Device, Field(discriminator="kind")]
+ChairDevice = Annotated[
+    SimulatorDevice | DatexS5Device | IntelliVueDevice, Field(discriminator="kind")
+]
 
 
 class AgentConfig(DeviceModel):

@@ -1,7 +1,9 @@
 """Philips IntelliVue Data Export over the MIB/RS-232 port: the sans-I/O decoder.
 
-Bytes go in with `IntelliVueDecoder.feed`; readings, device events and the host's replies
-(`HostReply`: the MDS create result and the renewed extended poll) come out. The writing side
+Bytes go in with `IntelliVueDecoder.feed`; readings, waveform blocks (pleth, ECG), device
+events (the monitor's own alarms among them) and the host's replies (`HostReply`: the MDS
+create result and the extended polls of numerics, waves and alarms, renewed) come out. Waves
+are read in `intellivue_wave`, the alarm lists in `intellivue_alert`. The writing side
 (the host's requests, and the monitor's messages the simulator and the tests build) is in
 `intellivue_encode`, which shares the constants and layouts below. No serial, no sockets.
 
@@ -18,8 +20,18 @@ import calendar
 import struct
 from dataclasses import dataclass
 
+from devices.protocols.intellivue_alert import NOM_MOC_VMO_AL_MON, MonitorAlarm, read_alarm_lists
 from devices.protocols.intellivue_frame import DecoderStats, Deframer
-from monitor.model import DeviceEvent, Reading
+from devices.protocols.intellivue_wave import (
+    JOIN_S,
+    NOM_MOC_VMO_METRIC_SA_RT,
+    WAVE_PHYSIO,
+    WAVE_UNITS,
+    WaveObject,
+    read_wave_attributes,
+    waveform,
+)
+from monitor.model import DeviceEvent, Reading, Waveform
 from monitor.signals import REGISTRY
 
 # -- session layer (protocols.md §2.4) ----------------------------------------------------
@@ -97,6 +109,8 @@ UNITS: dict[str, dict[int, float]] = {
 }
 
 POLL_PERIOD_S = 30  # asked of the monitor in each extended poll
+# What the host polls, each on its own extended poll: numerics, waves, the alarm lists.
+POLLED_CLASSES = (NOM_MOC_VMO_METRIC_NU, NOM_MOC_VMO_METRIC_SA_RT, NOM_MOC_VMO_AL_MON)
 RENEW_AFTER_S = 10  # re-poll well before the period runs out; it is also the keep-alive
 
 
@@ -107,7 +121,7 @@ class HostReply:
     data: bytes
 
 
-Event = Reading | DeviceEvent | HostReply
+Event = Reading | DeviceEvent | Waveform | HostReply
 
 
 # -- values ------------------------------------------------------------------------------
@@ -186,9 +200,10 @@ def _observations(handle: int, avas: list[tuple[int, bytes]]) -> list[Observatio
     return [Observation(handle, p, s, u, float_type(v), stamp) for p, s, u, v in values]
 
 
-def parse_poll_info(data: bytes, pos: int) -> list[Observation]:
-    """PollInfoList: contexts of objects, each with its attribute list (protocols.md §2.5)."""
-    out: list[Observation] = []
+def poll_objects(data: bytes, pos: int) -> list[tuple[int, list[tuple[int, bytes]]]]:
+    """PollInfoList: contexts of objects, each object's handle with its attribute list
+    (protocols.md §2.5)."""
+    out: list[tuple[int, list[tuple[int, bytes]]]] = []
     n_contexts, length = LIST_HEADER.unpack_from(data, pos)
     pos += LIST_HEADER.size
     if pos + length > len(data):
@@ -199,8 +214,13 @@ def parse_poll_info(data: bytes, pos: int) -> list[Observation]:
         for _ in range(n_objects):
             handle = U16.unpack_from(data, pos)[0]
             avas, pos = _ava_list(data, pos + 2)
-            out += _observations(handle, avas)
+            out.append((handle, avas))
     return out
+
+
+def parse_poll_info(data: bytes, pos: int) -> list[Observation]:
+    """The numeric observations of a PollInfoList."""
+    return [o for handle, avas in poll_objects(data, pos) for o in _observations(handle, avas)]
 
 
 # -- the decoder -------------------------------------------------------------------------
@@ -210,9 +230,10 @@ class IntelliVueDecoder:
     """Turns monitor bytes into Readings (canonical units), status events and host replies.
 
     It follows the association: when the monitor announces its MDS it answers with the
-    create result and the first extended poll, and renews the poll every RENEW_AFTER_S of
-    the monitor's time. Keep one decoder per monitor for the life of the bed: it remembers
-    the last cuff result, so a repeated NIBP value is never taken for a new measurement.
+    create result and the first extended polls (numerics, waves, alarms), and renews each
+    poll every RENEW_AFTER_S of the monitor's time. Keep one decoder per monitor for the
+    life of the bed: it remembers the last cuff result, so a repeated NIBP value is never
+    taken for a new measurement.
     """
 
     def __init__(self, bed: str) -> None:
@@ -223,8 +244,12 @@ class IntelliVueDecoder:
         self._invoke = 0
         self._status: dict[str, str] = {}
         self._last_cuff: tuple[object, ...] | None = None
-        self._polled_at: int | None = None  # monitor's relative time of the first reply
+        self._polled_at: dict[int, int] = {}  # per polled class: monitor's time of renewal
         self._last_t = 0.0
+        self._clock: tuple[float, int] | None = None  # (wall clock, relative time) together
+        self._waves: dict[int, WaveObject] = {}  # per object handle
+        self._wave_end: dict[str, float] = {}  # where each waveform's last block ended
+        self._alarms: set[MonitorAlarm] = set()
 
     @property
     def stats(self) -> DecoderStats:
@@ -234,7 +259,8 @@ class IntelliVueDecoder:
         """The link was re-made: drop a partial frame and the association."""
         self.deframer.reset()
         self.associated = self.mds_seen = False
-        self._polled_at = None
+        self._polled_at = {}
+        self._waves.clear()
 
     def feed(self, data: bytes) -> list[Event]:
         events: list[Event] = []
@@ -257,7 +283,7 @@ class IntelliVueDecoder:
         spdu = user[0]
         if spdu == AC_SPDU:
             self._count("association response")
-            self.associated, self.mds_seen, self._polled_at = True, False, None
+            self.associated, self.mds_seen, self._polled_at = True, False, {}
             return [self._event("association", {"state": "accepted"})]
         if spdu in (RF_SPDU, DN_SPDU, AB_SPDU):
             state = {RF_SPDU: "refused", DN_SPDU: "released", AB_SPDU: "aborted"}[spdu]
@@ -295,16 +321,29 @@ class IntelliVueDecoder:
         self._count("mds create")
         # MDSCreateInfo: the MDS object, then its attributes (the monitor's clocks among them)
         avas, _ = _ava_list(user, pos + EVENT_ARG.size + MANAGED.size)
+        t, rel = None, None
         for attr, value in avas:
-            if attr == NOM_ATTR_TIME_ABS and (t := bcd_time(value[:8])) is not None:
-                self._last_t = t
+            if attr == NOM_ATTR_TIME_ABS:
+                t = bcd_time(value[:8])
+            elif attr == NOM_ATTR_TIME_REL:
+                rel = U32.unpack_from(value)[0]
+        if t is not None:
+            self._last_t = t
+            # the relative time counts in 1/8 ms; the wall clock only in whole units
+            self._clock = (t, rel) if rel is not None else None
         from devices.protocols import intellivue_encode as enc  # one module each way
 
-        self.mds_seen, self._polled_at = True, None
+        self.mds_seen, self._polled_at = True, {}
+        self._waves.clear()
+        # the three extended polls go out in one write: one request on the wire each
+        polls = b"".join(
+            enc.extended_poll_request(self._next_invoke(), POLL_PERIOD_S, code)
+            for code in POLLED_CLASSES
+        )
         return [
             self._event("association", {"state": "mds created"}),
             HostReply(enc.mds_create_result(invoke, event_time)),
-            HostReply(enc.extended_poll_request(self._next_invoke(), POLL_PERIOD_S)),
+            HostReply(polls),
         ]
 
     def _action_result(self, user: bytes, pos: int) -> list[Event]:
@@ -321,15 +360,75 @@ class IntelliVueDecoder:
             t = self._last_t
         self._last_t = t
         out: list[Event] = []
-        if self._polled_at is None:
-            self._polled_at = rel
-        elif (rel - self._polled_at) & 0xFFFFFFFF >= RENEW_AFTER_S * REL_TICKS_PER_S:
+        polled_at = self._polled_at.get(code)
+        if polled_at is None:
+            self._polled_at[code] = rel
+        elif (rel - polled_at) & 0xFFFFFFFF >= RENEW_AFTER_S * REL_TICKS_PER_S:
             from devices.protocols import intellivue_encode as enc
 
-            self._polled_at = rel
-            out.append(HostReply(enc.extended_poll_request(self._next_invoke(), POLL_PERIOD_S)))
+            self._polled_at[code] = rel
+            request = enc.extended_poll_request(self._next_invoke(), POLL_PERIOD_S, code)
+            out.append(HostReply(request))
         if code == NOM_MOC_VMO_METRIC_NU:
             out += self._numerics(parse_poll_info(user, pos), t)
+        elif code == NOM_MOC_VMO_METRIC_SA_RT:
+            out += self._sample_arrays(poll_objects(user, pos), self._time_of(rel, t))
+        elif code == NOM_MOC_VMO_AL_MON:
+            out += self._alarm_lists(poll_objects(user, pos), t)
+        return out
+
+    def _time_of(self, rel: int, fallback: float) -> float:
+        """Wall-clock time of a relative time, from the pair the MDS create carried."""
+        if self._clock is None:
+            return fallback
+        t0, rel0 = self._clock
+        return t0 + ((rel - rel0) & 0xFFFFFFFF) / REL_TICKS_PER_S
+
+    def _sample_arrays(
+        self, objects: list[tuple[int, list[tuple[int, bytes]]]], t: float
+    ) -> list[Event]:
+        """Waves, their first sample at the result's time (protocols.md §2.5); a block that
+        starts where the last one ended continues its trace."""
+        out: list[Event] = []
+        for handle, avas in objects:
+            for array in read_wave_attributes(self._waves, handle, avas, float_type):
+                signal = WAVE_PHYSIO.get(array.physio_id)
+                if signal is None:
+                    self._count(f"wave 0x{array.physio_id:04X} not drawn")
+                    continue
+                obj = self._waves[handle]
+                if obj.scale is None or not obj.period_ticks or obj.unit is None:
+                    self._count("wave before its specification")
+                    continue
+                if obj.unit not in WAVE_UNITS[signal]:
+                    self.stats.unknown_unit += 1
+                    continue
+                start = t
+                end = self._wave_end.get(signal)
+                if end is not None and abs(start - end) < JOIN_S:
+                    start = end
+                block = waveform(self.bed, start, signal, obj, array)
+                self._wave_end[signal] = block.end
+                out.append(block)
+        return out
+
+    def _alarm_lists(
+        self, objects: list[tuple[int, list[tuple[int, bytes]]]], t: float
+    ) -> list[Event]:
+        """The monitor's alarms as events when one appears or goes (not every poll)."""
+        active: set[MonitorAlarm] | None = None
+        for _handle, avas in objects:
+            found = read_alarm_lists(avas)
+            if found is not None:
+                active = (active or set()) | found
+        if active is None:
+            return []
+        out: list[Event] = []
+        for alarm in sorted(active - self._alarms, key=lambda a: (a.source, a.code)):
+            out.append(DeviceEvent(self.bed, t, "monitor_alarm", {"state": "on", **alarm.detail}))
+        for alarm in sorted(self._alarms - active, key=lambda a: (a.source, a.code)):
+            out.append(DeviceEvent(self.bed, t, "monitor_alarm", {"state": "off", **alarm.detail}))
+        self._alarms = active
         return out
 
     def _numerics(self, observations: list[Observation], t: float) -> list[Event]:
@@ -378,7 +477,7 @@ class IntelliVueDecoder:
 def message_time(user: bytes) -> float | None:
     """The monitor's wall-clock time in a poll result or MDS create (for replaying captures)."""
     decoder = IntelliVueDecoder("capture")
-    decoder._polled_at = 0  # a capture is only read: no poll renewal
+    decoder._polled_at = dict.fromkeys(POLLED_CLASSES, 0)  # a capture is only read: no renewal
     try:
         decoder.decode_message(user)
     except (struct.error, IndexError, ValueError):

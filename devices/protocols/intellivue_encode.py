@@ -10,6 +10,8 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
+
 from devices.protocols.intellivue import (
     AC_SPDU,
     ACTION_RESULT,
@@ -51,7 +53,26 @@ from devices.protocols.intellivue import (
     UNIT_MMHG,
     UNIT_PERCENT,
 )
+from devices.protocols.intellivue_alert import (
+    NOM_ATTR_AL_MON_P_AL_LIST,
+    NOM_ATTR_AL_MON_T_AL_LIST,
+    NOM_MOC_VMO_AL_MON,
+    MonitorAlarm,
+    alarm_list,
+)
 from devices.protocols.intellivue_frame import FRAME_HEADER, MSG_TYPE, PROTOCOL_ID, fcs16
+from devices.protocols.intellivue_wave import (
+    NOM_ATTR_SA_SPECN,
+    NOM_ATTR_SA_VAL_OBS,
+    NOM_ATTR_SCALE_SPECN_I16,
+    NOM_ATTR_TIME_PD_SAMP,
+    NOM_ATTR_UNIT_CODE,
+    NOM_MOC_VMO_METRIC_SA_RT,
+    SA_OBS_HEAD,
+    SA_SPEC,
+    SCALE_RANGE_16,
+    WaveSpec,
+)
 
 SP_DATA = bytes.fromhex("E1 00 00 02")
 _SPECIAL = {v: k for k, v in FLOAT_SPECIAL.items()}
@@ -66,7 +87,29 @@ SIGNAL_UNITS = {
     **dict.fromkeys(NIBP_SIGNALS, UNIT_MMHG),
 }
 NIBP_COMPOUND_ID = 0x4A04  # the compound NIBP object's own physio id (protocols.md §2.7)
-POLL_PROFILE_OPTIONS = 0x80000000  # POLL_EXT_PERIOD_NU_1SEC: numerics once a second
+NOM_POLL_PROFILE_SUPPORT = 0x0001
+POLL_EXT_PERIOD_NU_1SEC = 0x80000000  # numerics once a second
+POLL_EXT_PERIOD_RTSA = 0x08000000  # real-time sample arrays (waves)
+POLL_EXT_ENUM = 0x04000000  # enumeration objects
+POLL_EXT_OPTIONS = POLL_EXT_PERIOD_NU_1SEC | POLL_EXT_PERIOD_RTSA
+
+# The fixed parts of the Association Request of the Philips "Data Export Interface
+# Programming Guide" (4535 645 88011): chapter 3 "Protocol Concept", section "Protocol
+# Dialog: Association Request", the message itself under "Protocol Commands: Connection
+# Startup". Byte values as the public ports reproduce them identically (checked against two):
+# the session data after the CN_SPDU header and its length; the presentation header (ACSE
+# AARQ in BER, indefinite lengths) after "C1" and its length, up to the BER length of the
+# MDSE user info; and the presentation trailer. Only the user info and the two lengths that
+# cover it are built here.
+ASSOC_SESSION_DATA = bytes.fromhex("05 08 13 01 00 16 01 02 80 00 14 02 00 02")
+ASSOC_PRESENTATION_HEADER = bytes.fromhex(
+    "31 80 A0 80 80 01 01 00 00 A2 80 A0 03 00 00 01 A4 80 30 80 02 01 01 06 04 52 01 00 01"
+    " 30 80 06 02 51 01 00 00 00 00 30 80 02 01 02 06 0C 2A 86 48 CE 14 02 01 00 00 00 01 01"
+    " 30 80 06 0C 2A 86 48 CE 14 02 01 00 00 00 02 01 00 00 00 00 00 00 61 80 30 80 02 01 01"
+    " A0 80 60 80 A1 80 06 0C 2A 86 48 CE 14 02 01 00 00 00 03 01 00 00 BE 80 28 80 06 0C 2A"
+    " 86 48 CE 14 02 01 00 00 00 01 01 02 01 02 81"
+)
+ASSOC_TRAILER = bytes(16)  # the end-of-contents octets of the indefinite-length BER
 
 
 # -- framing -----------------------------------------------------------------------------
@@ -140,28 +183,38 @@ def _data(ro_type: int, invoke: int, command: int, body: bytes, linked: bytes = 
 # -- the host's messages -----------------------------------------------------------------
 
 
-def association_request() -> bytes:
-    """CN_SPDU with the MDSE user info that asks for the extended poll profile (§2.4).
+def _length_indicator(n: int) -> bytes:
+    """A session/presentation length: one byte, or 0xFF and two bytes above 254 (§2.4)."""
+    return bytes((n,)) if n < 0xFF else b"\xff" + U16.pack(n)
 
-    The session/presentation (ACSE) part before the user info is the guide's fixed BER blob
-    ("Association Request" in chapter 5); it is not reproduced byte for byte here, so a real
-    monitor's acceptance is still to be checked on the bench.
+
+def poll_profile(options: int = POLL_EXT_OPTIONS) -> bytes:
+    """MDSEUserInfoStd asking for the extended poll profile with these POLL_EXT options.
+
+    Field by field as in the guide's Association Request (see ASSOC_PRESENTATION_HEADER):
+    protocol version, nomenclature version, functional units, system type (client), startup
+    mode (cold start), an empty option list, then the supported profiles: one
+    NOM_POLL_PROFILE_SUPPORT (PollProfileSupport: revision, min poll period 2500 x 1/8 ms, max
+    MTU rx 2500, max MTU tx 1000, max bandwidth unlimited, options dynamic create/delete)
+    whose optional package NOM_ATTR_POLL_PROFILE_EXT carries `options`.
     """
-    ext = _ava(NOM_ATTR_POLL_PROFILE_EXT, U32.pack(POLL_PROFILE_OPTIONS) + LIST_HEADER.pack(0, 0))
-    # PollProfileSupport: revision, min poll period (1 s), max mtu rx/tx, max bw, options
-    profile = struct.pack(
-        ">IIIIII", 0x80000000, REL_TICKS_PER_S, 1000, 1000, 0xFFFFFFFF, 0x60000000
-    )
-    support = _ava(0x0001, profile + _ava_list([ext]))  # NOM_POLL_PROFILE_SUPPORT
-    # MDSEUserInfoStd: protocol version, nomenclature version, functional units, system
-    # type, startup mode (cold start), option list (empty), supported profiles
-    user_info = (
-        struct.pack(">IIIII", 0x80000000, 0x40000000, 0, 0x80000000, 0x20000000)
-        + LIST_HEADER.pack(0, 0)
-        + _ava_list([support])
-    )
-    body = bytes((0x05, 0x08, 0x13, 0x01, 0x00, 0x16, 0x01, 0x02)) + user_info
-    return frame(bytes((CN_SPDU, len(body))) + body)
+    ext = _ava(NOM_ATTR_POLL_PROFILE_EXT, U32.pack(options) + LIST_HEADER.pack(0, 0))
+    support = struct.pack(">IIIIII", 0x80000000, 2500, 2500, 1000, 0xFFFFFFFF, 0x60000000)
+    profile = _ava(NOM_POLL_PROFILE_SUPPORT, support + _ava_list([ext]))
+    std = struct.pack(">IIIII", 0x80000000, 0x40000000, 0, 0x80000000, 0x20000000)
+    return std + LIST_HEADER.pack(0, 0) + _ava_list([profile])
+
+
+def association_request(options: int = POLL_EXT_OPTIONS) -> bytes:
+    """CN_SPDU: the guide's Association Request (protocols.md §2.4 step 1), its poll profile
+    asking for `options` (by default numerics each second and the real-time waves)."""
+    user = poll_profile(options)
+    if len(user) >= 0x80:
+        raise ValueError("user info needs a long BER length")
+    presentation = ASSOC_PRESENTATION_HEADER + bytes((len(user),)) + user + ASSOC_TRAILER
+    session = ASSOC_SESSION_DATA + b"\xc1" + _length_indicator(len(presentation))
+    session += presentation
+    return frame(bytes((CN_SPDU,)) + _length_indicator(len(session)) + session)
 
 
 def mds_create_result(invoke: int, event_time: int) -> bytes:
@@ -240,16 +293,78 @@ def poll_reply(
         if nibp_time is not None:
             avas.append(_ava(NOM_ATTR_TIME_STAMP_ABS, bcd_time(nibp_time)))
         objects.append(U16.pack(handle) + _ava_list(avas))
+    return _poll_result(NOM_MOC_VMO_METRIC_NU, objects, invoke, t, rel_ticks, poll_number, linked)
+
+
+def _poll_result(
+    code: int,
+    objects: list[bytes],
+    invoke: int,
+    t: float | None,
+    rel_ticks: int,
+    poll_number: int,
+    linked: int | None = None,
+) -> bytes:
+    """PollMdibDataReplyExt for partition 1 / `code`: one context of these objects."""
     context = struct.pack(">HHH", 0, len(objects), sum(map(len, objects))) + b"".join(objects)
     info = LIST_HEADER.pack(1, len(context)) + context
-    reply = POLL_EXT_REPLY.pack(
-        poll_number, 0, rel_ticks & 0xFFFFFFFF, bcd_time(t), 1, NOM_MOC_VMO_METRIC_NU, 0
-    )
+    reply = POLL_EXT_REPLY.pack(poll_number, 0, rel_ticks & 0xFFFFFFFF, bcd_time(t), 1, code, 0)
     body = reply + info
     result = ACTION_RESULT.pack(NOM_MOC_VMS_MDS, 0, 0, NOM_ACT_POLL_MDIB_DATA_EXT, len(body))
     if linked is None:
         return frame(_data(RORS, invoke, CMD_CONFIRMED_ACTION, result + body))
     return frame(_data(RORLS, invoke, CMD_CONFIRMED_ACTION, result + body, bytes((linked, 1))))
+
+
+def wave_poll_reply(
+    waves: Mapping[WaveSpec, np.ndarray],
+    invoke: int,
+    t: float | None,
+    rel_ticks: int,
+    *,
+    poll_number: int = 1,
+    with_specs: bool = True,
+    states: Mapping[int, int] | None = None,
+) -> bytes:
+    """An extended poll result for NOM_MOC_VMO_METRIC_SA_RT: one object per wave, its
+    samples in absolute units. `with_specs` adds the static attributes (specification,
+    scale, sample period, unit) the monitor sends in a poll's first result."""
+    states = states or {}
+    objects: list[bytes] = []
+    for handle, (spec, values) in enumerate(waves.items(), start=0x200):
+        raw = spec.to_words(np.asarray(values, dtype=np.float64)).tobytes()
+        obs = SA_OBS_HEAD.pack(spec.physio_id, states.get(spec.physio_id, 0), len(raw)) + raw
+        avas = []
+        if with_specs:
+            lo_abs, hi_abs, lo, hi = spec.scale
+            scale = SCALE_RANGE_16.pack(float_type(lo_abs), float_type(hi_abs), lo, hi)
+            avas += [
+                _ava(NOM_ATTR_SA_SPECN, SA_SPEC.pack(len(values), 16, spec.significant_bits, 0)),
+                _ava(NOM_ATTR_SCALE_SPECN_I16, scale),
+                _ava(NOM_ATTR_TIME_PD_SAMP, U32.pack(spec.period_ticks)),
+                _ava(NOM_ATTR_UNIT_CODE, U16.pack(spec.unit)),
+            ]
+        avas.append(_ava(NOM_ATTR_SA_VAL_OBS, obs))
+        objects.append(U16.pack(handle) + _ava_list(avas))
+    return _poll_result(NOM_MOC_VMO_METRIC_SA_RT, objects, invoke, t, rel_ticks, poll_number)
+
+
+def alarm_poll_reply(
+    physiological: list[MonitorAlarm],
+    technical: list[MonitorAlarm],
+    invoke: int,
+    t: float | None,
+    rel_ticks: int,
+    *,
+    poll_number: int = 1,
+) -> bytes:
+    """An extended poll result for the alert monitor: its P- and T-alarm lists."""
+    avas = [
+        _ava(NOM_ATTR_AL_MON_P_AL_LIST, alarm_list(physiological)),
+        _ava(NOM_ATTR_AL_MON_T_AL_LIST, alarm_list(technical)),
+    ]
+    objects = [U16.pack(0x300) + _ava_list(avas)]
+    return _poll_result(NOM_MOC_VMO_AL_MON, objects, invoke, t, rel_ticks, poll_number)
 
 
 # -- what the virtual monitor reads of the host ------------------------------------------
@@ -260,11 +375,15 @@ class HostMessage:
     kind: str  # "associate", "release", "mds result", "poll", "other"
     invoke: int = 0
     period_s: float = 0.0
+    code: int = 0  # the polled object class (a poll)
+    options: int = 0  # the POLL_EXT options asked for (an association)
 
 
 def parse_host_message(user: bytes) -> HostMessage:
     if user[0] == CN_SPDU:
-        return HostMessage("associate")
+        at = user.find(U16.pack(NOM_ATTR_POLL_PROFILE_EXT) + U16.pack(8))
+        options = U32.unpack_from(user, at + 4)[0] if at >= 0 else 0
+        return HostMessage("associate", options=options)
     if user[0] == FN_SPDU:
         return HostMessage("release")
     if user[:4] != SP_DATA:
@@ -276,5 +395,6 @@ def parse_host_message(user: bytes) -> HostMessage:
     is_action = ro_type == ROIV and command == CMD_CONFIRMED_ACTION
     if is_action and U16.unpack_from(user, 24)[0] == NOM_ACT_POLL_MDIB_DATA_EXT:
         ticks = U32.unpack_from(user, 44)[0] if len(user) >= 48 else 0
-        return HostMessage("poll", invoke, ticks / REL_TICKS_PER_S)
+        code = U16.unpack_from(user, 32)[0]
+        return HostMessage("poll", invoke, ticks / REL_TICKS_PER_S, code)
     return HostMessage("other", invoke)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from dashboard import build_station
 from devices.simulator.ivue_monitor import VirtualIntelliVue
 from devices.simulator.virtual_device import VirtualMonitorDevice
 from monitor.config import parse_config
+from monitor.model import Waveform
 from tests.helpers import config_dict, start_by_override, wait_until
 
 pytestmark = pytest.mark.slow
@@ -33,6 +35,23 @@ def test_readings_reach_the_bed_and_a_silent_association_is_renewed(tmp_path: Pa
         assert latest["HR"].unit == "/min" and virtual.associations == 1
         stats = device.decoder.stats
         assert stats.good >= 5 and stats.bad == 0 and stats.unknown_unit == 0
+
+        # the pleth and ECG sample arrays reach the live pages as one trace each
+        def waves(signal: str) -> list[Waveform]:
+            return [w for w in station.ward.delta("chair-1", 0).waves if w.signal == signal]
+
+        wait_until(lambda: len(waves("PLETH")) >= 4, 5, "pleth sample arrays")
+        pleth = waves("PLETH")
+        assert {w.rate_hz for w in pleth} == {125.0} and {len(w.samples) for w in pleth} == {32}
+        assert all(abs(b.t - a.end) < 1e-6 for a, b in zip(pleth, pleth[1:], strict=False))
+        samples = np.concatenate([w.samples for w in pleth])
+        assert 0 < float(samples.min()) < 10 < 50 < float(samples.max()) < 90  # pulse shape
+        ecg = waves("ECG1")
+        assert ecg and {w.rate_hz for w in ecg} == {500.0}
+        assert max(float(np.max(w.samples)) for w in ecg) > 800  # R waves, in µV
+        station.store.flush()
+        stored = station.store.wave(hub.session.id, "PLETH")  # type: ignore[union-attr]
+        assert len(stored.v) >= 4 * 32
 
         virtual.drop_association()  # the monitor forgets the host without a word
         wait_until(lambda: virtual.associations == 2, 6, "the host to associate again")

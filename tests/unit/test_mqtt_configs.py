@@ -8,7 +8,7 @@ import pytest
 
 from devices.agent_config import load_agent_config
 from monitor.config import ConfigError, load_config
-from monitor.device_config import MqttDevice
+from monitor.device_config import IntelliVueDevice, MqttDevice
 from tests.helpers import REPO
 
 
@@ -26,6 +26,17 @@ def test_the_chair_example_loads_once_its_password_file_exists(tmp_path: Path) -
     (tmp_path / "chair.yaml").write_text(text.replace("../devices", str(REPO / "devices")))
     config = load_agent_config(tmp_path / "chair.yaml")
     assert config.broker.secret() == "pw" and config.spool == str(tmp_path / "spool/chair-1.db")
+
+
+def test_a_chair_can_read_an_intellivue(tmp_path: Path) -> None:
+    (tmp_path / "chair.secret").write_text("pw\n")
+    (tmp_path / "chair.yaml").write_text(
+        "broker: {host: 127.0.0.1, username: chair-2, password_file: chair.secret}\n"
+        "clinic: north\nbed: chair-2\n"
+        "device: {kind: intellivue, port: /dev/ttyUSB0}\n"
+    )
+    config = load_agent_config(tmp_path / "chair.yaml")
+    assert isinstance(config.device, IntelliVueDevice) and config.device.baudrate == 115200
 
 
 def test_a_password_is_never_shown() -> None:
