@@ -205,10 +205,12 @@ def users_command(args: argparse.Namespace) -> int:
             store.audit(now, operator, "user_added", {"user": name, "role": role})
         elif args.action == "disable":
             store.update_user(name, disabled=True)
-            store.audit(now, operator, "user_disabled", {"user": name})
+            ended = store.end_logins(name, now, "disabled")  # at once, not at the next login
+            store.audit(now, operator, "user_disabled", {"user": name, "logins_ended": ended})
         else:
             store.update_user(name, pw_hash=hash_password(_new_password(args)))
-            store.audit(now, operator, "password_reset", {"user": name})
+            ended = store.end_logins(name, now, "password_reset")
+            store.audit(now, operator, "password_reset", {"user": name, "logins_ended": ended})
         print(f"{args.action}: {name}")
         return 0
     except (AccessError, StoreError) as err:

@@ -48,7 +48,15 @@ class ServerConfig(Strict):
     auth: bool = False
     """Logins and roles. Required to bind anything but a loopback address."""
     idle_timeout_min: float = Field(15, gt=0, le=720)
-    login_attempts_per_minute: int = Field(5, ge=1, le=100)
+    login_attempts_per_minute: int = Field(30, ge=1, le=600)
+    """Per address, generous: behind a proxy every browser may share one address."""
+    login_failures_before_lock: int = Field(5, ge=3, le=20)
+    """Wrong passwords in a row that lock a user's name; each further lock lasts twice as
+    long (up to an hour) until a right password or an admin's unlock."""
+    login_lock_min: float = Field(1, gt=0, le=60)
+    behind_tls_proxy: bool = False
+    """The station is reached through a TLS reverse proxy on this machine: cookies are
+    marked Secure, and the client's address is read from the proxy's X-Forwarded-For."""
 
     @model_validator(mode="after")
     def _no_open_bind_without_logins(self) -> ServerConfig:

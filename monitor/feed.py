@@ -149,9 +149,16 @@ class LiveFeed(Protocol):
     def training_view(self, bed: str) -> TrainingView | None: ...
 
     def training_command(
-        self, bed: str, command: str, user: str, value: str = "", level: float | None = None
+        self,
+        bed: str,
+        command: str,
+        user: str,
+        value: str = "",
+        level: float | None = None,
+        may_review: bool = False,
     ) -> None:
-        """start SCENARIO, goto, trigger, event, artifact, set, ramp, release; CommandError."""
+        """start SCENARIO, replay SESSION (a live one only if `may_review`), goto, trigger,
+        event, artifact, set, ramp, release; CommandError."""
         ...
 
     def debrief(self, bed: str) -> Debrief | None: ...

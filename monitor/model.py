@@ -222,3 +222,14 @@ class UserRecord:
     pw_hash: str = field(repr=False)
     disabled: bool
     created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class LoginRecord:
+    """One login to the web app, as the station keeps it (the cookie names it)."""
+
+    user: str
+    started_at: float
+    last_active: float
+    ended_at: float | None
+    end_reason: str | None

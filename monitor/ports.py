@@ -17,6 +17,7 @@ from monitor.model import (
     AlarmRecord,
     AlarmTransition,
     DeviceEvent,
+    LoginRecord,
     Reading,
     SessionInfo,
     Source,
@@ -196,6 +197,18 @@ class Accounts(Protocol):
     def audit(self, t: float, user: str, action: str, detail: dict[str, Any]) -> None: ...
 
     def audit_log(self, limit: int = 500) -> list[tuple[float, str, str, str]]: ...
+
+    def open_login(self, login_id: str, user: str, t: float) -> None: ...
+
+    def login(self, login_id: str) -> LoginRecord | None: ...
+
+    def touch_login(self, login_id: str, t: float) -> None: ...
+
+    def end_login(self, login_id: str, t: float, reason: str) -> None: ...
+
+    def end_logins(self, user: str, t: float, reason: str) -> int: ...
+
+    def open_logins(self) -> dict[str, int]: ...
 
 
 class StationRecords(ReviewSource, ReviewSteps, Accounts, Protocol):

@@ -11,7 +11,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from monitor.feed import CommandError
-from monitor.ports import Device, Trainable
+from monitor.ports import Device, StoreError, Trainable
 from monitor.session import rate_steps
 from monitor.training import Debrief, TimelineEntry, TrainingView
 
@@ -52,16 +52,28 @@ class BedTraining:
         return self.device.training_view() if isinstance(self.device, Trainable) else None
 
     def training_command(
-        self, command: str, user: str, value: str = "", level: float | None = None
+        self,
+        command: str,
+        user: str,
+        value: str = "",
+        level: float | None = None,
+        may_review: bool = False,
     ) -> None:
         """start SCENARIO, or an instructor command for the running one (goto, trigger,
-        event, artifact, set, ramp, release). Simulated beds only."""
+        event, artifact, set, ramp, release). Simulated beds only. Replaying a patient's
+        (live) session shows a real record: only for a user who `may_review` it."""
         trainer = self._trainer()
         try:
             if command == "start":
                 trainer.start_scenario(value)
             elif command == "replay":
                 session_id = _session_number(value)
+                try:
+                    source = self.store.session(session_id).source
+                except StoreError:
+                    raise CommandError(f"session: no session {session_id}") from None
+                if source == "live" and not may_review:
+                    self._refuse_replay(user, session_id)
                 rows = self.store.readings(session_id)
                 trainer.start_replay(f"Replay of session {session_id}", rows)
             else:
@@ -73,6 +85,15 @@ class BedTraining:
             self.core.log_event("instructor", user, payload, self.clock.now())
             self.journal.extend(self.core.take())
         self._drain()
+
+    def _refuse_replay(self, user: str, session_id: int) -> None:
+        why = "replaying a patient's session needs the review permission"
+        payload = {"command": "replay", "session": session_id, "reasons": [why]}
+        with self._lock:
+            self.core.log_event("refused", user, payload, self.clock.now())  # audited
+            self.journal.extend(self.core.take())
+        self._drain()
+        raise CommandError(why)
 
     def debrief(self) -> Debrief | None:
         """The running scenario's debrief, with this bed's alarms since it started."""

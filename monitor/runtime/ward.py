@@ -102,10 +102,16 @@ class Ward:
         return self.runtime(bed).training_view()
 
     def training_command(
-        self, bed: str, command: str, user: str, value: str = "", level: float | None = None
+        self,
+        bed: str,
+        command: str,
+        user: str,
+        value: str = "",
+        level: float | None = None,
+        may_review: bool = False,
     ) -> None:
         runtime = self.runtime(bed)
-        runtime.training_command(command, user, value, level)
+        runtime.training_command(command, user, value, level, may_review)
         clock = runtime.clock
         if (
             command in ("start", "replay")

@@ -11,8 +11,9 @@ from monitor.files import SharedFileError, private_file, private_folder
 from monitor.ports import StoreError
 from monitor.storage.ids import new_uid
 
-SCHEMA_VERSION = 6
-MIGRATES_FROM = 3  # 4 and 5 only added tables (waves, chunks; users, audit); 6 sessions.uid
+SCHEMA_VERSION = 7
+MIGRATES_FROM = 3  # 4, 5 and 7 only added tables (waves, chunks; users, audit; logins);
+# 6 added sessions.uid
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -107,6 +108,15 @@ CREATE TABLE IF NOT EXISTS audit (
     action TEXT NOT NULL,
     detail TEXT NOT NULL DEFAULT '{}'
 );
+CREATE TABLE IF NOT EXISTS logins (
+    id TEXT PRIMARY KEY,
+    username TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    last_active REAL NOT NULL,
+    ended_at REAL,
+    end_reason TEXT
+);
+CREATE INDEX IF NOT EXISTS logins_open ON logins (username) WHERE ended_at IS NULL;
 """
 
 

@@ -123,10 +123,25 @@ _ONE_OPEN_SESSION_PER_BED = """
 CREATE UNIQUE INDEX sessions_one_open ON sessions (bed) WHERE ended_at IS NULL;
 """
 
+# A login is a row: logging out, a password reset, disabling the user or an admin's "log out
+# everywhere" ends it, and a cookie naming an ended login is refused.
+_LOGINS = """
+CREATE TABLE logins (
+    id TEXT PRIMARY KEY,
+    username TEXT NOT NULL,
+    started_at DOUBLE PRECISION NOT NULL,
+    last_active DOUBLE PRECISION NOT NULL,
+    ended_at DOUBLE PRECISION,
+    end_reason TEXT
+);
+CREATE INDEX logins_open ON logins (username) WHERE ended_at IS NULL;
+"""
+
 MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (1, "sessions, readings, events, alarms, waveforms and chunks", _SESSION_LOG),
     (2, "staff accounts and the audit trail", _ACCOUNTS_AND_AUDIT),
     (3, "at most one open session per bed across stations", _ONE_OPEN_SESSION_PER_BED),
+    (4, "logins kept by the station, so that ending one is immediate", _LOGINS),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -7,7 +7,7 @@ import json
 import sqlite3
 from typing import Any
 
-from monitor.model import AUDITED_EVENTS, UserRecord
+from monitor.model import AUDITED_EVENTS, LoginRecord, UserRecord
 from monitor.storage.database import Database, StoreError
 
 
@@ -50,6 +50,51 @@ class UsersAndAudit(Database):
 
     def users(self) -> list[UserRecord]:
         return [_user(r) for r in self._query("SELECT * FROM users ORDER BY name")]
+
+    # -- logins: kept here, so that ending one (or all of a user's) takes effect at once ----
+
+    def open_login(self, login_id: str, user: str, t: float) -> None:
+        self._execute(
+            "INSERT INTO logins (id, username, started_at, last_active) VALUES (?, ?, ?, ?)",
+            (login_id, user, t, t),
+        )
+
+    def login(self, login_id: str) -> LoginRecord | None:
+        rows = self._query(
+            "SELECT username, started_at, last_active, ended_at, end_reason FROM logins"
+            " WHERE id = ?",
+            (login_id,),
+        )
+        return LoginRecord(*rows[0]) if rows else None
+
+    def touch_login(self, login_id: str, t: float) -> None:
+        self._execute(
+            "UPDATE logins SET last_active = ? WHERE id = ? AND ended_at IS NULL", (t, login_id)
+        )
+
+    def end_login(self, login_id: str, t: float, reason: str) -> None:
+        self._execute(
+            "UPDATE logins SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL",
+            (t, reason, login_id),
+        )
+
+    def end_logins(self, user: str, t: float, reason: str) -> int:
+        """End every open login of `user` (a password reset, disabling, "log out everywhere");
+        returns how many were open."""
+        with self._lock:
+            rows = self._query(
+                "SELECT id FROM logins WHERE username = ? AND ended_at IS NULL", (user,)
+            )
+            for row in rows:
+                self.end_login(row[0], t, reason)
+        return len(rows)
+
+    def open_logins(self) -> dict[str, int]:
+        """Open logins per user (the admin page)."""
+        rows = self._query(
+            "SELECT username, count(*) FROM logins WHERE ended_at IS NULL GROUP BY username"
+        )
+        return {r[0]: int(r[1]) for r in rows}
 
     def audit(self, t: float, user: str, action: str, detail: dict[str, Any]) -> None:
         """Logins, failed logins, exports and user changes (alarm and session actions are

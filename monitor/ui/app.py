@@ -13,13 +13,13 @@ from flask_wtf.csrf import generate_csrf
 
 from monitor.config import AlarmRule, ServerConfig
 from monitor.feed import LiveFeed
-from monitor.ports import Accounts, ReviewSource, StationRecords, StoreError
+from monitor.ports import ReviewSource, StationRecords, StoreError
 from monitor.record_words import clock, step_title, step_words
 from monitor.session_config import SessionConfig
 from monitor.ui import stream
 from monitor.ui.auth import Access, install, page_permission
 from monitor.ui.broadcast import Broadcaster
-from monitor.ui.pages import bed, debrief, instructor, overview, review, review_signoff
+from monitor.ui.pages import admin, bed, debrief, instructor, overview, review, review_signoff
 
 ASSETS = Path(__file__).with_name("assets")
 BED_PATH = re.compile(r"^/bed/([a-z0-9][a-z0-9_-]{0,31})$")
@@ -66,6 +66,7 @@ def create_app(
     else:
         access = Access(station, enabled=False, secret=b"ketamine-monitor")
     app.server.extensions["monitor_access"] = access  # the gate's table, for the tests
+    lockout = app.server.extensions.get("monitor_lockout")  # with logins on
     bed_ids = {b.id for b in feed.beds()}
     training = bool(instructor.training_beds(feed))
     links = [("Ward", "/", "live"), ("Sessions", "/sessions", "review")]
@@ -169,7 +170,7 @@ def create_app(
         if store is not None and path == "/audit":
             return audit_layout(store)
         if store is not None and path == "/admin":
-            return admin_layout(store, config_text)
+            return admin.layout(store, lockout, config_text)
         m = REVIEW_PATH.match(path)
         if store is not None and m:
             try:
@@ -191,6 +192,7 @@ def create_app(
     if store is not None:
         review.register(app, store, rules or [], access)
         review_signoff.register(app, store, store, access)
+        admin.register(app, store, lockout, access)
     return app
 
 
@@ -226,30 +228,3 @@ def _detail(text: str) -> dict[str, Any]:
     except ValueError:
         return {"detail": text}
     return value if isinstance(value, dict) else {"detail": value}
-
-
-def admin_layout(store: Accounts, config_text: str) -> Any:
-    """Users (managed with `python -m monitor users`) and the running configuration."""
-    users = [
-        html.Tr(
-            [
-                html.Td(u.name),
-                html.Td(u.role),
-                html.Td("disabled" if u.disabled else "active"),
-                html.Td(clock(u.created_at)),
-            ]
-        )
-        for u in store.users()
-    ]
-    return html.Div(
-        [
-            html.H2("Users"),
-            html.P("Add, disable or reset users with: python -m monitor users …"),
-            html.Table(
-                [html.Tr([html.Th(h) for h in ("user", "role", "state", "created")]), *users],
-                className="alarm-list",
-            ),
-            html.H2("Configuration"),
-            html.Pre(config_text, className="config-text"),
-        ]
-    )

@@ -1,12 +1,13 @@
 """Logins, roles on every page and callback, audit of logins, and security headers.
 
-Flask-Login keeps the session, Flask-WTF guards the login and logout form posts against CSRF,
-and Flask-Limiter rate-limits login attempts. Every callback is registered through
-`Access.callback` with the permission it needs (monitor/access.py); every Dash request names
-its callback, and the gate checks that permission before Dash runs anything. A callback
-registered without one is refused (a test walks the app's callback map). Only what depends
-on the request's data (a limit change from the alarm form, an override) is checked again
-inside, through `Access.require`.
+Flask-Login keeps the user in the cookie, the station keeps the login itself (logins.py),
+Flask-WTF guards the login and logout form posts against CSRF, and Flask-Limiter keeps a
+generous per-address limit on login attempts (names lock on their own). Every callback is
+registered through `Access.callback` with the permission it needs (monitor/access.py);
+every Dash request names its callback, and the gate checks that permission before Dash runs
+anything. A callback registered without one is refused (a test walks the app's callback
+map). Only what depends on the request's data (a limit change from the alarm form, an
+override) is checked again inside, through `Access.require`.
 """
 
 from __future__ import annotations
@@ -19,25 +20,28 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote
 
 from dash import Dash
-from flask import Flask, Response, g, redirect, request, session
+from flask import Flask, Response, g, redirect, request
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
-from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
+from flask_login import LoginManager, UserMixin, current_user
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from monitor.access import ALL_PERMISSIONS, allowed, check_password, pseudonym
+from monitor.access import ALL_PERMISSIONS, allowed, pseudonym
 from monitor.config import ServerConfig
 from monitor.feed import CommandError
 from monitor.files import private_folder
+from monitor.lockout import LoginLockout
 from monitor.ports import Accounts
+from monitor.ui.logins import ENDED, current_login, end_here, login_page
+from monitor.ui.logins import register as register_logins
 
 SECRET_ENV = "MONITOR_SECRET_KEY"
 PUBLIC = ("/login", "/assets/login.css")
-HOME = {"instructor": "/instructor", "admin": "/admin"}  # others start on the ward
 PAGE_PERMISSIONS: tuple[tuple[str, str], ...] = (
     ("/bed/", "live"),
     ("/stream/", "live"),
@@ -170,7 +174,10 @@ def install(app: Dash, store: Accounts, server_config: ServerConfig, folder: Pat
         PERMANENT_SESSION_LIFETIME=idle_s + 60,
         WTF_CSRF_CHECK_DEFAULT=False,  # Dash posts JSON; only our own forms carry a token
         WTF_CSRF_TIME_LIMIT=None,
+        SESSION_COOKIE_SECURE=server_config.behind_tls_proxy,
     )
+    if server_config.behind_tls_proxy:  # one proxy in front: its X-Forwarded-* are trusted
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
     access = Access(server_config.station, server_config.auth, secret)
     policy: list[str] = []
 
@@ -181,7 +188,8 @@ def install(app: Dash, store: Accounts, server_config: ServerConfig, folder: Pat
         response.headers["Content-Security-Policy"] = policy[0]
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
+        # same-origin: Flask-WTF checks the Referer of a form post over HTTPS (the login)
+        response.headers["Referrer-Policy"] = "same-origin"
         return response
 
     if not server_config.auth:
@@ -193,6 +201,10 @@ def install(app: Dash, store: Accounts, server_config: ServerConfig, folder: Pat
     logins = LoginManager(server)
     csrf = CSRFProtect(server)
     limiter = Limiter(get_remote_address, app=server, storage_uri="memory://")
+    lockout = LoginLockout(
+        server_config.login_failures_before_lock, server_config.login_lock_min * 60
+    )
+    server.extensions["monitor_lockout"] = lockout  # the admin page unlocks here
 
     @logins.user_loader
     def load(name: str) -> StaffUser | None:
@@ -203,47 +215,18 @@ def install(app: Dash, store: Accounts, server_config: ServerConfig, folder: Pat
 
     @server.errorhandler(CSRFError)
     def bad_token(err: CSRFError) -> tuple[str, int]:
-        return _login_page("The form expired; please try again."), 400
+        return login_page("The form expired; please try again."), 400
 
     @server.errorhandler(429)
     def too_many(err: Exception) -> tuple[str, int]:
         store.audit(time.time(), request.form.get("username", "?"), "login_rate_limited", {})
-        return _login_page("Too many login attempts: wait a minute and try again."), 429
+        return login_page("Too many login attempts from here: wait a minute."), 429
 
-    @server.route("/login", methods=["GET", "POST"])
-    @limiter.limit(f"{server_config.login_attempts_per_minute} per minute", methods=["POST"])
-    def login() -> Any:
-        if request.method == "GET":
-            return _login_page()
-        csrf.protect()
-        name = request.form.get("username", "").strip()
-        password = request.form.get("password", "")
-        account = store.user(name)
-        if account is None or account.disabled or not check_password(account.pw_hash, password):
-            store.audit(time.time(), name or "?", "login_failed", {})
-            return _login_page("Unknown user or wrong password."), 401
-        login_user(StaffUser(account.name, account.role))
-        session.permanent = True
-        session["last_active"] = session["login_at"] = time.time()
-        store.audit(time.time(), name, "login", {"role": account.role})
-        home = HOME.get(account.role, "/")
-        target = request.args.get("next") or home
-        safe = urlsplit(target)
-        return redirect(target if not safe.netloc and target.startswith("/") else home)
-
-    # When each user last logged out, in this process: a session cookie issued before that is
-    # refused, whatever request re-sent it.
-    logged_out: dict[str, float] = {}
-
-    @server.route("/logout", methods=["POST"])
-    def logout() -> Any:
-        csrf.protect()
-        if current_user.is_authenticated:
-            store.audit(time.time(), current_user.name, "logout", {})
-            logged_out[current_user.name] = time.time()
-        logout_user()
-        session.clear()
-        return redirect("/login")
+    per_address = f"{server_config.login_attempts_per_minute} per minute"
+    register_logins(
+        server, store, lockout, csrf, limiter.limit(per_address, methods=["POST"]), StaffUser
+    )
+    touch_every_s = min(5.0, idle_s / 10)  # a write per click would be wasted
 
     @server.before_request
     def gate() -> Any:
@@ -253,37 +236,37 @@ def install(app: Dash, store: Accounts, server_config: ServerConfig, folder: Pat
         if not current_user.is_authenticated:
             return _refuse(path, 401, "log in first")
         now = time.time()
-        if session.get("login_at", 0.0) <= logged_out.get(current_user.name, -1.0):
-            # a cookie from before the user logged out (a request in flight re-sent it)
-            logout_user()
-            session.clear()
-            return _refuse(path, 401, "logged out")
-        last = session.get("last_active")
-        if last is not None and now - last > idle_s:
-            store.audit(now, current_user.name, "logout_idle", {"idle_s": round(now - last)})
-            logout_user()
-            session.clear()
-            return _refuse(path, 401, "logged out after inactivity")
+        found = current_login(store)
+        if found is None or found[1].ended_at is not None or found[1].user != current_user.name:
+            why = (found[1].end_reason or "ended") if found is not None else "ended"
+            return _refuse(path, 401, ENDED.get(why, ENDED["ended"]), end_here(why))
+        key, login = found
+        if now - login.last_active > idle_s:
+            store.end_login(key, now, "idle")
+            idle = {"idle_s": round(now - login.last_active)}
+            store.audit(now, current_user.name, "logout_idle", idle)
+            return _refuse(path, 401, "logged out after inactivity", end_here("idle"))
+        passive = path.startswith("/stream/")
         if path == "/_dash-update-component":
             body = request.get_json(silent=True)
             if not isinstance(body, dict):
                 return _refuse(path, 400, "a callback request is a JSON object")
-            if _passive(body):
-                g.passive = True
-            else:
-                session["last_active"] = now
+            passive = _passive(body)
             permission = access.permissions.get(str(body.get("output", "")))
             if permission is None or not allowed(current_user.role, permission):
                 return _refuse(path, 403, f"not permitted: {permission}")
+        if passive:
+            # a poll or a live stream neither keeps a login alive nor sends a cookie, which,
+            # answered after a logout, would log the browser back in
+            g.passive = True
+        elif now - login.last_active >= touch_every_s:
+            store.touch_login(key, now)
+        if path == "/_dash-update-component":
             return None
         if path.startswith("/stream/"):
-            # a live stream is passive, like a poll: it neither keeps a login alive nor sends a
-            # cookie, which, answered after a logout, would log the browser back in
-            g.passive = True
             if not allowed(current_user.role, page_permission(path)):
                 return _refuse(path, 403, f"not permitted for your role ({current_user.role})")
             return None
-        session["last_active"] = now
         if request.method != "GET":  # our only other form post is the logout
             return None if path == "/logout" else _refuse(path, 403, "not a known form")
         if not path.startswith(("/_dash", "/assets/")) and not allowed(
@@ -305,11 +288,18 @@ def _passive(body: dict[str, Any]) -> bool:
     return bool(changed) and all(str(p).endswith(".n_intervals") or p in PUSHED for p in changed)
 
 
-def _refuse(path: str, status: int, why: str) -> Any:
-    if path.startswith("/_dash") or request.method != "GET" or path.startswith("/assets/"):
-        return Response(json.dumps({"error": why}), status, mimetype="application/json")
+def _refuse(path: str, status: int, why: str, login: str = "/login") -> Any:
+    """JSON for the app's own requests (a script there follows `login`), else a page."""
+    if (
+        path.startswith("/_dash")
+        or request.method != "GET"
+        or path.startswith(("/assets/", "/stream/"))
+    ):
+        body = {"error": why, **({"login": login} if status == 401 else {})}
+        return Response(json.dumps(body), status, mimetype="application/json")
     if status == 401:
-        return redirect(f"/login?next={path}")
+        sep = "&" if "?" in login else "?"
+        return redirect(f"{login}{sep}next={quote(path)}")
     return Response(_plain_page("Not permitted", why), status, mimetype="text/html")
 
 
@@ -320,23 +310,3 @@ def _plain_page(title: str, body: str) -> str:
         f"</head><body><main class='login'><h1>{html.escape(title)}</h1>"
         f"<p>{html.escape(body)}</p><p><a href='/'>Back</a></p></main></body></html>"
     )
-
-
-def _login_page(message: str = "") -> str:
-    note = f"<p class='error' role='alert'>{html.escape(message)}</p>" if message else ""
-    return f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>Log in · Ketamine infusion monitor</title>
-<link rel="stylesheet" href="/assets/login.css"></head>
-<body><main class="login">
-<h1>Ketamine infusion monitor</h1>
-<form method="post">
-<input type="hidden" name="csrf_token" value="{generate_csrf()}">
-<label>User <input name="username" autocomplete="username" required autofocus></label>
-<label>Password <input name="password" type="password" autocomplete="current-password"
- required></label>
-<button type="submit">Log in</button>
-</form>{note}
-<p class="notice">A secondary display: the bedside monitor and the pump remain the primary
-alarm systems. Alarm limits are engineering defaults for the clinic to configure, not medical
-advice.</p>
-</main></body></html>"""

@@ -17,6 +17,7 @@ import yaml
 from dashboard import Station, build_station
 from monitor.access import PERMISSIONS, ROLES, AccessError, allowed, check_password, hash_password
 from monitor.config import ConfigError, parse_config
+from monitor.feed import CommandError
 from monitor.ports import StoreError
 from monitor.ui.auth import Access, page_permission
 from tests.helpers import MINIMAL_RULES, PLAN, REPO, config_dict
@@ -127,13 +128,60 @@ def test_role_matrix(station: Station) -> None:
     assert PERMISSIONS["instructor"] == {"any", "training"}
 
 
-def test_login_is_rate_limited_and_failures_are_audited(station: Station) -> None:
+def test_failures_lock_the_name_not_the_address_and_an_admin_unlocks(station: Station) -> None:
     client = station.app.server.test_client()
-    for _ in range(5):
+    for _ in range(4):
         assert login(client, "nurse", "wrong password!").status_code == 401
-    assert login(client, "nurse").status_code == 429  # even the right one, for a minute
+    refused = login(client, "nurse", "wrong password!")  # the 5th locks the name
+    assert refused.status_code == 429 and "try again after" in refused.get_data(as_text=True)
+    right = login(client, "nurse")  # even the right password, until the lock ends
+    assert right.status_code == 429 and "Too many wrong passwords for nurse" in right.text
+    # the same address (behind a proxy, the whole clinic's) still logs others in
+    assert login(station.app.server.test_client(), "physician").status_code == 302
     actions = [a for _, user, a, _ in station.store.audit_log() if user == "nurse"]
-    assert actions.count("login_failed") == 5 and "login_rate_limited" in actions
+    assert actions.count("login_failed") == 5
+    assert "login_locked" in actions and "login_refused_locked" in actions
+    # the admin page shows the lock and unlocks it (audited)
+    admin = station.app.server.test_client()
+    login(admin, "admin")
+    assert "locked until" in str(_admin_table(station, admin))
+    answer = _admin_click(station, admin, "ad-unlock", "nurse")
+    assert answer["response"]["ad-msg"]["children"] == "nurse unlocked."
+    assert login(client, "nurse").status_code == 302
+    unlocked = [(u, a) for _, u, a, d in station.store.audit_log() if a == "login_unlocked"]
+    assert unlocked == [("admin", "login_unlocked")]
+
+
+def _admin_table(station: Station, client: Any) -> Any:
+    from monitor.ui.pages.admin import users_table
+
+    return users_table(station.store, station.app.server.extensions["monitor_lockout"])
+
+
+def _admin_click(station: Station, client: Any, kind: str, user: str) -> Any:
+    output = next(k for k in station.app.callback_map if k.startswith("..ad-users"))
+    names = [u.name for u in station.store.users()]
+    clicked = {(kind, user): 1}
+    inputs = [
+        [
+            {"id": {"type": t, "user": n}, "property": "n_clicks", "value": clicked.get((t, n))}
+            for n in names
+        ]
+        for t in ("ad-unlock", "ad-logout")
+    ]
+    body = {
+        "output": output,
+        "outputs": [
+            {"id": "ad-users", "property": "children"},
+            {"id": "ad-msg", "property": "children"},
+        ],
+        "inputs": inputs,
+        "changedPropIds": [f'{{"type":"{kind}","user":"{user}"}}.n_clicks'],
+        "state": [],
+    }  # fmt: skip
+    response = client.post("/_dash-update-component", json=body)
+    assert response.status_code == 200, response.text
+    return response.get_json()
 
 
 def test_login_needs_the_form_token_and_a_live_account(station: Station) -> None:
@@ -256,20 +304,110 @@ def test_without_logins_only_loopback_host_names_are_served(tmp_path: Path) -> N
         st.store.close()
 
 
-def test_a_cookie_from_before_logout_is_refused_after_it(station: Station) -> None:
-    client = station.app.server.test_client()
-    login(client, "nurse")
-    page = client.get("/bed/chair-1")
-    assert page.status_code == 200
-    cookie = client.get_cookie("session")
-    assert cookie is not None
+def _logout(client: Any) -> None:
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
     client.post("/logout", data={"csrf_token": token})
-    # a request that was in flight at the logout brings the old cookie back
+
+
+def _users_cli(station: Station, *args: str) -> None:
+    config = Path(station.store.path).with_name("c.yaml")
+    config.write_text(f"store: {{path: {station.store.path}}}\n{BEDS}")
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor", "users", *args, "--config", str(config)],
+        cwd=REPO, input=PASSWORD + "!\n", capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("ending", ["logout", "password reset", "disable", "everywhere"])
+def test_a_cookie_is_refused_once_its_login_has_ended(station: Station, ending: str) -> None:
+    client = station.app.server.test_client()
+    login(client, "nurse")
+    assert client.get("/bed/chair-1").status_code == 200
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    if ending == "logout":
+        _logout(client)
+    elif ending == "password reset":  # from the users CLI, another process
+        _users_cli(station, "reset", "nurse", "--password-stdin")
+    elif ending == "disable":
+        _users_cli(station, "disable", "nurse")
+    else:  # an admin's "log out everywhere"
+        admin = station.app.server.test_client()
+        login(admin, "admin")
+        answer = _admin_click(station, admin, "ad-logout", "nurse")
+        assert answer["response"]["ad-msg"]["children"] == "Ended 1 login of nurse."
+    # a captured copy of the cookie (or a request in flight at the logout) brings it back
     client.set_cookie("session", cookie.value)
     assert client.get("/bed/chair-1").status_code in (302, 401)
-    assert client.post("/_dash-update-component", json={"output": "x"}).status_code == 401
+    refused = client.post("/_dash-update-component", json={"output": "bed-ack.children"})
+    assert refused.status_code == 401
+    if ending == "everywhere":
+        audit = [(u, a) for _, u, a, _ in station.store.audit_log() if a == "logins_ended"]
+        assert audit == [("admin", "logins_ended")]
+
+
+def test_an_ended_login_takes_the_browser_to_the_login_page_with_the_reason(
+    tmp_path: Path,
+) -> None:
+    st = build_station(parse_config(auth_config(tmp_path, idle_timeout_min=0.02)))  # 1.2 s
+    try:
+        st.store.add_user("nurse", "nurse", hash_password(PASSWORD), time.time())
+        client = st.app.server.test_client()
+        login(client, "nurse")
+        time.sleep(1.5)
+        page = client.get("/bed/chair-1")  # a page: sent to the login page, with why
+        assert page.status_code == 302
+        assert page.headers["Location"] == "/login?why=idle&next=/bed/chair-1"
+        text = client.get(page.headers["Location"]).get_data(as_text=True)
+        assert "logged out after a time without activity" in text
+        login(client, "nurse")
+        st.store.end_logins("nurse", time.time(), "everywhere")  # an admin, elsewhere
+        poll = client.get("/stream/chair-1/poll?after=")  # the page's script follows `login`
+        assert poll.status_code == 401 and poll.get_json()["login"] == "/login?why=everywhere"
+    finally:
+        st.store.close()
+
+
+def test_cookies_are_secure_behind_the_tls_proxy(tmp_path: Path) -> None:
+    st = build_station(parse_config(auth_config(tmp_path, behind_tls_proxy=True)))
+    try:
+        st.store.add_user("nurse", "nurse", hash_password(PASSWORD), time.time())
+        client = st.app.server.test_client()
+        origin = "https://monitor.clinic.example"
+        proxied = {"headers": {"X-Forwarded-For": "10.1.2.3", "X-Forwarded-Proto": "https",
+                               "Referer": origin + "/login"}, "base_url": origin}  # fmt: skip
+        page = client.get("/login", **proxied).get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+        form = {"username": "nurse", "password": PASSWORD, "csrf_token": token}
+        answer = client.post("/login", data=form, **proxied)
+        assert answer.status_code == 302
+        cookie = answer.headers["Set-Cookie"]
+        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+        assert answer.headers["Referrer-Policy"] == "same-origin"  # the browser sends it
+    finally:
+        st.store.close()
+
+
+def test_an_instructor_cannot_replay_a_patients_session(station: Station) -> None:
+    live = station.store.create_session("chair-2", "live", time.time() - 600, PLAN, "nurse")
+    station.store.close_session(live.id, time.time() - 60, "nurse")
+    hub = station.ward.runtime("chair-1")
+    with pytest.raises(CommandError, match="needs the review permission"):
+        hub.training_command("replay", "instructor", str(live.id))
+    station.store.flush()
+    refused = [(u, a) for _, u, a, _ in station.store.audit_log() if a == "refused"]
+    assert refused == [("instructor", "refused")]
+    # through the instructor console: the same refusal, on the page
+    client = station.app.server.test_client()
+    login(client, "instructor")
+    values = {"in-replay.n_clicks": 1, "in-bed.value": "chair-1",
+              "in-replay-session.value": str(live.id)}  # fmt: skip
+    answer = client.post("/_dash-update-component", json=_body(station, "in-status", values))
+    assert "needs the review permission" in answer.get_data(as_text=True)
+    with pytest.raises(CommandError, match="no readings"):  # a reviewer gets past the check
+        hub.training_command("replay", "dr", str(live.id), may_review=True)
 
 
 def test_the_record_files_are_the_station_users_own(tmp_path: Path) -> None:
@@ -304,3 +442,24 @@ def test_the_record_files_are_the_station_users_own(tmp_path: Path) -> None:
     assert str(info.value) == (
         f"{log}: group- or world-writable (mode 0664); refusing to start (chmod 600 {log})"
     )
+
+
+def _body(station: Station, output_id: str, values: dict[str, Any]) -> dict[str, Any]:
+    """A callback request as the page sends it: `values` by "id.property", the first one the
+    input that changed; pattern-matched inputs match no component."""
+    output = next(k for k in station.app.callback_map if k.startswith(output_id + "."))
+    spec = station.app.callback_map[output]
+
+    def item(dep: dict[str, Any]) -> Any:
+        if str(dep["id"]).startswith("{"):
+            return []
+        key = f"{dep['id']}.{dep['property']}"
+        return {"id": dep["id"], "property": dep["property"], "value": values.get(key)}
+
+    return {
+        "output": output,
+        "outputs": {"id": output_id, "property": output.split(".", 1)[1]},
+        "inputs": [item(d) for d in spec["inputs"]],
+        "state": [item(d) for d in spec["state"]],
+        "changedPropIds": [next(iter(values))],
+    }

@@ -223,7 +223,8 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
                 feed.training_command(bed, "start", access.user(), scenario)
                 return f"Started {scenario} on {bed}."
             if trigger == "in-replay":
-                feed.training_command(bed, "replay", access.user(), replay or "")
+                may_review = access.can("review")
+                feed.training_command(bed, "replay", access.user(), replay or "", None, may_review)
                 return f"Replaying session {replay} on {bed}."
             if trigger == "in-speed":
                 feed.clock_control("speed", float(args[2]))
