@@ -37,7 +37,7 @@ from monitor.feed import CommandError
 from monitor.files import private_folder
 from monitor.lockout import LoginLockout
 from monitor.ports import Accounts
-from monitor.ui.logins import ENDED, current_login, end_here, login_page
+from monitor.ui.logins import ENDED, current_login, login_again, login_page
 from monitor.ui.logins import register as register_logins
 
 SECRET_ENV = "MONITOR_SECRET_KEY"
@@ -239,13 +239,13 @@ def install(app: Dash, store: Accounts, server_config: ServerConfig, folder: Pat
         found = current_login(store)
         if found is None or found[1].ended_at is not None or found[1].user != current_user.name:
             why = (found[1].end_reason or "ended") if found is not None else "ended"
-            return _refuse(path, 401, ENDED.get(why, ENDED["ended"]), end_here(why))
+            return _refuse(path, 401, ENDED.get(why, ENDED["ended"]), login_again(why))
         key, login = found
         if now - login.last_active > idle_s:
             store.end_login(key, now, "idle")
             idle = {"idle_s": round(now - login.last_active)}
             store.audit(now, current_user.name, "logout_idle", idle)
-            return _refuse(path, 401, "logged out after inactivity", end_here("idle"))
+            return _refuse(path, 401, "logged out after inactivity", login_again("idle"))
         passive = path.startswith("/stream/")
         if path == "/_dash-update-component":
             body = request.get_json(silent=True)

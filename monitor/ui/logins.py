@@ -55,10 +55,10 @@ def current_login(store: Accounts) -> tuple[str, LoginRecord] | None:
     return (key, record) if record is not None else None
 
 
-def end_here(why: str) -> str:
-    """Forget the login in this browser; returns the login page's address with the reason."""
-    logout_user()
-    session.clear()
+def login_again(why: str) -> str:
+    """The login page's address, saying why. The refused cookie is left as it is: every
+    request it comes with (a page, a poll, a stream) is refused for the same reason until
+    the next login replaces it."""
     return f"/login?why={quote(why)}"
 
 
@@ -114,7 +114,9 @@ def register(
         if found is not None:
             store.end_login(found[0], now, "logout")
             store.audit(now, current_user.name, "logout", {})
-        return redirect(end_here("logout"))
+        logout_user()
+        session.clear()
+        return redirect(login_again("logout"))
 
 
 def _locked(name: str, until: float) -> str:

@@ -48,7 +48,7 @@ def test_nurse_and_physician(browser: Any, tmp_path: Path) -> None:
             station.store.add_user(f"{role}-a", role, hash_password(PASSWORD), time.time())
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("pageerror", lambda e: errors.append(str(e) + str(getattr(e, "stack", ""))))
         try:
             log_in(page, url, "nurse-a")
             monitor = station.ward.runtime("chair-1").device
@@ -70,7 +70,8 @@ def test_nurse_and_physician(browser: Any, tmp_path: Path) -> None:
 
             page.goto(url + "/bed/chair-1")
             page.get_by_role("button", name="Log out").click()
-            page.wait_for_url(url + "/login")
+            page.wait_for_url(url + "/login?why=logout")
+            expect(page.get_by_role("alert")).to_have_text("You logged out.")
 
             log_in(page, url, "physician-a")
             expect(change_limit(page, "")).to_contain_text("needs a reason")
@@ -84,6 +85,14 @@ def test_nurse_and_physician(browser: Any, tmp_path: Path) -> None:
             assert "physician-a\tAlarm limit changed" in text and "baseline 91 %" in text
             assert "nurse-a\tAlarm acknowledged" in text
             assert "nurse-a\tLogged in" in text and "nurse-a\tLogged out" in text
+
+            # An admin ends the physician's logins elsewhere: the open bed page does not go
+            # on showing a name and NO DATA, it goes to the login page and says why.
+            page.goto(url + "/bed/chair-1")
+            expect(page.locator(".station").first).to_contain_text("physician-a")
+            station.store.end_logins("physician-a", time.time(), "everywhere")
+            page.wait_for_url(url + "/login?why=everywhere&next=%2Fbed%2Fchair-1")
+            expect(page.get_by_role("alert")).to_have_text("An administrator ended your logins.")
             assert errors == []
         finally:
             page.close()
