@@ -4,12 +4,23 @@ Sans-I/O: bytes go in with `Pcd01Decoder.feed`, readings and device events come 
 ACK each message needs waits in `take_acks()` for the link to send. Parsing is the `hl7`
 package's; this module only frames, routes, maps codes and units, and answers.
 
-Wire facts (../shared/design/protocols.md §3.3, simulator-and-scale.md §3.2):
-* MLLP: 0x0B · message · 0x1C 0x0D; segments end with CR.
-* OBX-3 is `<MDC code>^<MDC reference id>^MDC`, OBX-5 the value, OBX-6 the unit as an MDC
-  dimension code or UCUM, OBX-14 the observation time, OBX-18 the device's EUI-64.
-* PV1-3 is the assigned location, point of care^room^bed: the chair.
-* ACK: MSA-1 AA accepted, AE an error in the content, AR the message itself refused.
+Wire facts, from IHE PCD TF-2 Rev. 8.0 (2018-10-23) unless marked (protocols.md §3.3):
+* MLLP (Appendix I, HL7 MLLP): 0x0B · message · 0x1C 0x0D; segments end with CR.
+* §3.1.4.1.1 and B.1 MSH-9: PCD-01 is `ORU^R01^ORU_R01`; MSH-10 is echoed in MSA-2.
+* B.8: OBX-3 `<MDC code>^<MDC reference id>^MDC`; OBX-4 the containment `MDS.VMD.CHAN.METRIC`,
+  trailing zeros marking a device-related OBX (MDS, VMD, channel) that carries no value
+  (B.8.3); OBX-5 the value; OBX-6 the unit, MDC first, else UCUM; OBX-11 `X` = "results
+  cannot be obtained"; OBX-14 the observation time, inherited from the nearest device-related
+  ancestor, then OBR-7; OBX-18 the equipment as EI, the EUI-64 in EI-3 when EI-4 is `EUI-64`,
+  sent once at the highest device level and inherited below it.
+* C.4: times carry a UTC offset (one without is taken as local); PV1-3 (B.6, C.7) is the
+  assigned location, point of care^room^bed: the chair.
+* ACK (§3.1.4.1.4, G.1, B.2): MSA-1 AA accepted, AE an error in the content, AR the message
+  refused; MSA-2 the control id. B.1 has PCD-01 senders set MSH-15 AL / MSH-16 NE (enhanced
+  mode); the station answers every message with one original-mode style ACK, as the TF's own
+  J.2 sample response and gateways' manuals do (AA, not the enhanced-mode CA).
+* Pump terms: PCD TF-3 Rev. 8.0 §7.1 (Tables 7.1.2-1, 7.1.3-1) and the IPEC supplement
+  Rev. 1.5 (2015-11-25) §X.1.2.2 sample message; see the constants below.
 """
 
 from __future__ import annotations
@@ -45,19 +56,31 @@ SIGNAL_CODES.update(
     }
 )
 
-# Infusion pump terms (IEEE 11073-10101 as used in IHE PCD PIV/DEC pump messages; one
-# public source, to be checked against RTMMS before a clinical release).
-PUMP_RATE = 157784  # MDC_FLOW_FLUID_PUMP, mL/h
-PUMP_VOLUME_INFUSED = 157864  # MDC_VOL_FLUID_DELIV, mL
-PUMP_CONCENTRATION = 157760  # MDC_CONC_DRUG, mg/mL
-PUMP_DRUG = 184330  # MDC_DRUG_NAME_TYPE
-PUMP_STATUS = 184508  # MDC_PUMP_STAT
+# Infusion pump terms. Codes are partition::term as printed in the TF, as 65536 * partition +
+# term in OBX-3. TF-3 = IHE PCD TF-3 Rev. 8.0 §7.1; IPEC = IHE PCD IPEC supplement Rev. 1.5,
+# §X.1.2.2 "Infusion Event Sample Message" (a pump's OBX segments in PCD-01 form).
+PUMP_RATE = 157784  # MDC_FLOW_FLUID_PUMP 2::26712, mL/h (TF-3 Tables 7.1.2-1, 7.1.3-1; IPEC)
+PUMP_VOLUME_INFUSED = 157864  # MDC_VOL_FLUID_DELIV 2::26792, mL (TF-3 Table 7.1.2-1)
+PUMP_VOLUME_TOTAL = 157993  # MDC_VOL_FLUID_DELIV_TOTAL, mL (IPEC OBX 17)
+PUMP_VOLUME_CHANNEL_TOTAL = 157948  # MDC_VOL_INFUS_ACTUAL_TOTAL 2::26876 (TF-3 Table 7.1.3-1)
+PUMP_CONCENTRATION = 157760  # MDC_CONC_DRUG, mg/mL = 264306 MDC_DIM_MILLI_G_PER_ML (IPEC OBX 21)
+PUMP_DRUG = 184330  # MDC_DRUG_NAME_TYPE 2::53258, text (TF-3 Table 7.1.2-1)
+PUMP_DRUG_LABEL = 184514  # MDC_DRUG_NAME_LABEL, ST (IPEC OBX 20)
+PUMP_STATUS = 184508  # MDC_PUMP_STAT 2::53436, "pump-status-..." (TF-3 Table 7.1.3-1)
+PUMP_INFUSING_STATUS = 184519  # MDC_PUMP_INFUSING_STATUS, CWE `^pump-status-...` (IPEC OBX 7)
 PUMP_NUMERICS = {
     PUMP_RATE: ("rate_ml_h", "mL/h"),
-    PUMP_VOLUME_INFUSED: ("volume_infused_ml", "mL"),
     PUMP_CONCENTRATION: ("concentration_mg_ml", "mg/mL"),
 }
-PUMP_TEXTS = {PUMP_DRUG: "drug", PUMP_STATUS: "status"}
+_VOLUMES = (PUMP_VOLUME_INFUSED, PUMP_VOLUME_TOTAL, PUMP_VOLUME_CHANNEL_TOTAL)
+PUMP_NUMERICS.update(dict.fromkeys(_VOLUMES, ("volume_infused_ml", "mL")))
+PUMP_TEXTS = dict.fromkeys((PUMP_DRUG, PUMP_DRUG_LABEL), "drug")
+PUMP_TEXTS.update(dict.fromkeys((PUMP_STATUS, PUMP_INFUSING_STATUS), "status"))
+
+# A metric whose code names no source takes it from its VMD (OBX-4's second level): the GE
+# B40 sends MDC_RESP_RATE under both (HL7 Reference Manual 2062665-001 G, p. 24). 70666 is
+# MDC_DEV_ECG_RESP_VMD, 69682 MDC_DEV_ANALY_AWAY_MULTI_PARAM_VMD (1::4146, TF-3 Table 7.2.1-1).
+VMD_SOURCES = {70666: "impedance", 69682: "co2"}
 
 # Unit spellings (MDC dimension code, MDC name, UCUM) -> (canonical unit, factor). Only
 # conversions to the unit the registry or the pump field names; anything else is refused.
@@ -284,7 +307,7 @@ class Pcd01Decoder:
 
     def _observations(self, msg: hl7.Message) -> tuple[list[Reading | DeviceEvent], str]:
         observations = _segments(msg, "OBX")
-        devices = [_part(o, 18) for o in observations]
+        devices = [_device(o) for o in observations]
         bed = self.bed
         if self.routes is not None:
             pv1 = _segments(msg, "PV1")
@@ -299,8 +322,9 @@ class Pcd01Decoder:
         out: list[Reading | DeviceEvent] = []
         pump: dict[str, object] = {}
         errors: list[str] = []
+        headers: dict[str, hl7.Segment] = {}  # device-related OBX by containment node
         for obx in observations:
-            error = self._obx(obx, bed, default_t, out, pump)
+            error = self._obx(obx, bed, default_t, out, pump, headers)
             if error:
                 errors.append(error)
         if pump:
@@ -319,31 +343,32 @@ class Pcd01Decoder:
         default_t: float | None,
         out: list[Reading | DeviceEvent],
         pump: dict[str, object],
+        headers: dict[str, hl7.Segment],
     ) -> str | None:
         """One OBX into `out` or `pump`; returns what was wrong with it, or None."""
-        code_text, value = _part(obx, 3), _field(obx, 5)
-        if not value or _field(obx, 11) == "X":  # a containment header, or "cannot obtain"
-            self.stats.no_value += bool(value)
+        code_text, value, sub_id = _part(obx, 3), _field(obx, 5), _part(obx, 4)
+        if not value:  # a device-related OBX (TF-2 B.8.3): its time and device pass down
+            headers[_node(sub_id)] = obx
             return None
-        try:
-            code = int(code_text)
-        except ValueError:
-            code = -1
+        if _field(obx, 11) == "X":  # "results cannot be obtained" (TF-2 B.8, OBX-11)
+            self.stats.no_value += 1
+            return None
+        code = _int(code_text)
         known = code in SIGNAL_CODES or code in PUMP_NUMERICS or code in PUMP_TEXTS
         if not known:
             self.stats.unknown_codes += 1
             name = _part(obx, 3, 2) or code_text
             self.stats.codes[name] = self.stats.codes.get(name, 0) + 1
             return None
-        t = _time(_field(obx, 14)) or default_t
+        chain = [obx] + [headers[k] for k in _ancestors(sub_id) if k in headers]
+        t = next((x for h in chain if (x := _time(_field(h, 14)))), None) or default_t
         if t is None:
             return f"OBX {code}: no observation time"
         if code in PUMP_TEXTS:
             # coded values carry the text in the second component (`^pump-status-paused`)
             parts = [_part(obx, 5, i) for i in (1, 2)]
             pump[PUMP_TEXTS[code]] = parts[1] or parts[0]
-            pump.setdefault("t", t)
-            return None
+            return _pump_seen(pump, t, chain)
         try:
             number = float(value)
         except ValueError:
@@ -363,12 +388,42 @@ class Pcd01Decoder:
             return f"OBX {code}: unit {_field(obx, 6)[:30]!r} is not convertible to {target}"
         if code in PUMP_NUMERICS:
             pump[PUMP_NUMERICS[code][0]] = round(number * unit, 6)
-            pump.setdefault("t", t)
-            if eui := _part(obx, 18):
-                pump["device"] = eui
-            return None
+            return _pump_seen(pump, t, chain)
+        if not source and (vmd := headers.get(".".join(sub_id.split(".")[:2]))) is not None:
+            source = VMD_SOURCES.get(_int(_part(vmd, 3)), "")
         out.append(Reading(bed, t, signal, round(number * unit, 6), target, source=source))
         return None
+
+
+def _pump_seen(pump: dict[str, object], t: float, chain: list[hl7.Segment]) -> None:
+    pump.setdefault("t", t)
+    if "device" not in pump and (eui := next((d for h in chain if (d := _device(h))), "")):
+        pump["device"] = eui
+
+
+def _device(obx: hl7.Segment) -> str:
+    """OBX-18 as EI (TF-2 B.8): the EUI-64 in EI-3 when EI-4 says so, else EI-1."""
+    if _part(obx, 18, 4).upper() == "EUI-64" and _part(obx, 18, 3):
+        return _part(obx, 18, 3)
+    return _part(obx, 18)
+
+
+def _node(sub_id: str) -> str:
+    """A device-related OBX-4 without its trailing zeros: `1.13.0.0` -> `1.13`."""
+    parts = sub_id.split(".")
+    while len(parts) > 1 and parts[-1] == "0":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _ancestors(sub_id: str) -> list[str]:
+    """The containment nodes above a metric, nearest first: `1.26.1.2` -> 1.26.1, 1.26, 1."""
+    parts = sub_id.split(".")
+    return [".".join(parts[:i]) for i in range(len(parts) - 1, 0, -1)]
+
+
+def _int(text: str) -> int:
+    return int(text) if text.isascii() and text.isdigit() else -1
 
 
 def _unit(obx: hl7.Segment, target: str) -> float | None:
@@ -382,15 +437,8 @@ def _unit(obx: hl7.Segment, target: str) -> float | None:
 
 
 # What the hl7 package raises on input it cannot take (an assert, too: found by fuzzing).
-_HL7_ERRORS = (
-    HL7Exception,
-    IndexError,
-    KeyError,
-    TypeError,
-    ValueError,
-    AttributeError,
-    AssertionError,
-)
+_HL7_ERRORS = (HL7Exception, IndexError, KeyError, TypeError, ValueError, AttributeError)
+_HL7_ERRORS += (AssertionError,)
 
 
 def _segments(msg: hl7.Message, name: str) -> list[hl7.Segment]:

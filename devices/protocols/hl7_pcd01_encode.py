@@ -1,7 +1,9 @@
 """ORU^R01 (IHE PCD-01) messages as a gateway pushes them: the virtual gateway's encoder.
 
 Sans-I/O: readings in, MLLP-framed bytes out. Written against this package's own decoder
-(hl7_pcd01.py): PV1-3 names the chair, OBX-3 the MDC code, OBX-6 a unit the decoder reads.
+(hl7_pcd01.py): PV1-3 names the chair, OBX-3 the MDC code and reference id, OBX-6 a unit
+the decoder reads, OBX-18 the pump's EUI-64 in the EI form of IHE PCD TF-2 Rev. 8.0 B.8.
+MSH-15/16 are AL/NE as TF-2 B.1 asks of a PCD-01 sender.
 """
 
 from __future__ import annotations
@@ -61,13 +63,13 @@ def oru_r01(
         if unit is None or spec is None:
             continue
         obx.append(
-            f"NM|{spec.mdc_code}^MDC_{r.signal}^MDC|1.1.1.{len(obx) + 1}|{r.value:g}"
+            f"NM|{spec.mdc_code}^{spec.mdc_name}^MDC|1.1.1.{len(obx) + 1}|{r.value:g}"
             f"|{unit}^MDC|||||R|||{hl7_time(r.t)}"
         )
     if pump is not None:
         obx.append(
             f"NM|{PUMP_RATE}^MDC_FLOW_FLUID_PUMP^MDC|2.1.1.1|{pump.rate_ml_h:g}"
-            f"|265266^MDC_DIM_MILLI_L_PER_HR^MDC|||||R|||{ts}||||{PUMP_EUI}^SYRINGE"
+            f"|265266^MDC_DIM_MILLI_L_PER_HR^MDC|||||R|||{ts}||||{PUMP_EUI}^^{PUMP_EUI}^EUI-64"
         )
         obx.append(f"CWE|{PUMP_STATUS}^MDC_PUMP_STAT^MDC|2.1.1.2|^{pump.status}||||||R|||{ts}")
     segments += [f"OBX|{i}|{text}" for i, text in enumerate(obx, 1)]
