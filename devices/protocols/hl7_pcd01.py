@@ -30,8 +30,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import hl7
-from hl7.exceptions import HL7Exception
 
+from devices.protocols.hl7_pcd01_ack import (
+    DATA_TYPE,
+    HL7_ERRORS,
+    REQUIRED_FIELD,
+    SEGMENT_SEQUENCE,
+    TABLE_VALUE,
+    UNSUPPORTED_TYPE,
+    ack,
+    minimal_ack,
+)
 from monitor.model import DeviceEvent, Reading
 from monitor.signals import REGISTRY
 
@@ -287,23 +296,25 @@ class Pcd01Decoder:
             if str(msh[0]) != "MSH":  # the package also takes batch headers (FHS, BHS)
                 return self._refuse(text, "malformed message")
             kind = (_part(msh, 9, 1), _part(msh, 9, 2))
-        except _HL7_ERRORS:
+        except HL7_ERRORS:
             return self._refuse(text, "malformed message")
         if kind != ("ORU", "R01"):
             self.stats.rejected += 1
-            return [], _ack(msg, "AR", f"unsupported message type {'^'.join(kind)}")
+            return [], ack(
+                msg, "AR", UNSUPPORTED_TYPE, f"unsupported message type {'^'.join(kind)}"
+            )
         if not _field(msh, 10):
             self.stats.rejected += 1
-            return [], _ack(msg, "AR", "no message control id")
+            return [], ack(msg, "AR", REQUIRED_FIELD, "no message control id")
         try:
             return self._observations(msg)
-        except _HL7_ERRORS:
+        except HL7_ERRORS:
             return self._refuse(text, "malformed message")
 
     def _refuse(self, text: str, reason: str) -> tuple[list[Reading | DeviceEvent], str | None]:
         self.stats.malformed += 1
         self.stats.rejected += 1
-        return [], _minimal_ack(text, "AR", reason)
+        return [], minimal_ack(text, "AR", SEGMENT_SEQUENCE, reason)
 
     def _observations(self, msg: hl7.Message) -> tuple[list[Reading | DeviceEvent], str]:
         observations = _segments(msg, "OBX")
@@ -315,7 +326,7 @@ class Pcd01Decoder:
             if routed is None:
                 self.stats.unrouted += 1
                 self.stats.content_errors += 1
-                return [], _ack(msg, "AE", "no bed for this location or device")
+                return [], ack(msg, "AE", TABLE_VALUE, "no bed for this location or device")
             bed = routed
         obr = _segments(msg, "OBR")
         default_t = _time(_field(obr[0], 7) if obr else "") or _time(_field(msg[0], 7))
@@ -333,8 +344,8 @@ class Pcd01Decoder:
         self.stats.good += 1
         if errors:
             self.stats.content_errors += 1
-            return out, _ack(msg, "AE", "; ".join(errors[:3]))
-        return out, _ack(msg, "AA")
+            return out, ack(msg, "AE", DATA_TYPE, "; ".join(errors[:3]))
+        return out, ack(msg, "AA")
 
     def _obx(
         self,
@@ -436,9 +447,7 @@ def _unit(obx: hl7.Segment, target: str) -> float | None:
     return None
 
 
-# What the hl7 package raises on input it cannot take (an assert, too: found by fuzzing).
-_HL7_ERRORS = (HL7Exception, IndexError, KeyError, TypeError, ValueError, AttributeError)
-_HL7_ERRORS += (AssertionError,)
+HL7_ERRORS += (AssertionError,)
 
 
 def _segments(msg: hl7.Message, name: str) -> list[hl7.Segment]:
@@ -472,26 +481,3 @@ def _time(text: str) -> float | None:
         return hl7.parse_datetime(text.split("^")[0]).timestamp()
     except (ValueError, TypeError, OverflowError, OSError):
         return None
-
-
-def _ack(msg: hl7.Message, code: str, reason: str = "") -> str:
-    try:
-        ack = str(msg.create_ack(code, application="KETAMINE_STATION", facility="STATION"))
-    except _HL7_ERRORS:  # an MSH the package parses but cannot answer (found by fuzzing)
-        return _minimal_ack(str(msg), code, reason)
-    if reason:  # MSA-3 text message: one line, no delimiters of its own
-        text = "".join(c if c.isprintable() and c not in "|^~\\&" else " " for c in reason)
-        ack = ack.rstrip("\r") + f"|{text[:200]}\r"
-    return ack
-
-
-def _minimal_ack(text: str, code: str, reason: str) -> str:
-    """An ACK for a message whose MSH could not be read: echo the control id if found."""
-    control = ""
-    first = text.split("\r", 1)[0]
-    if first.startswith("MSH") and len(first) > 3:
-        fields = first.split(first[3])
-        control = fields[9] if len(fields) > 9 else ""
-    control = "".join(c for c in control if c.isalnum() or c in "-_.")[:40]
-    msh = f"MSH|^~\\&|KETAMINE_STATION|STATION|||||ACK|{control}|P|2.6"
-    return f"{msh}\rMSA|{code}|{control}|{reason}\r"

@@ -78,6 +78,11 @@ def _values(items: list) -> dict[str, tuple[float, str]]:
     return {r.signal: (r.value, r.unit) for r in items if isinstance(r, Reading)}
 
 
+def _err(ack: bytes) -> list[str]:
+    (err,) = [s for s in ack[1:-2].decode().split("\r") if s.startswith("ERR")]
+    return err.split("|")
+
+
 def _msa(ack: bytes) -> list[str]:
     assert ack.startswith(b"\x0b") and ack.endswith(b"\x1c\r")
     (msa,) = [s for s in ack[1:-2].decode().split("\r") if s.startswith("MSA")]
@@ -126,8 +131,11 @@ def test_an_unknown_unit_is_refused_and_answered_ae() -> None:
     decoder, items = _decode(_mllp(_message([obx, bad_value, TF2_OBX[7]])))
     assert _values(items) == {"TEMP": (36.8, "°C")}  # the good OBX still counts
     assert decoder.stats.bad_units == 1 and decoder.stats.content_errors == 1
-    msa = _msa(decoder.take_acks()[0])
-    assert msa[1] == "AE" and "not convertible to %" in msa[3] and "not a number" in msa[3]
+    ack = decoder.take_acks()[0]
+    assert _msa(ack)[1] == "AE"  # what was wrong in ERR (TF-2 B.2: MSA-3 is not used)
+    err = _err(ack)
+    assert err[3] == "102^Data type error^HL70357" and err[4] == "E"
+    assert "not convertible to %" in err[8] and "not a number" in err[8]
 
 
 @pytest.mark.parametrize(
@@ -142,8 +150,8 @@ def test_an_unknown_unit_is_refused_and_answered_ae() -> None:
 def test_a_bad_msh_or_message_type_is_answered_ar(text: str, reason: str) -> None:
     decoder, items = _decode(_mllp(text))
     assert items == [] and decoder.stats.rejected == 1 and decoder.stats.good == 0
-    msa = _msa(decoder.take_acks()[0])
-    assert msa[1] == "AR" and reason in msa[3]
+    ack = decoder.take_acks()[0]
+    assert _msa(ack)[1] == "AR" and reason in _err(ack)[8]
 
 
 def test_routing_by_location_or_device() -> None:
