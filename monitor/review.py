@@ -139,6 +139,14 @@ class SessionSummary:
     ack_max_s: float | None
     nuisance_alarms: int
     hours: float
+    # the course of the session, for the patient's series as for the record
+    planned_mg_kg: float | None = None
+    peak_delta_hr: float | None = None
+    pain_before: int | None = None
+    pain_end: int | None = None
+    worst_nausea: int | None = None
+    medications: list[tuple[str, str]] = field(default_factory=list)  # (drug, dose)
+    overrides: int = 0
 
 
 @dataclass(frozen=True)
@@ -200,10 +208,15 @@ def summarize(
     session_id: int,
     rules: list[AlarmRule],
     record: SessionRecord | None = None,
+    signals: tuple[str, ...] | None = None,
 ) -> SessionSummary:
+    """The session's figures. `signals` limits the per-signal lines to those (the series
+    needs HR and SBP only); every other figure is the same whatever it says."""
     record = record or load_record(store, session_id)
     info, state, end = record.info, record.state(), record.end
-    by_signal = {s: store.track(session_id, s) for s in store.signals(session_id)}
+    stored = store.signals(session_id)
+    wanted = stored if signals is None else [s for s in stored if s in signals]
+    by_signal = {s: store.track(session_id, s) for s in wanted}
     absolute = [r for r in rules if r.op and r.relative is None and r.limit is not None]
     signals = {
         s: SignalSummary(
@@ -213,12 +226,9 @@ def summarize(
         )
         for s, (ts, vs) in sorted(by_signal.items())
     }
-    base_sbp = state.baseline.get("NIBP_SYS")
-    sbp = by_signal.get("NIBP_SYS", (np.empty(0), np.empty(0)))[1]
-    peak_delta = float(sbp.max() - base_sbp) if base_sbp is not None and len(sbp) else None
+    peak_delta, peak_delta_hr = (_peak_above(state, by_signal, s) for s in ("NIBP_SYS", "HR"))
     infusion_s = sum(((e or end) - s) for s, e, _ in state.infusions)
-    cadss = [a.scores["CADSS6"] for a in state.assessments if "CADSS6" in a.scores]
-    rass = [a.scores["RASS"] for a in state.assessments if "RASS" in a.scores]
+    cadss, rass = _scores(state, "CADSS6"), _scores(state, "RASS")
     alarms = [a for a in record.alarms if not a.technical]
     hours = max((end - info.started_at) / 3600, 1e-9)
     acks = [a.acked_at - a.onset_t for a in alarms if a.acked_at is not None]
@@ -239,7 +249,44 @@ def summarize(
         ack_max_s=max(acks) if acks else None,
         nuisance_alarms=nuisance,
         hours=round(hours, 4),
+        planned_mg_kg=_planned_mg_kg(record.events),
+        peak_delta_hr=peak_delta_hr,
+        pain_before=state.pre_infusion_score("PAIN_NRS"),
+        pain_end=state.last_score("PAIN_NRS") if state.infusion_started_at else None,
+        worst_nausea=max(nausea) if (nausea := _scores(state, "NAUSEA")) else None,
+        medications=[
+            (str(e.payload.get("drug", "")), str(e.payload.get("dose", "")))
+            for e in record.events
+            if e.kind == "medication"
+        ],
+        overrides=len(state.overrides),
     )
+
+
+def _scores(state: SessionState, code: str) -> list[int]:
+    return [a.scores[code] for a in state.assessments if code in a.scores]
+
+
+def _peak_above(
+    state: SessionState, by_signal: dict[str, tuple[np.ndarray, np.ndarray]], signal: str
+) -> float | None:
+    """The highest reading above the confirmed baseline (None without either)."""
+    base = state.baseline.get(signal)
+    values = by_signal.get(signal, (np.empty(0), np.empty(0)))[1]
+    return float(values.max() - base) if base is not None and len(values) else None
+
+
+def _planned_mg_kg(events: list[StoredEvent]) -> float | None:
+    """The plan at creation: its total, or its rate over its duration."""
+    plan = next((e.payload for e in events if e.kind == "session_created"), {})
+    if plan.get("planned_total_mg_kg") is not None:
+        return float(plan["planned_total_mg_kg"])
+    rate, minutes = plan.get("planned_rate_mg_kg_h"), plan.get("planned_duration_min")
+    return round(float(rate) * float(minutes) / 60, 4) if rate and minutes else None
+
+
+def _or_none(score: int | None) -> str:
+    return NONE if score is None else str(score)
 
 
 def summary_items(summary: SessionSummary) -> list[tuple[str, str]]:
@@ -247,13 +294,17 @@ def summary_items(summary: SessionSummary) -> list[tuple[str, str]]:
     s = summary
     items = [
         ("Dose", f"{s.dose_mg:.1f} mg ({s.dose_mg_kg:.2f} mg/kg)"),
+        ("Planned", NONE if s.planned_mg_kg is None else f"{s.planned_mg_kg:.2f} mg/kg"),
         ("Infusion", duration(s.infusion_minutes * 60)),
         (
             "Baseline",
             ", ".join(with_unit(k, v) for k, v in sorted(s.baseline.items())) or "not confirmed",
         ),
         ("Peak ΔSBP", NONE if s.peak_delta_sbp is None else f"{s.peak_delta_sbp:+.0f} mmHg"),
+        ("Peak ΔHR", NONE if s.peak_delta_hr is None else f"{s.peak_delta_hr:+.0f} /min"),
+        ("Pain NRS", f"before {_or_none(s.pain_before)}, at the end {_or_none(s.pain_end)}"),
         ("Peak CADSS-6", NONE if s.peak_cadss6 is None else str(s.peak_cadss6)),
+        ("Worst nausea (0-3)", _or_none(s.worst_nausea)),
         ("Worst RASS", NONE if s.worst_rass is None else f"{s.worst_rass:+d}"),
         (
             "Alarms",
