@@ -17,7 +17,8 @@ ROLES = ("nurse", "physician", "instructor", "admin")
 MIN_PASSWORD = 10
 # "any" is any logged-in user (the shell of the app: the router, the header).
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "nurse": frozenset({"any", "live", "alarm", "session"}),
+    # nurses read records (addenda, follow-ups, a patient's series); exports stay physicians'
+    "nurse": frozenset({"any", "live", "alarm", "session", "review"}),
     "physician": frozenset(
         {"any", "live", "alarm", "session", "review", "export", "limits", "override", "audit"}
     ),

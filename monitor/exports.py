@@ -13,9 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import dateutil.tz
 import pandas as pd
@@ -27,7 +25,7 @@ from monitor.config import AlarmRule
 from monitor.files import make_private, private_folder
 from monitor.model import SessionInfo, Source
 from monitor.ports import ReviewSource
-from monitor.record_words import step_words
+from monitor.record_words import iso_time, step_words
 from monitor.replay import read_readings
 from monitor.report import ReportError, write_pdf
 from monitor.signals import REGISTRY, WAVEFORMS, check_reading
@@ -97,7 +95,7 @@ def readings_csv(store: ReviewSource, session_id: int, frame: pd.DataFrame | Non
     download): the local time in ISO 8601 with its UTC offset, to the millisecond, and the
     epoch seconds for programs. `python -m monitor import` reads it back."""
     frame = _readings(store, session_id) if frame is None else frame
-    local = pd.to_datetime(frame["time"], unit="s", utc=True).dt.tz_convert(_local_zone())
+    local = pd.to_datetime(frame["time"], unit="s", utc=True).dt.tz_convert(dateutil.tz.tzlocal())
     out = pd.DataFrame(
         {
             "time": local.map(lambda ts: ts.isoformat(timespec="milliseconds")),
@@ -112,17 +110,6 @@ def readings_csv(store: ReviewSource, session_id: int, frame: pd.DataFrame | Non
         float_format="%.13g",  # keeps milliseconds of epoch times
         lineterminator="\n",
     )
-
-
-def iso_time(t: float) -> str:
-    """Local ISO 8601 time with its UTC offset, to the millisecond."""
-    return datetime.fromtimestamp(t, _local_zone()).isoformat(timespec="milliseconds")
-
-
-def _local_zone() -> Any:
-    """The station's local time zone, with its daylight-saving rules (the one its clock
-    times are shown in)."""
-    return dateutil.tz.tzlocal()
 
 
 def export_session(

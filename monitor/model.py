@@ -19,6 +19,8 @@ AUDITED_EVENTS = (
     "hold_start",
     "refused",
     "instructor",
+    "follow_up",
+    "series_plan",
 )
 
 

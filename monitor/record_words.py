@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+import dateutil.tz
 
 from monitor.session import INTERVENTIONS
 from monitor.signals import REGISTRY, label
@@ -200,3 +203,9 @@ def _discharge(p: Mapping[str, object]) -> str:
 
 def step_title(kind: str) -> str:
     return TITLES.get(kind, kind.replace("_", " ").capitalize())
+
+
+def iso_time(t: float) -> str:
+    """Local ISO 8601 time with its UTC offset, to the millisecond (the exports' time)."""
+    # tzlocal: the station's zone with its daylight-saving rules, as its clock times show
+    return datetime.fromtimestamp(t, dateutil.tz.tzlocal()).isoformat(timespec="milliseconds")

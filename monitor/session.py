@@ -114,16 +114,14 @@ def validate_assessment(raw: Mapping[str, Any]) -> tuple[dict[str, int], str]:
         value = raw.get(code)
         if value is None or value == "":
             continue
-        scores[code] = _int_in(value, lo, hi, code)
+        scores[code] = int_in(value, lo, hi, code)
     items = raw.get("CADSS6_ITEMS")
     if items is not None and any(v not in (None, "") for v in items):
         if len(items) != CADSS6_ITEMS or any(v in (None, "") for v in items):
             raise SessionError("CADSS6: score all six items (0-4 each)")
-        scores["CADSS6"] = sum(
-            _int_in(v, 0, 4, f"CADSS6 item {i + 1}") for i, v in enumerate(items)
-        )
+        scores["CADSS6"] = sum(int_in(v, 0, 4, f"CADSS6 item {i + 1}") for i, v in enumerate(items))
     elif raw.get("CADSS6") not in (None, ""):
-        scores["CADSS6"] = _int_in(raw["CADSS6"], 0, 24, "CADSS6")
+        scores["CADSS6"] = int_in(raw["CADSS6"], 0, 24, "CADSS6")
     note = str(raw.get("note") or "").strip()
     if len(note) > MAX_NOTE_CHARS:
         raise SessionError(f"note: at most {MAX_NOTE_CHARS} characters")
@@ -132,7 +130,7 @@ def validate_assessment(raw: Mapping[str, Any]) -> tuple[dict[str, int], str]:
     return scores, note
 
 
-def _int_in(value: Any, lo: int, hi: int, name: str) -> int:
+def int_in(value: Any, lo: int, hi: int, name: str) -> int:
     try:
         number = float(value)
     except (TypeError, ValueError):

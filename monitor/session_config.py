@@ -181,6 +181,17 @@ class SessionConfig(Strict):
     assessments: AssessmentSchedule = Field(default_factory=AssessmentSchedule)
     discharge: list[ChecklistItemConfig] = Field(default_factory=_default_checklist)
     discharge_criteria: DischargeCriteria = Field(default_factory=DischargeCriteria)
+    follow_up_after_h: tuple[float, ...] = (24.0, 168.0)
+    """Follow-up contacts after discharge: due this many hours after the session ends."""
+
+    @field_validator("follow_up_after_h")
+    @classmethod
+    def _follow_ups(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        for hours in v:
+            if not 0 < hours <= 90 * 24:
+                raise ValueError(f"{hours:g}: more than 0 and at most 2160 hours (90 days)")
+        return tuple(sorted(v))
+
     ke0_per_min: float = Field(0.114, gt=0, le=10)
     pk_model: Literal["clements", "domino"] = "clements"
 
