@@ -181,6 +181,9 @@ COLOURS = {
     "RR": ("#ffe14d", "#a68b00"),
     "ETCO2": ("#ffb84d", "#d84315"),
     "TEMP": ("#ffffff", "#424242"),
+    # the series charts: pain scores and the dose given, session by session
+    "PAIN_NRS": ("#ff8a80", "#c62828"),
+    "DOSE": ("#b388ff", "#5e35b1"),
 }
 
 
