@@ -48,6 +48,9 @@ class ServerConfig(Strict):
     """Logins and roles. Required to bind anything but a loopback address."""
     idle_timeout_min: float = Field(15, gt=0, le=720)
     login_attempts_per_minute: int = Field(5, ge=1, le=100)
+    log_file: str | None = None
+    """The station's log as a file too, besides stderr (systemd's journal); relative to the
+    config file. Reopened when logrotate moves it away (copytruncate is not needed)."""
 
     @model_validator(mode="after")
     def _no_open_bind_without_logins(self) -> ServerConfig:
@@ -324,6 +327,10 @@ def parse_config(data: object, source: str = "config.yaml", base_dir: Path | Non
         config = config.model_copy(
             update={"beds": [_resolve_broker(b, base_dir) for b in config.beds]}
         )
+    log_file = config.server.log_file
+    if base_dir is not None and log_file and not Path(log_file).is_absolute():
+        server = config.server.model_copy(update={"log_file": str(base_dir / log_file)})
+        config = config.model_copy(update={"server": server})
     return config
 
 

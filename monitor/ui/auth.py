@@ -35,7 +35,7 @@ from monitor.feed import CommandError
 from monitor.ports import Accounts
 
 SECRET_ENV = "MONITOR_SECRET_KEY"
-PUBLIC = ("/login", "/assets/login.css")
+PUBLIC = ("/login", "/assets/login.css", "/health")
 HOME = {"instructor": "/instructor", "admin": "/admin"}  # others start on the ward
 PAGE_PERMISSIONS: tuple[tuple[str, str], ...] = (
     ("/bed/", "live"),
