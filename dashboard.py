@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{store_key(config.store.url)}: " if isinstance(err, StoreError) else ""
         print(f"{args.config}: {where}{err}", file=sys.stderr)
         return 2
-
+    import scipy.linalg  # noqa: F401  the PK model's, now, not on a bed's first infusion
     from waitress import serve
 
     from monitor.ui.stream import server_threads
