@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import signal
@@ -19,9 +20,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dashboard import build_station
+from dashboard import build_station, log_to_file
 from monitor.clock import ManualClock
-from monitor.config import parse_config
+from monitor.config import ConfigError, load_config, parse_config
 from tests.child_station import free_port
 from tests.helpers import REPO, config_dict
 
@@ -109,6 +110,65 @@ def test_health_is_public_with_logins_on(tmp_path: Path) -> None:
         assert client.get("/").status_code in (302, 401)  # while the pages still need one
     finally:
         station.store.close()
+
+
+def test_under_systemd_ready_then_watchdog_pings_then_stopping(tmp_path: Path) -> None:
+    """dashboard.py with a real datagram socket as systemd's NOTIFY_SOCKET."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as systemd:
+        systemd.bind(str(tmp_path / "notify"))
+        systemd.settimeout(60)
+        env = {**os.environ, "NOTIFY_SOCKET": str(tmp_path / "notify"), "WATCHDOG_USEC": "400000"}
+        config = write_config(tmp_path)
+        port = free_port()
+        with (tmp_path / "station.log").open("wb") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "dashboard.py", "--config", str(config), "--port", str(port)],
+                cwd=REPO,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            first = systemd.recv(4096).decode()
+            assert first.splitlines()[0] == "READY=1"
+            # the beds evaluate before the web app is built: /health follows a little later
+            assert wait_green(f"http://127.0.0.1:{port}", 60) is not None
+            systemd.settimeout(5)
+            assert [systemd.recv(4096) for _ in range(3)] == [b"WATCHDOG=1"] * 3
+        finally:
+            proc.terminate()
+            assert proc.wait(30) == 0, (tmp_path / "station.log").read_text()
+        left = []
+        systemd.settimeout(0.5)
+        try:
+            while True:
+                left.append(systemd.recv(4096))
+        except TimeoutError:
+            pass
+        assert left[-1] == b"STOPPING=1"
+
+
+def test_the_log_file_follows_logrotate(tmp_path: Path) -> None:
+    data = config_dict(tmp_path / "s.db")
+    data["server"]["log_file"] = "station.log"
+    (tmp_path / "station.yaml").write_text(yaml.safe_dump(data))
+    config = load_config(tmp_path / "station.yaml")
+    assert config.server.log_file == str(tmp_path / "station.log")  # beside the config
+    root = logging.getLogger()
+    before = list(root.handlers)
+    try:
+        log_to_file(config.server.log_file, "station.yaml")
+        logging.getLogger("dashboard").warning("first")
+        (tmp_path / "station.log").rename(tmp_path / "station.log.1")  # logrotate's move
+        logging.getLogger("dashboard").warning("second")
+    finally:
+        for handler in set(root.handlers) - set(before):
+            root.removeHandler(handler)
+            handler.close()
+    assert "first" in (tmp_path / "station.log.1").read_text()
+    assert "second" in (tmp_path / "station.log").read_text()
+    with pytest.raises(ConfigError, match="station.yaml: server.log_file: cannot open"):
+        log_to_file(str(tmp_path / "no-such-folder" / "station.log"), "station.yaml")
 
 
 # -- the systemd unit ---------------------------------------------------------------------
