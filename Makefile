@@ -11,7 +11,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run central test lint format bench chromium postgresql mosquitto clean
+.PHONY: run central test lint format bench chromium postgresql mosquitto systemd clean
 
 $(VENV)/.run-installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,10 +51,17 @@ mosquitto:
 	  $(SUDO) apt-get update -q && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q mosquitto; }
 
+# `systemd-analyze verify` checks deploy/ketamine-monitor.service; systemd itself is not started.
+systemd:
+	@command -v systemd-analyze >/dev/null 2>&1 || { \
+	  echo "installing Debian systemd for the service unit test"; \
+	  $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q systemd; }
+
 lint: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check .
 
-test: $(VENV)/.test-installed chromium postgresql mosquitto lint
+test: $(VENV)/.test-installed chromium postgresql mosquitto systemd lint
 	$(PY) -m pytest -n 2 --dist loadfile -q
 
 format: $(VENV)/.test-installed

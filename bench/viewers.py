@@ -241,7 +241,7 @@ def probe(port: int, until: float, chair: str) -> list[tuple[str, float]]:
             ("bed page", f"/bed/{chair}", None),
             ("route callback", UPDATE_URL, route_body(f"/bed/{chair}")),
             ("/_dash-layout", "/_dash-layout", None),
-            ("/health", "/health", None),  # no route of its own: Dash answers with the page
+            ("/health", "/health", None),  # every bed's last alarm evaluation, as JSON
             ("poll", f"/stream/{chair}/poll?after={after}", None),
         ):
             start = time.perf_counter()

@@ -57,6 +57,9 @@ class ServerConfig(Strict):
     behind_tls_proxy: bool = False
     """The station is reached through a TLS reverse proxy on this machine: cookies are
     marked Secure, and the client's address is read from the proxy's X-Forwarded-For."""
+    log_file: str | None = None
+    """The station's log as a file too, besides stderr (systemd's journal); relative to the
+    config file. Reopened when logrotate moves it away (copytruncate is not needed)."""
 
     @model_validator(mode="after")
     def _no_open_bind_without_logins(self) -> ServerConfig:
@@ -338,6 +341,10 @@ def parse_config(data: object, source: str = "config.yaml", base_dir: Path | Non
         config = config.model_copy(
             update={"beds": [_resolve_broker(b, base_dir) for b in config.beds]}
         )
+    log_file = config.server.log_file
+    if base_dir is not None and log_file and not Path(log_file).is_absolute():
+        server = config.server.model_copy(update={"log_file": str(base_dir / log_file)})
+        config = config.model_copy(update={"server": server})
     if config.training.enabled and not Path(config.training.scenarios).is_dir():
         raise ConfigError(f"{source}: training.scenarios: no folder {config.training.scenarios}")
     return config

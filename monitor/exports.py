@@ -14,12 +14,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dateutil.tz
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
-import vitaldb
 
 from monitor.config import AlarmRule
 from monitor.files import make_private, private_folder
@@ -30,6 +27,9 @@ from monitor.replay import read_readings
 from monitor.report import ReportError, write_pdf
 from monitor.signals import REGISTRY, WAVEFORMS, check_reading
 from monitor.storage.sqlite import SessionStore
+
+if TYPE_CHECKING:  # pandas, pyarrow and vitaldb (about a second) load on the first export
+    import pandas as pd
 
 FORMATS = ("csv", "parquet", "vital", "hl7", "pdf")
 # Exports that file a record or feed other clinical systems: a simulated session is refused
@@ -84,6 +84,8 @@ def import_readings(
 
 
 def _readings(store: ReviewSource, session_id: int) -> pd.DataFrame:
+    import pandas as pd
+
     rows = store.readings(session_id)
     frame = pd.DataFrame(rows, columns=["time", "signal", "value"])
     frame["unit"] = [REGISTRY[s].unit for s in frame["signal"]]
@@ -94,6 +96,8 @@ def readings_csv(store: ReviewSource, session_id: int, frame: pd.DataFrame | Non
     """The session's readings as `time,epoch,signal,value,unit` CSV text (export and
     download): the local time in ISO 8601 with its UTC offset, to the millisecond, and the
     epoch seconds for programs. `python -m monitor import` reads it back."""
+    import pandas as pd
+
     frame = _readings(store, session_id) if frame is None else frame
     local = pd.to_datetime(frame["time"], unit="s", utc=True).dt.tz_convert(dateutil.tz.tzlocal())
     out = pd.DataFrame(
@@ -164,6 +168,9 @@ def export_session(
                 )
         written.append(events)
     elif fmt == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         table = pa.Table.from_pandas(frame, preserve_index=False)
         marks = {b"session": str(session_id).encode(), b"source": info.source.encode()}
         pq.write_table(table.replace_schema_metadata({**table.schema.metadata, **marks}), out)
@@ -191,6 +198,8 @@ def _write_vital(
     out: Path,
     simulated: bool,
 ) -> None:
+    import vitaldb
+
     vf = vitaldb.VitalFile()
     for signal, group in frame.groupby("signal"):
         sig = REGISTRY[str(signal)]

@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.linalg import expm
 
 DEFAULT_KE0_PER_MIN = 0.114  # t1/2 ke0 about 6 min: dissociation / "drug high" (Olofsen 2012)
 
@@ -116,6 +115,8 @@ class PkSimulator:
             aug = np.zeros((size + 1, size + 1))
             aug[:size, :size] = self._a
             aug[0, size] = 1.0  # unit input rate (mg/min) into the central compartment
+            from scipy.linalg import expm  # about 0.6 s to import: on first use, not at start-up
+
             m = expm(aug * minutes)
             if len(self._cache) < 256:
                 self._cache[minutes] = m

@@ -17,19 +17,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import matplotlib
 import numpy as np
 
-matplotlib.use("Agg")  # no display: files only
-import matplotlib.dates as mdates  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-
-from monitor.config import AlarmRule  # noqa: E402
-from monitor.ports import ReviewSource  # noqa: E402
-from monitor.record_review import outcome, review_status  # noqa: E402
-from monitor.record_tables import record_tables  # noqa: E402
-from monitor.record_words import clock  # noqa: E402
-from monitor.review import (  # noqa: E402
+from monitor.config import AlarmRule
+from monitor.ports import ReviewSource
+from monitor.record_review import outcome, review_status
+from monitor.record_tables import record_tables
+from monitor.record_words import clock
+from monitor.review import (
     ALARM_COLUMNS,
     SessionRecord,
     alarm_cells,
@@ -40,9 +35,9 @@ from monitor.review import (  # noqa: E402
     window,
     with_breaks,
 )
-from monitor.session import SessionEvent, rate_steps  # noqa: E402
-from monitor.session_config import SessionConfig  # noqa: E402
-from monitor.signals import REGISTRY, colour, label  # noqa: E402
+from monitor.session import SessionEvent, rate_steps
+from monitor.session_config import SessionConfig
+from monitor.signals import REGISTRY, colour, label
 
 PANELS = (("HR", "PR"), ("SPO2",), ("NIBP_SYS", "NIBP_MEAN", "NIBP_DIA"), ("RR", "ETCO2"))
 CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
@@ -63,6 +58,13 @@ def _local(t: np.ndarray) -> np.ndarray:
 def _svg_trends(store: ReviewSource, record: SessionRecord, session: SessionConfig) -> str:
     """Trends on one clock-time axis in the registry's print colours, then the rate with the
     Cp/Ce model estimate; lines break where the data does."""
+    # matplotlib (about a second to import) only when a report is drawn, not at start-up
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display: files only
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+
     session_id = record.info.id
     fig, axes = plt.subplots(len(PANELS) + 1, 1, figsize=(10, 9), sharex=True)
     for ax, signals in zip(axes, PANELS, strict=False):

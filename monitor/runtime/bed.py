@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -66,6 +67,7 @@ class BedRuntime(BedTraining):
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._evaluated: float | None = None  # time.monotonic() of the watchdog's last tick
         seeded = self._resume(now)  # already in the log: the readers start after them
         self.recorder = Recorder(self.journal, store, bed.id, seeded)
         self.effects = Effects(self.journal, device, seeded)
@@ -162,6 +164,17 @@ class BedRuntime(BedTraining):
         """The watchdog's tick: time-driven alarm work, with the recorder's health as input."""
         healthy, speed = self.recorder.healthy, self.clock.speed
         self._do(lambda core, now: core.tick(now, healthy, speed), effects=False)
+        self._evaluated = time.monotonic()
+
+    def evaluated_ago(self) -> float | None:
+        """Wall seconds since the core last evaluated its alarms on the watchdog's tick; None
+        before the first. A training bed whose clock an instructor paused evaluates nothing by
+        design, and counts as evaluated now."""
+        if self._evaluated is None:
+            return None
+        if getattr(self.clock, "paused", False):
+            return 0.0
+        return time.monotonic() - self._evaluated
 
     def receive(self, item: Reading | DeviceEvent | Waveform) -> None:
         """The device's sink."""

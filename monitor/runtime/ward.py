@@ -13,6 +13,8 @@ from monitor.runtime.bed import BedRuntime
 from monitor.session import SessionEvent, SessionView
 from monitor.training import SPEEDS, Debrief, TrainingView
 
+HEALTHY_WITHIN_S = 2.0  # the watchdog ticks every 0.5 s; four missed ticks is a hung bed
+
 
 class Ward:
     """All beds of this station: the in-process LiveFeed."""
@@ -74,6 +76,17 @@ class Ward:
 
     def beds(self) -> list[BedInfo]:
         return [b.info for b in self._beds.values()]
+
+    def health(self) -> tuple[bool, dict[str, float | None]]:
+        """Whether every bed's core evaluated its alarms in the last HEALTHY_WITHIN_S, and
+        each bed's seconds since it did (None: not yet). A training bed slowed below real time
+        ticks less often in wall time, and is allowed as much longer."""
+        ages = {bed: b.evaluated_ago() for bed, b in self._beds.items()}
+        ok = all(
+            age is not None and age <= HEALTHY_WITHIN_S / min(1.0, self._beds[bed].clock.speed)
+            for bed, age in ages.items()
+        )
+        return ok, ages
 
     def now(self) -> float:
         return self.clock.now()

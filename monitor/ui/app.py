@@ -16,7 +16,7 @@ from monitor.feed import LiveFeed
 from monitor.ports import ReviewSource, StationRecords, StoreError
 from monitor.record_words import clock, step_title, step_words
 from monitor.session_config import SessionConfig
-from monitor.ui import stream
+from monitor.ui import health, stream
 from monitor.ui.auth import Access, install, page_permission
 from monitor.ui.broadcast import Broadcaster
 from monitor.ui.pages import admin, bed, debrief, instructor, overview, review, review_signoff
@@ -181,6 +181,7 @@ def create_app(
                 return not_found(path)
         return not_found(path)
 
+    health.register(app.server, feed)
     overview.register(app, feed, access)
     broadcaster = Broadcaster(feed, access.pseudonym)
     slots = stream.register(app.server, broadcaster, stream.max_streams(len(feed.beds())))

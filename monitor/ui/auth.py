@@ -41,7 +41,7 @@ from monitor.ui.logins import ENDED, current_login, login_again, login_page
 from monitor.ui.logins import register as register_logins
 
 SECRET_ENV = "MONITOR_SECRET_KEY"
-PUBLIC = ("/login", "/assets/login.css")
+PUBLIC = ("/login", "/assets/login.css", "/health")
 PAGE_PERMISSIONS: tuple[tuple[str, str], ...] = (
     ("/bed/", "live"),
     ("/stream/", "live"),

@@ -22,6 +22,7 @@ SMOKE = {
     "replay.py": (["--copies", "1"], "readings/s"),
     "ingest.py": (["--copies", "1", "--repeats", "1"], "readings/s"),
     "simulate.py": (["--hours", "0.05"], "real time"),
+    "startup.py": (["--runs", "1", "--beds", "1"], "after launch"),  # a child station
     "review.py": (["--hours", "0.05"], "ms"),
     "live_payload.py": (["--ticks", "1", "--beds", "1"], "classic, graph objects"),
     "alarm_latency.py": (["--alarms", "2"], "p99"),  # Debian's Chromium, as CI installs it
