@@ -19,7 +19,18 @@ from monitor.session_config import SessionConfig
 from monitor.ui import health, stream
 from monitor.ui.auth import Access, install, page_permission
 from monitor.ui.broadcast import Broadcaster
-from monitor.ui.pages import admin, bed, debrief, instructor, overview, review, review_signoff
+from monitor.ui.pages import (
+    admin,
+    bed,
+    debrief,
+    due,
+    follow_up,
+    instructor,
+    overview,
+    review,
+    review_signoff,
+    series,
+)
 
 ASSETS = Path(__file__).with_name("assets")
 BED_PATH = re.compile(r"^/bed/([a-z0-9][a-z0-9_-]{0,31})$")
@@ -70,6 +81,11 @@ def create_app(
     bed_ids = {b.id for b in feed.beds()}
     training = bool(instructor.training_beds(feed))
     links = [("Ward", "/", "live"), ("Sessions", "/sessions", "review")]
+    if store is not None:
+        links += [
+            ("Follow-ups", "/follow-ups", "review"),
+            ("Due infusions", "/infusions-due", "review"),
+        ]
     if len(bed_ids) <= 4:  # more chairs are reached from the central station, not the header
         links += [(b.name, f"/bed/{b.id}", "live") for b in feed.beds()]
     links += [("Instructor", "/instructor", "training")] if training else []
@@ -169,6 +185,13 @@ def create_app(
             return review.sessions_layout(store)
         if store is not None and path == "/audit":
             return audit_layout(store)
+        if store is not None and path == "/follow-ups":
+            return due.follow_ups_layout(store, session or SessionConfig(), access)
+        if store is not None and path == "/infusions-due":
+            return due.infusions_layout(store, access)
+        m = series.PATIENT_PATH.match(path)
+        if store is not None and m:
+            return series.series_layout(store, rules or [], access, m.group(1))
         if store is not None and path == "/admin":
             return admin.layout(store, lockout, config_text)
         m = REVIEW_PATH.match(path)
@@ -194,6 +217,8 @@ def create_app(
         review.register(app, store, rules or [], access)
         review_signoff.register(app, store, store, access)
         admin.register(app, store, lockout, access)
+        follow_up.register(app, store, store, access)
+        series.register(app, store, store, rules or [], access)
     return app
 
 

@@ -31,6 +31,7 @@ from monitor.review import (
 )
 from monitor.session_config import SessionConfig
 from monitor.ui.auth import Access
+from monitor.ui.pages.follow_up import follow_up_panel
 from monitor.ui.pages.review_chart import review_figure, signal_traces
 from monitor.ui.pages.review_signoff import signoff_panel
 from monitor.ui.pages.review_tables import record_tables
@@ -129,6 +130,7 @@ def review_layout(
             html.Div(resolution, id="rv-resolution", className="resolution"),
             dcc.Graph(id="rv-trend", figure=figure, config={"displaylogo": False}),
             signoff_panel(record),
+            follow_up_panel(record, _series_href(info.patient_ref, access)),
             *record_tables(record),
             html.H3("Alarm history"),
             html.Table(
@@ -167,6 +169,10 @@ def review_layout(
         ],
         className="review-page",
     )
+
+
+def _series_href(patient_ref: str, access: Access | None) -> str | None:
+    return f"/patients/{access.pseudonym(patient_ref)}" if access and patient_ref else None
 
 
 def register(app: Dash, store: ReviewSource, rules: list[AlarmRule], access: Access) -> None:
@@ -231,7 +237,9 @@ def register(app: Dash, store: ReviewSource, rules: list[AlarmRule], access: Acc
             cells = [
                 dcc.Link(f"Session {s.id}", href=f"/review/{s.id}"),
                 s.bed,
-                access.pseudonym(s.patient_ref),
+                dcc.Link(access.pseudonym(s.patient_ref), href=_series_href(s.patient_ref, access))
+                if s.source == "live" and s.patient_ref
+                else access.pseudonym(s.patient_ref),
                 s.source,
                 clock(s.started_at),
                 line.duration,
