@@ -129,6 +129,22 @@ def _check_items(codec: Codec, items: list[Any]) -> None:
             assert item.bed == BED and isinstance(item.kind, str), item
 
 
+def _one(
+    codec: Codec, decoder: Any, rng: random.Random, data: bytes, stats: Stats, resync: bool
+) -> None:
+    cut = rng.randrange(len(data) + 1) if rng.random() < 0.3 else len(data)
+    for part in (data[:cut], data[cut:]):  # a read may end anywhere
+        items = decoder.feed(part)
+        _check_items(codec, items)
+        stats.items += len(items)
+    codec.after_feed(decoder)
+    if resync:
+        items = decoder.feed(codec.good)
+        _check_items(codec, items)
+        codec.check_good(decoder, items)
+        stats.resyncs += 1
+
+
 def run(codec: Codec, cases: int, seed: int) -> Stats:
     """Feed `cases` seeded cases; raises AssertionError (or whatever escaped) on a failure."""
     rng = random.Random(seed)
@@ -138,17 +154,11 @@ def run(codec: Codec, cases: int, seed: int) -> Stats:
     for n in range(cases):
         kind, data = case(rng, codec)
         stats.kinds[kind] += 1
-        cut = rng.randrange(len(data) + 1) if rng.random() < 0.3 else len(data)
-        for part in (data[:cut], data[cut:]):  # a read may end anywhere
-            items = decoder.feed(part)
-            _check_items(codec, items)
-            stats.items += len(items)
-        codec.after_feed(decoder)
-        if n % codec.resync_every == 0:
-            items = decoder.feed(codec.good)
-            _check_items(codec, items)
-            codec.check_good(decoder, items)
-            stats.resyncs += 1
+        try:
+            _one(codec, decoder, rng, data, stats, resync=n % codec.resync_every == 0)
+        except Exception as err:  # say which case, so that it can be replayed alone
+            err.add_note(f"{codec.name} seed {seed}, case {n} ({kind}): {data!r}")
+            raise
         if rng.random() < 0.01:
             decoder.reset()  # a reconnect in the middle of whatever came
     stats.seconds = time.perf_counter() - start
