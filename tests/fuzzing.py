@@ -32,7 +32,7 @@ from tests.unit.test_hl7_pcd01 import GATEWAY_OBX, TF2_OBX
 from tests.unit.test_hl7_pcd01 import _message as _pcd_message
 
 BED = "fuzz"
-GOOD_T = 1_700_000_001  # the known-good frame's time, so its reading is told from the others
+GOOD_T = 1_700_000_001  # the time the known-good frame carries, which check_good expects
 CAPTURE = Path(__file__).resolve().parents[2] / "shared" / "data" / "datex-carescape" / "db00.raw"
 KINDS = ("noise", "wire", "message")
 
