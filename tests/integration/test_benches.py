@@ -19,6 +19,7 @@ pytestmark = pytest.mark.slow
 # script -> (smoke arguments, a word its figures line always has)
 SMOKE = {
     "decode.py": (["--repeats", "1"], "records/s"),
+    "fuzz.py": (["--cases", "300"], "cases/s"),
     "replay.py": (["--copies", "1"], "readings/s"),
     "ingest.py": (["--copies", "1", "--repeats", "1"], "readings/s"),
     "simulate.py": (["--hours", "0.05"], "real time"),

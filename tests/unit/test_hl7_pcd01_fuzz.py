@@ -1,46 +1,40 @@
-"""The PCD-01 codec under random and mutated input: nothing escapes, and a good frame that
-follows is always decoded (resync within one frame)."""
+"""Random and mutated PCD-01 frames (tests/fuzzing.py): nothing escapes the decoder, every
+item and ACK it emits is well formed, and a good message after every 16th case decodes then
+and there (resync within one frame).
+
+MLLP has no checksum, so every damaged message reaches the hl7 package's parse (about 1 ms
+each): 1 case in 5 is a damaged message and the rest line noise. 10^5 cases take about 40 s
+on one core; FUZZ_CASES sets another count."""
 
 from __future__ import annotations
 
-import random
+import os
 
-from devices.protocols.hl7_pcd01 import Pcd01Decoder
-from tests.unit.test_hl7_pcd01 import GATEWAY_OBX, TF2_OBX, _message, _mllp
+import pytest
 
-CASES = 2_000  # about 10 s; 20,000 pass too but take 100 s (see the report)
-GOOD = _mllp(_message(TF2_OBX[2:5], "GOOD"))
-SEEDS = [_mllp(_message(TF2_OBX)), _mllp(_message(GATEWAY_OBX)), GOOD]
+from devices.protocols.hl7_pcd01 import Pcd01Decoder, frame
+from tests import fuzzing
 
-
-def _mutate(rng: random.Random, data: bytes) -> bytes:
-    out = bytearray(data)
-    for _ in range(rng.randrange(1, 6)):
-        op, at = rng.randrange(4), rng.randrange(len(out) or 1)
-        if op == 0 and out:
-            out[at] = rng.randrange(256)
-        elif op == 1:
-            out[at:at] = bytes([rng.choice((0x0B, 0x1C, 0x0D, 0x7C, 0x5E, rng.randrange(256)))])
-        elif op == 2 and out:
-            del out[at : at + rng.randrange(1, 20)]
-        else:
-            out[at:at] = out[: rng.randrange(1, 30)]
-    return bytes(out)
+CASES = int(os.environ.get("FUZZ_CASES", "100000"))
 
 
-def test_random_and_mutated_frames() -> None:
-    rng = random.Random(16)
+def test_random_and_mutated_frames_resync_within_one_frame() -> None:
+    codec = fuzzing.pcd01_codec()
+    stats = fuzzing.run(codec, CASES, seed=16)
+    assert stats.resyncs == -(-CASES // codec.resync_every)
+    # the cases reached every stage: framing, MSH, OBX values and units, the pump
+    s = stats.decoder
+    assert s["malformed"] > 0 and s["rejected"] > 0 and s["content_errors"] > 0
+    assert s["bad_units"] > 0 and s["no_value"] > 0 and s["unknown_codes"] > 0
+    assert s["good"] > stats.resyncs
+
+
+@pytest.mark.xfail(strict=True, raises=IndexError, reason="escapes Pcd01Decoder (see below)")
+def test_a_short_msh_and_a_bare_msh_segment_get_an_ack() -> None:
+    """Found by bench/fuzz.py: create_ack fails on the short MSH, and the fallback's str(msg)
+    then raises IndexError on the bare `MSH` segment, outside the decoder's try. Remove the
+    xfail once hl7_pcd01._ack catches it."""
     decoder = Pcd01Decoder("chair-1")
-    for case in range(CASES):
-        if case % 2:
-            data = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 120)))
-        else:
-            data = _mutate(rng, rng.choice(SEEDS))
-        decoder.feed(data)
-        decoder.take_acks()
-        # a cut frame may still be open: the next start byte closes it, and GOOD decodes
-        good_before = decoder.stats.good
-        items = decoder.feed(GOOD)
-        assert decoder.stats.good == good_before + 1 and len(items) == 3, case
-        acks = decoder.take_acks()
-        assert acks and b"MSA|AA|GOOD" in acks[-1]
+    decoder.feed(frame(b"MSH|^~\\&|A\rMSH"))
+    acks = decoder.take_acks()
+    assert len(acks) == 1 and b"MSA|AR" in acks[0]
