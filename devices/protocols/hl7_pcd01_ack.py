@@ -37,7 +37,11 @@ def ack(msg: hl7.Message, code: str, error: int = 0, reason: str = "") -> str:
     try:
         text = str(msg.create_ack(code, application="KETAMINE_STATION", facility="STATION"))
     except HL7_ERRORS:  # an MSH the package parses but cannot answer (found by fuzzing)
-        return minimal_ack(str(msg), code, error, reason)
+        try:
+            raw = str(msg)
+        except HL7_ERRORS:  # nor write back out: a bare "MSH" segment (found by fuzzing)
+            raw = ""
+        return minimal_ack(raw, code, error, reason)
     return text.rstrip("\r") + "\r" + err_segment(error, reason)
 
 
