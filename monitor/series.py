@@ -139,10 +139,12 @@ def due_follow_ups(
     info: SessionInfo, events: Sequence[StoredEvent], due_after_h: Sequence[float], now: float
 ) -> list[DueFollowUp]:
     """The session's scheduled follow-ups that are due and not yet recorded: the n-th
-    contact recorded answers the n-th due time."""
+    contact recorded answers the n-th due time. Only after an infusion was given."""
     if info.ended_at is None or info.source != "live" or not info.patient_ref:
         return []
     if review_status(events).in_error is not None:
+        return []
+    if not any(e.kind == "infusion_start" for e in events):  # cancelled: nothing to ask about
         return []
     done = sum(1 for e in events if e.kind == FOLLOW_UP)
     out = []

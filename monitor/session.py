@@ -234,7 +234,7 @@ class SessionState:
         """The last score for `code` entered before the infusion started."""
         start = self.infusion_started_at
         for a in reversed(self.assessments):
-            if (start is None or a.t < start) and code in a.scores:
+            if (start is None or a.t <= start) and code in a.scores:  # entered before it
                 return a.scores[code]
         return None
 

@@ -456,9 +456,14 @@ def _body(station: Station, output_id: str, values: dict[str, Any]) -> dict[str,
         key = f"{dep['id']}.{dep['property']}"
         return {"id": dep["id"], "property": dep["property"], "value": values.get(key)}
 
+    if output.startswith(".."):  # several outputs: "..a.children...b.error.."
+        pairs = [part.rsplit(".", 1) for part in output[2:-2].split("...")]
+        outputs: Any = [{"id": i, "property": p} for i, p in pairs]
+    else:
+        outputs = {"id": output_id, "property": output.split(".", 1)[1]}
     return {
         "output": output,
-        "outputs": {"id": output_id, "property": output.split(".", 1)[1]},
+        "outputs": outputs,
         "inputs": [item(d) for d in spec["inputs"]],
         "state": [item(d) for d in spec["state"]],
         "changedPropIds": [next(iter(values))],

@@ -56,16 +56,18 @@ def test_a_follow_up_needs_a_closed_real_session_and_a_clinician() -> None:
 
 def test_follow_ups_fall_due_at_24_h_and_7_days_and_each_contact_answers_one() -> None:
     info, end = _info(), T0 + 3 * 3600
-    assert due_follow_ups(info, [], (24, 168), end + 23 * 3600) == []
-    (due,) = due_follow_ups(info, [], (24, 168), end + 25 * 3600)
+    given = [_event("infusion_start", T0 + 600, {"rate_mg_kg_h": 0.5})]
+    assert due_follow_ups(info, [], (24, 168), end + 25 * 3600) == []  # cancelled: none due
+    assert due_follow_ups(info, given, (24, 168), end + 23 * 3600) == []
+    (due,) = due_follow_ups(info, given, (24, 168), end + 25 * 3600)
     assert (due.label, due.due_at) == ("24 h", end + 24 * 3600)
-    assert [d.label for d in due_follow_ups(info, [], (24, 168), end + 8 * DAY_S)] == [
+    assert [d.label for d in due_follow_ups(info, given, (24, 168), end + 8 * DAY_S)] == [
         "24 h",
         "7 d",
     ]
-    called = [_event("follow_up", end + 26 * 3600, GOOD)]
+    called = [*given, _event("follow_up", end + 26 * 3600, GOOD)]
     assert [d.label for d in due_follow_ups(info, called, (24, 168), end + 8 * DAY_S)] == ["7 d"]
-    assert due_follow_ups(_info(source="simulated"), [], (24,), end + DAY_S * 2) == []
+    assert due_follow_ups(_info(source="simulated"), given, (24,), end + DAY_S * 2) == []
     (contact,) = follow_ups(info, called)
     assert contact.days_after == round(26 / 24, 1) and contact.pain_nrs == 3
 
