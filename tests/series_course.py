@@ -45,7 +45,7 @@ def course(n: int) -> list[Infusion]:
             pain_before=max(2, 8 - i // 2),
             pain_end=max(1, 5 - i // 3),
             rate_mg_kg_h=0.5 + 0.05 * (i % 4),
-            hr_rise=8 + i,
+            hr_rise=8 + i % 12,
             antiemetic=i % 3 == 0,
             follow_up_pain=(max(1, 4 - i // 4), max(2, 6 - i // 3)),
         )
@@ -59,9 +59,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def gateway_station(
-    tmp_path: Path, start: float, auth: bool = False
-) -> tuple[Station, ManualClock]:
+def gateway_config(tmp_path: Path, auth: bool = False) -> dict[str, Any]:
+    """One chair fed by a monitoring gateway over HL7 PCD-01: a live bed."""
     data = config_dict(tmp_path / "sessions.db")
     data["beds"][0]["device"] = {
         "kind": "hl7_pcd01", "host": "127.0.0.1", "port": free_port(),
@@ -70,8 +69,14 @@ def gateway_station(
     if auth:
         data["server"]["auth"] = True
         data["training"] = {"enabled": True, "scenarios": str(REPO / "devices/simulator/scenarios")}
+    return data
+
+
+def gateway_station(
+    tmp_path: Path, start: float, auth: bool = False
+) -> tuple[Station, ManualClock]:
     clock = ManualClock(start=start)
-    return build_station(parse_config(data), clock), clock
+    return build_station(parse_config(gateway_config(tmp_path, auth)), clock), clock
 
 
 def _feed(station: Station, clock: ManualClock, seconds: float, hr: float, sbp: float) -> None:

@@ -25,6 +25,7 @@ SMOKE = {
     "simulate.py": (["--hours", "0.05"], "real time"),
     "startup.py": (["--runs", "1", "--beds", "1"], "after launch"),  # a child station
     "review.py": (["--hours", "0.05"], "ms"),
+    "series.py": (["--sessions", "3", "--repeats", "1"], "series page"),
     "live_payload.py": (["--ticks", "1", "--beds", "1"], "classic, graph objects"),
     "alarm_latency.py": (["--alarms", "2"], "p99"),  # Debian's Chromium, as CI installs it
     "viewers.py": (["--smoke"], "bytes/viewer"),  # a child station, and Debian's Chromium
