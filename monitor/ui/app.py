@@ -219,6 +219,7 @@ def create_app(
         admin.register(app, store, lockout, access)
         follow_up.register(app, store, store, access)
         series.register(app, store, store, rules or [], access)
+        series.register_plan_hint(app, store, access)
     return app
 
 

@@ -119,6 +119,7 @@ def panel(
                         ],
                         align="flex-end",
                     ),
+                    html.Div(id="s-plan-hint", className="form-status"),  # the series' plan
                 ],
                 className="sec sec-create",
             ),

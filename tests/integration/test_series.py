@@ -192,3 +192,25 @@ def test_a_simulated_session_never_joins_a_real_patients_series(tmp_path: Path) 
         assert simulated.id not in [s.id for s in found] and len(found) == 1
     finally:
         station.store.close()
+
+
+def test_the_plan_is_offered_on_the_next_sessions_form_never_applied(recorded: Recorded) -> None:
+    station, ids, _ = recorded
+    client = station.app.server.test_client()
+    login(client, "physician")
+    key = _key(station)
+    values = {"pt-save.n_clicks": 1, "pt-from.value": 21, "pt-to.value": 28,
+              "pt-note.value": "0.55 mg/kg/h over 40 min", "pt-key.data": key,
+              "pt-last.data": ids[-1]}  # fmt: skip
+    client.post("/_dash-update-component", json=_body(station, "..pt-msg", values))
+    nurse = station.app.server.test_client()
+    login(nurse, "nurse")
+    typed = {"s-patient.value": PATIENT}
+    answer = nurse.post("/_dash-update-component", json=_body(station, "s-plan-hint", typed))
+    hint = answer.get_json()["response"]["s-plan-hint"]["children"]
+    assert "every 21-28 days; 0.55 mg/kg/h over 40 min" in hint and "A suggestion" in hint
+    spec = station.app.callback_map[next(k for k in station.app.callback_map if "s-plan-hint" in k)]
+    assert str(spec["output"]) == "s-plan-hint.children"  # it fills in nothing else
+    other = {"s-patient.value": "K-9999"}
+    answer = nurse.post("/_dash-update-component", json=_body(station, "s-plan-hint", other))
+    assert answer.get_json()["response"]["s-plan-hint"]["children"] == ""

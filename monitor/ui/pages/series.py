@@ -20,7 +20,7 @@ from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 from monitor.config import AlarmRule
 from monitor.ports import ReviewSource, ReviewSteps
 from monitor.record_words import clock
-from monitor.series import Plan, plan_next
+from monitor.series import Plan, latest_plan, plan_next
 from monitor.series_rows import SeriesRow, plan_of, series_csv, series_rows, series_sessions
 from monitor.session import SessionError
 from monitor.signals import colour
@@ -233,3 +233,32 @@ def register(
             except ReportError as err:
                 return no_update, str(err)
             return dcc.send_file(str(out)), f"Exported {name}.pdf"
+
+
+def plan_hint(store: ReviewSource, access: Access, patient_ref: str | None) -> str:
+    """The last plan of this patient's series, offered beside the new session's form: a
+    suggestion to read, never filled in or applied by itself."""
+    ref = (patient_ref or "").strip()
+    if not ref:
+        return ""
+    sessions = series_sessions(store, access.pseudonym, access.pseudonym(ref))
+    plan = latest_plan([(i, store.events(i.id)) for i in sessions]) if sessions else None
+    if plan is None:
+        return ""
+    return (
+        f"Plan from the last infusion ({plan.user}, {clock(plan.t)[:10]}): every "
+        f"{plan.interval_min_days}-{plan.interval_max_days} days; {plan.note or 'no note'}. "
+        "A suggestion: enter the plan yourself."
+    )
+
+
+def register_plan_hint(app: Dash, store: ReviewSource, access: Access) -> None:
+    @access.callback(
+        app,
+        "session",
+        Output("s-plan-hint", "children"),
+        Input("s-patient", "value"),
+        prevent_initial_call=True,
+    )
+    def hint(patient_ref: str | None) -> str:
+        return plan_hint(store, access, patient_ref)
