@@ -269,6 +269,7 @@ def install(app: Dash, store: Accounts, server_config: ServerConfig, folder: Pat
         if path.startswith("/stream/"):
             if not allowed(current_user.role, page_permission(path)):
                 return _refuse(path, 403, f"not permitted for your role ({current_user.role})")
+            g.login_alive = lambda: _still_open(store, key, idle_s)  # a stream outlives this
             return None
         if request.method != "GET":  # our only other form post is the logout
             return None if path == "/logout" else _refuse(path, 403, "not a known form")
@@ -279,6 +280,14 @@ def install(app: Dash, store: Accounts, server_config: ServerConfig, folder: Pat
         return None
 
     return access
+
+
+def _still_open(store: Accounts, key: str, idle_s: float) -> bool:
+    """A live stream's login has not ended, by any means, nor gone idle."""
+    login = store.login(key)
+    if login is None or login.ended_at is not None:
+        return False
+    return time.time() - login.last_active <= idle_s
 
 
 PUSHED = ("bed-changes.data",)  # set by live.js when the stream says something changed

@@ -13,10 +13,10 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from flask import Flask, Response, abort, request
+from flask import Flask, Response, abort, g, request
 
 from monitor.ui import live
 from monitor.ui.broadcast import Broadcaster, Channel
@@ -91,7 +91,9 @@ def register(server: Flask, broadcaster: Broadcaster, max_streams: int) -> _Slot
         except BaseException:
             slots.give_back()
             raise
-        response = Response(_events(channel, first, start), mimetype="text/event-stream")
+        alive = g.get("login_alive") or (lambda: True)  # logins off: the station's own screen
+        events = _events(channel, first, start, alive)
+        response = Response(events, mimetype="text/event-stream")
         response.call_on_close(slots.give_back)  # the server closes every response it started
         response.headers["Cache-Control"] = "no-store"
         response.headers["X-Accel-Buffering"] = "no"  # a proxy must not hold the stream back
@@ -130,11 +132,20 @@ def _sse(event: str, n: int, data: dict[str, Any]) -> bytes:
     return b"id: %d\nevent: %s\ndata: %s\n\n" % (n, event.encode(), json.dumps(data).encode())
 
 
-def _events(channel: Channel, first: bytes, start: int) -> Iterator[bytes]:
+def _events(
+    channel: Channel, first: bytes, start: int, alive: Callable[[], bool]
+) -> Iterator[bytes]:
+    """The stream's messages until the station stops, MAX_STREAM_S passes, or the login it
+    was opened under ends (checked about once a second: logging out ends it too)."""
     yield first
     n = start
     until = time.monotonic() + MAX_STREAM_S
+    checked = time.monotonic()
     while time.monotonic() < until:
+        if time.monotonic() - checked >= HEARTBEAT_S:
+            checked = time.monotonic()
+            if not alive():
+                return
         if not channel.wait(n, HEARTBEAT_S):
             if channel.closed:
                 return  # the station is stopping

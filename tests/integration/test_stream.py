@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from dashboard import build_station
 from monitor.clock import ManualClock
 from tests.helpers import make_config, pump
@@ -46,8 +48,8 @@ def test_the_stream_wakes_on_news_and_beats_when_quiet(tmp_path: Path) -> None:
 
 def test_the_stream_needs_a_login_with_live_permission(station: Any) -> None:  # noqa: F811
     client = station.app.server.test_client()
-    anonymous = client.get("/stream/chair-1")
-    assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
+    anonymous = client.get("/stream/chair-1")  # the page's script follows `login`
+    assert anonymous.status_code == 401 and anonymous.get_json()["login"] == "/login"
     login(client, "admin")  # an admin manages users; the live pages are not theirs
     assert client.get("/stream/chair-1").status_code == 403
     nurse = station.app.server.test_client()
@@ -68,3 +70,19 @@ def test_passive_requests_send_no_login_cookie(station: Any) -> None:  # noqa: F
     response.close()
     station.ward.close_streams()
     assert "Set-Cookie" in nurse.get("/").headers  # an ordinary page still refreshes it
+
+
+def test_an_open_stream_ends_when_its_login_ends(station: Any) -> None:  # noqa: F811
+    nurse = station.app.server.test_client()
+    login(nurse, "nurse")
+    response = nurse.get("/stream/chair-1", buffered=False)
+    events = _events(response)
+    assert next(events) == "hello"
+    station.store.end_logins("nurse", time.time(), "everywhere")  # an admin, elsewhere
+    started = time.monotonic()
+    with pytest.raises(StopIteration):
+        while True:
+            next(events)  # beats, then the end
+    assert time.monotonic() - started < 5
+    response.close()
+    station.ward.close_streams()

@@ -295,7 +295,11 @@
       pendingTrend = {};
       const fresh = window.monitorOnlyNew("trend:" + id, merged);
       const set = window.dash_clientside && window.dash_clientside.set_props;
-      if (fresh && set) set("bed-trend", { extendData: fresh });
+      // not before the trend has its figure: extending nothing is an error in Dash
+      const plot = document.querySelector("#bed-trend .js-plotly-plot");
+      if (fresh && set && plot && plot.data && plot.data.length) {
+        set("bed-trend", { extendData: fresh });
+      }
     }, wait);
   }
 
