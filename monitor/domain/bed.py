@@ -45,6 +45,7 @@ PUMP_ABOVE_MAX = "DOSE_PUMP_RATE_ABOVE_MAX"
 PUMP_FRESH_S = 30.0
 PUMP_FOLLOW_FRACTION = 0.005  # smaller changes are the pump's rounding, not a new rate
 PK_CHECK_S = 10.0  # how often the predicted Ce is checked against the dose alarms
+LATE_DEVICE_GRACE_S = 10.0  # how late an in-process device's thread may be before it is silent
 
 
 class BedCore(InfusionCommands):
@@ -108,6 +109,21 @@ class BedCore(InfusionCommands):
         return tech.STALE_FACTOR * self._feed_interval_s + (
             max(0.0, self.speed - 1.0) * tech.JITTER_S
         )
+
+    def silence(self, now: float, device_due: float | None = None) -> float:
+        """How long the feed has been silent, counted from what the device sent.
+
+        A device across a wire is silent by the bed's clock: a monitor that stops sending
+        raises TECH_NO_DATA within the limit, whatever the reason. An in-process device (a
+        simulator) says when its thread is next due; while that thread is late (a busy machine)
+        and catching up, its silence counts only up to when it was due: it has not yet had
+        the chance to send. Fail closed: a thread late by more than LATE_DEVICE_GRACE_S (of
+        wall-clock time) is silent by the bed's clock again."""
+        silent = now - self.last_arrival
+        if device_due is None or device_due >= now:
+            return silent
+        grace = LATE_DEVICE_GRACE_S * max(1.0, self.speed)
+        return max(device_due - self.last_arrival, silent - grace)
 
     def watch_from(self, now: float) -> None:
         """The device starts now: its silence counts from here, not from when the bed was
@@ -194,11 +210,16 @@ class BedCore(InfusionCommands):
 
     # -- inputs: time ---------------------------------------------------------------------
 
-    def tick(self, now: float, store_ok: bool = True, speed: float = 1.0) -> None:
+    def tick(
+        self, now: float, store_ok: bool = True, speed: float = 1.0, device_due: float | None = None
+    ) -> None:
         """Time-driven alarm work: a silent feed, a failing store (an input, never a call),
-        delays, reminders, and the session's prompts (assessments, cuff, dose, Ce)."""
+        delays, reminders, and the session's prompts (assessments, cuff, dose, Ce).
+
+        `device_due` is when an in-process device's own thread is next due to step (None for
+        a device across a wire). See `silence`."""
         self.speed = speed
-        silent = now - self.last_arrival
+        silent = self.silence(now, device_due)
         lost = self.alarms.set_condition(
             tech.NO_DATA,
             silent > self.stale_after_s,

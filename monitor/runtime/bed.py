@@ -161,7 +161,8 @@ class BedRuntime(BedTraining):
     def check_feed(self) -> None:
         """The watchdog's tick: time-driven alarm work, with the recorder's health as input."""
         healthy, speed = self.recorder.healthy, self.clock.speed
-        self._do(lambda core, now: core.tick(now, healthy, speed), effects=False)
+        due = getattr(self.device, "step_due", None)  # in-process devices only (ports.Device)
+        self._do(lambda core, now: core.tick(now, healthy, speed, due), effects=False)
 
     def receive(self, item: Reading | DeviceEvent | Waveform) -> None:
         """The device's sink."""
