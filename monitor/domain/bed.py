@@ -48,6 +48,15 @@ PK_CHECK_S = 10.0  # how often the predicted Ce is checked against the dose alar
 LATE_DEVICE_GRACE_S = 10.0  # how late an in-process device's thread may be before it is silent
 
 
+def same_record(a: Reading, b: Reading) -> bool:
+    """Whether two readings of one signal at one time come from the same device record: by
+    the record's number when both have one, else by their whole content. A monitor stamps
+    whole seconds, so two of its records in one second are two readings, not a duplicate."""
+    if a.record is not None and b.record is not None:
+        return a.record == b.record
+    return a == b
+
+
 class BedCore(InfusionCommands):
     """One bed: validation, alarms (clinical and technical) and the infusion session."""
 
@@ -145,7 +154,10 @@ class BedCore(InfusionCommands):
         reason = check_reading(reading.signal, reading.unit, reading.value, reading.t)
         prev = self.latest.get(reading.signal)
         if reason is None and prev is not None and reading.t <= prev.t:
-            reason = "not newer than the last reading (duplicate or out of order)"
+            if reading.t < prev.t:
+                reason = "older than the last reading (out of order)"
+            elif same_record(reading, prev):
+                reason = "the same record as the last reading (duplicate)"
         if reason is not None:
             self.rejected[f"{reading.signal}: {reason}"] += 1
             return reason
