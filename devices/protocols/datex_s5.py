@@ -375,8 +375,7 @@ class DriDecoder:
         return events
 
     def _basic(self, data: bytes, pos: int, t: float, nbr: int) -> list[Event]:
-        """The basic class's numerics, each marked with the record's number (`nbr`): two
-        records in one whole second are two readings, the same record twice is one."""
+        """The basic class's numerics, each marked with its record's number `nbr`."""
         out: list[Event] = []
         raw: dict[str, int] = {}
         words = _CLASS_WORDS.unpack_from(data, pos)  # the whole class as int16, in one call
