@@ -196,7 +196,7 @@ class SimulatedMonitor:
 
     def tick(self, sink: Sink, at: float | None = None) -> None:
         """Move the patient to `at` (the clock's now by default) and emit that tick's readings,
-        stamped `at`. A time not after the last tick's is skipped."""
+        stamped `at`. A given time not after the last tick's is skipped."""
         now = self.clock.now() if at is None else at
         with self._lock:  # the sink is called outside: the bed takes its own lock
             replayed = self._due(now) if self._replay is not None else None
@@ -207,7 +207,7 @@ class SimulatedMonitor:
         with self._lock:
             if self._last is None:
                 self._last, self._next_cuff = now, now + FIRST_CUFF_AFTER_S
-            elif now <= self._last:
+            elif at is not None and now <= self._last:
                 return  # a catch-up tick older than a new patient's start
             self.patient.advance(now - self._last)
             self._last = now

@@ -30,6 +30,7 @@ def _hog(until: float) -> None:
         x = (x * 31 + 7) % 1_000_003
 
 
+@pytest.mark.timeout(SECONDS + 120)
 def test_thirty_chairs_beside_a_cpu_hog_raise_no_false_alarm(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
