@@ -4,7 +4,9 @@ stops sending still raises TECH_NO_DATA within the limit (fail closed)."""
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from monitor.clock import ManualClock
 from monitor.config import AlarmsConfig, BedConfig, SimulatorDevice
 from monitor.domain.bed import LATE_DEVICE_GRACE_S, BedCore
 from monitor.model import AlarmPhase, Reading
-from monitor.runtime.bed import BedRuntime
+from monitor.runtime.bed import DEVICE_RESTART_S, BedRuntime
 from monitor.storage.sqlite import SessionStore
 from tests.helpers import QuietDevice, wait_until
 
@@ -167,3 +169,35 @@ def test_silence_counts_from_what_the_device_sent() -> None:
     assert _no_data(core, t0 + LATE_DEVICE_GRACE_S + 4, t0 + 1) is AlarmPhase.ACTIVE
     # a device across a wire: the bed's clock
     assert core.silence(t0 + 2.5) == 2.5
+
+
+class FailingDevice(QuietDevice):
+    def __init__(self) -> None:
+        super().__init__()
+        self.runs = 0
+
+    def run(self, sink: Callable[..., object], stop: threading.Event) -> None:
+        self.runs += 1
+        raise RuntimeError("the driver failed")
+
+
+def test_a_device_that_keeps_failing_logs_its_traceback_once(
+    tmp_path: Path, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = SessionStore(tmp_path / "s.db")
+    device = FailingDevice()
+    hub = BedRuntime(BED, device, store, clock, AlarmsConfig(rules=[]))
+    caplog.set_level(logging.INFO)
+    hub.start()
+    try:
+        for n in range(2, 6):  # restarts, each after DEVICE_RESTART_S of the clock
+            deadline = time.monotonic() + 5
+            while device.runs < n:
+                assert time.monotonic() < deadline, f"restart {n}"
+                clock.advance(DEVICE_RESTART_S / 8)
+                time.sleep(0.01)
+    finally:
+        hub.stop()
+        store.close()
+    failed = [r for r in caplog.records if "device loop failed" in r.getMessage()]
+    assert len(failed) == 1 and failed[0].exc_info is not None
