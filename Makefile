@@ -62,7 +62,8 @@ lint: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check .
 
 test: $(VENV)/.test-installed chromium postgresql mosquitto systemd lint
-	$(PY) -m pytest -n 2 --dist loadfile -q
+	$(PY) -m pytest -n 2 --dist loadfile -q -m "not hog"
+	$(PY) -m pytest -q -m hog
 
 format: $(VENV)/.test-installed
 	$(VENV)/bin/ruff format .

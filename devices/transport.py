@@ -73,11 +73,13 @@ class SerialLink:
         self.protocol = protocol
         self.clock = clock
         self.state: LinkState | None = None
+        self._served = False  # data arrived on the port now open
 
     def _set_state(self, state: LinkState, detail: str = "") -> None:
         if state != self.state:
             self.state = state
-            log.info("link %s: %s %s", self.settings.url, state, detail)
+            level = logging.WARNING if state in (LinkState.LOST, LinkState.SILENT) else logging.INFO
+            log.log(level, "link %s: %s %s", self.settings.url, state, detail)
             self.protocol.state_changed(state, detail)
 
     def _open(self) -> serial.SerialBase:
@@ -93,35 +95,54 @@ class SerialLink:
         )
 
     def run(self, stop: threading.Event) -> None:
+        """Open, serve, and after any failure reopen with backoff, until `stop` is set.
+
+        Any exception from opening, configuring or reading the port (pyserial's, OSError,
+        termios.error, a driver's own) makes the link lost; the loop never raises. During an
+        outage the state stays lost while it retries, so an outage is one log line (and one
+        `link` event) when it starts and one when data flows again, not one per retry."""
         failures = 0
+        self._set_state(LinkState.CONNECTING, self.settings.url)
         while not stop.is_set():
-            self._set_state(LinkState.CONNECTING, self.settings.url)
             try:
                 port = self._open()
-            except (serial.SerialException, OSError, ValueError) as err:
-                self._set_state(LinkState.LOST, _one_line(err))
+            except Exception as err:  # whatever the driver raises: a lost port
+                self._lost(err, failures)
                 failures += 1
-                if self.clock.sleep(BACKOFF_S[min(failures, len(BACKOFF_S)) - 1], stop):
+                if self.clock.sleep(_backoff(failures), stop):
                     break
                 continue
             error: Exception | None = None
             try:
-                failures = 0
                 self._serve(port, stop)
-            except (serial.SerialException, OSError) as err:
+            except Exception as err:  # a read or write failed: the port is gone
                 error = err
             finally:
-                with contextlib.suppress(serial.SerialException, OSError):
+                with contextlib.suppress(Exception):
                     port.close()
-            self.protocol.connection_lost(error)
+            if self._served:
+                failures = 0  # data flowed on this port: retry soon
+            try:
+                self.protocol.connection_lost(error)
+            except Exception:  # a protocol's bug must not end the link
+                log.exception("link %s: protocol failed on connection lost", self.settings.url)
             if stop.is_set():
                 break
-            self._set_state(LinkState.LOST, _one_line(error) if error else "port closed")
+            self._lost(error, failures)
             failures += 1
-            if self.clock.sleep(BACKOFF_S[min(failures, len(BACKOFF_S)) - 1], stop):
+            if self.clock.sleep(_backoff(failures), stop):
                 break
 
+    def _lost(self, err: BaseException | None, failures: int) -> None:
+        """The port failed (or closed): lost, logged once per outage; retries are debug."""
+        detail = _describe(err) if err is not None else "port closed"
+        if self.state is LinkState.LOST:
+            log.debug("link %s: retry %d failed: %s", self.settings.url, failures, detail)
+        else:
+            self._set_state(LinkState.LOST, detail)
+
     def _serve(self, port: serial.SerialBase, stop: threading.Event) -> None:
+        self._served = False
         self.protocol.connection_made(port)
         last_rx = self.clock.now()
         attempt = 0
@@ -132,7 +153,7 @@ class SerialLink:
             if data:
                 last_rx, attempt = now, 0
                 if not connected:
-                    connected = True
+                    connected = self._served = True
                     self._set_state(LinkState.CONNECTED)
                 self.protocol.data_received(data)
             elif now - last_rx >= self.settings.silence_s * (attempt + 1):
@@ -142,8 +163,17 @@ class SerialLink:
                 self.protocol.silence(port, attempt)
 
 
+def _backoff(failures: int) -> float:
+    return BACKOFF_S[min(max(failures, 1), len(BACKOFF_S)) - 1]
+
+
 def _one_line(err: BaseException | None) -> str:
     return str(err).splitlines()[0] if err and str(err) else type(err).__name__
+
+
+def _describe(err: BaseException) -> str:
+    """One line naming the error's type, e.g. "error: (22, 'Invalid argument')"."""
+    return f"{type(err).__name__}: {_one_line(err)}"
 
 
 class ReplayError(Exception):

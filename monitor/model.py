@@ -43,6 +43,9 @@ class Reading:
     unit: str
     quality: Quality = Quality.VALID
     source: str = ""  # where the monitor took it from, e.g. RR from "co2" or "impedance"
+    record: int | None = None
+    """The device's number for the record it came in (a DRI record number), if it has one:
+    two readings of a signal at one time are one duplicate only if they share it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -66,6 +66,8 @@ class Device(Protocol):
 
     source: Source
     expected_interval_s: dict[str, float]
+    # An in-process device may also offer `step_due: float | None`, when its own thread
+    # next steps: the watchdog then counts a late thread's silence from there (BedCore.silence).
 
     def run(self, sink: DeviceSink, stop: threading.Event) -> None:
         """Deliver readings and device events to `sink` until `stop` is set."""

@@ -371,10 +371,11 @@ class DriDecoder:
             t = U32.unpack_from(record, base)[0] or head.r_time
             class_word = U16.unpack_from(record, base + 276)[0]
             if (class_word >> 8) & 0x0F == PhdbClass.BASIC:
-                events += self._basic(record, base + 4, float(t))
+                events += self._basic(record, base + 4, float(t), head.r_nbr)
         return events
 
-    def _basic(self, data: bytes, pos: int, t: float) -> list[Event]:
+    def _basic(self, data: bytes, pos: int, t: float, nbr: int) -> list[Event]:
+        """The basic class's numerics, each marked with its record's number `nbr`."""
         out: list[Event] = []
         raw: dict[str, int] = {}
         words = _CLASS_WORDS.unpack_from(data, pos)  # the whole class as int16, in one call
@@ -412,16 +413,17 @@ class DriDecoder:
                 self._set_status(out, t, f.signal, v, emit_reading=False)
             elif v > INVALID_LIMIT and known.get(f.signal) == "valid":  # the usual case, inline
                 value = float(v) if f.scale == 1.0 else round(v * f.scale, 6)
-                out.append(Reading(self.bed, t, f.signal, value, REGISTRY[f.signal].unit))
+                unit = REGISTRY[f.signal].unit
+                out.append(Reading(self.bed, t, f.signal, value, unit, record=nbr))
             else:
-                self._emit(out, t, f.signal, v, f.scale)
+                self._emit(out, t, f.signal, v, f.scale, nbr)
         for sig in ("ETCO2", "FICO2"):
             v = raw[sig]
             if v > INVALID_LIMIT and amb > INVALID_LIMIT:
                 # % -> mmHg with the record's ambient pressure: v*0.01 % * amb*0.1 mmHg / 100
-                self._emit(out, t, sig, v, amb * GAS_SCALE * AMB_PRESS_SCALE / 100)
+                self._emit(out, t, sig, v, amb * GAS_SCALE * AMB_PRESS_SCALE / 100, nbr)
             else:
-                self._emit(out, t, sig, v if v <= INVALID_LIMIT else ABSENT, 1.0)
+                self._emit(out, t, sig, v if v <= INVALID_LIMIT else ABSENT, 1.0, nbr)
         return out
 
     def _new_cuff(self, raw: Mapping[str, int], label: int) -> bool:
@@ -439,10 +441,12 @@ class DriDecoder:
             return not label & NIBP_LABEL_OLDER_THAN_60S  # an old result is not a new reading
         return changed or finished
 
-    def _emit(self, out: list[Event], t: float, signal: str, value: int, scale: float) -> None:
+    def _emit(
+        self, out: list[Event], t: float, signal: str, value: int, scale: float, nbr: int
+    ) -> None:
         if self._set_status(out, t, signal, value, emit_reading=True):
             unit = REGISTRY[signal].unit
-            out.append(Reading(self.bed, t, signal, round(value * scale, 6), unit))
+            out.append(Reading(self.bed, t, signal, round(value * scale, 6), unit, record=nbr))
 
     def _set_status(
         self, out: list[Event], t: float, signal: str, value: int, emit_reading: bool

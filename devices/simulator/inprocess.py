@@ -22,6 +22,9 @@ from monitor.signals import REGISTRY
 from monitor.training import Debrief, TimelineEntry, TrainingView
 
 FIRST_CUFF_AFTER_S = 5.0
+# A late thread (a busy machine) catches up: it emits the missed ticks, each with its own
+# time. Further behind than this (a suspended machine) it skips ahead instead of bursting.
+MAX_CATCH_UP_S = 60.0
 WAVE_CHUNK_S = 0.25  # live strips get the pleth in chunks this long
 CONTINUOUS = ("HR", "PR", "SPO2", "RR", "ETCO2", "TEMP")
 CUFF = ("NIBP_SYS", "NIBP_DIA", "NIBP_MEAN")
@@ -68,6 +71,9 @@ class SimulatedMonitor:
         self._pleth = PlethSource()
         self._pleth_end: float | None = None
         self._pulse: float | None = None  # the pleth's pulse rate; None while there is none
+        self.step_due: float | None = None
+        """When `run` next steps the patient (None while it does not run). The bed's watchdog
+        reads it: a thread that is late but catching up is not a silent monitor."""
 
     # -- bed hooks ------------------------------------------------------------------------
 
@@ -188,9 +194,10 @@ class SimulatedMonitor:
             self._replay_next += 1
         return due
 
-    def tick(self, sink: Sink) -> None:
-        """Move the patient to the clock's now and emit this tick's readings."""
-        now = self.clock.now()
+    def tick(self, sink: Sink, at: float | None = None) -> None:
+        """Move the patient to `at` (the clock's now by default) and emit that tick's readings,
+        stamped `at`. A given time not after the last tick's is skipped."""
+        now = self.clock.now() if at is None else at
         with self._lock:  # the sink is called outside: the bed takes its own lock
             replayed = self._due(now) if self._replay is not None else None
         if replayed is not None:
@@ -200,6 +207,8 @@ class SimulatedMonitor:
         with self._lock:
             if self._last is None:
                 self._last, self._next_cuff = now, now + FIRST_CUFF_AFTER_S
+            elif at is not None and now <= self._last:
+                return  # a catch-up tick older than a new patient's start
             self.patient.advance(now - self._last)
             self._last = now
             numerics = self.patient.continuous()
@@ -252,17 +261,26 @@ class SimulatedMonitor:
         self._pleth_end = start + len(samples) / PLETH_HZ
 
     def run(self, sink: Sink, stop: threading.Event) -> None:
+        """Step every `interval_s` of the clock. A late wake-up emits the ticks it missed,
+        each with its own time, so a busy machine delays readings but never drops them."""
         next_tick = self.clock.now()
-        while not stop.is_set():
-            self.tick(sink)
-            now = self.clock.now()
-            next_tick += self.interval_s
-            if next_tick < now:  # fell behind (suspended machine): do not burst to catch up
-                next_tick = now + self.interval_s
-            while self.emit_pleth and now + WAVE_CHUNK_S < next_tick:
-                if self.clock.sleep(WAVE_CHUNK_S, stop):
-                    return
-                self.wave_tick(sink)
+        try:
+            while not stop.is_set():
                 now = self.clock.now()
-            if self.clock.sleep(next_tick - now, stop):
-                return
+                if now - next_tick > MAX_CATCH_UP_S:  # suspended machine: do not burst
+                    next_tick = now
+                while next_tick <= now and not stop.is_set():
+                    self.step_due = next_tick
+                    self.tick(sink, next_tick)
+                    next_tick += self.interval_s
+                self.step_due = next_tick
+                now = self.clock.now()
+                while self.emit_pleth and now + WAVE_CHUNK_S < next_tick:
+                    if self.clock.sleep(WAVE_CHUNK_S, stop):
+                        return
+                    self.wave_tick(sink)
+                    now = self.clock.now()
+                if self.clock.sleep(next_tick - now, stop):
+                    return
+        finally:
+            self.step_due = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import termios
 import threading
 import tty
 from pathlib import Path
@@ -21,7 +22,7 @@ def open_pty(link: Path) -> tuple[int, int]:
             tmp.unlink()
         tmp.symlink_to(os.ttyname(slave))
         tmp.replace(link)
-    except OSError:
+    except (OSError, termios.error):  # setraw raises termios.error, not an OSError
         os.close(master)
         os.close(slave)
         raise

@@ -45,6 +45,16 @@ PUMP_ABOVE_MAX = "DOSE_PUMP_RATE_ABOVE_MAX"
 PUMP_FRESH_S = 30.0
 PUMP_FOLLOW_FRACTION = 0.005  # smaller changes are the pump's rounding, not a new rate
 PK_CHECK_S = 10.0  # how often the predicted Ce is checked against the dose alarms
+LATE_DEVICE_GRACE_S = 10.0  # how late an in-process device's thread may be before it is silent
+
+
+def same_record(a: Reading, b: Reading) -> bool:
+    """Whether two readings of one signal at one time come from the same device record: by
+    the record's number when both have one, else by their whole content. A monitor stamps
+    whole seconds, so two of its records in one second are two readings, not a duplicate."""
+    if a.record is not None and b.record is not None:
+        return a.record == b.record
+    return a == b
 
 
 class BedCore(InfusionCommands):
@@ -109,6 +119,21 @@ class BedCore(InfusionCommands):
             max(0.0, self.speed - 1.0) * tech.JITTER_S
         )
 
+    def silence(self, now: float, device_due: float | None = None) -> float:
+        """How long the feed has been silent, counted from what the device sent.
+
+        A device across a wire is silent by the bed's clock: a monitor that stops sending
+        raises TECH_NO_DATA within the limit, whatever the reason. An in-process device (a
+        simulator) says when its thread is next due; while that thread is late (a busy machine)
+        and catching up, its silence counts only up to when it was due: it has not yet had
+        the chance to send. Fail closed: a thread late by more than LATE_DEVICE_GRACE_S (of
+        wall-clock time) is silent by the bed's clock again."""
+        silent = now - self.last_arrival
+        if device_due is None or device_due >= now:
+            return silent
+        grace = LATE_DEVICE_GRACE_S * max(1.0, self.speed)
+        return max(device_due - self.last_arrival, silent - grace)
+
     def watch_from(self, now: float) -> None:
         """The device starts now: its silence counts from here, not from when the bed was
         built (a slow start-up is not a lost feed)."""
@@ -129,7 +154,10 @@ class BedCore(InfusionCommands):
         reason = check_reading(reading.signal, reading.unit, reading.value, reading.t)
         prev = self.latest.get(reading.signal)
         if reason is None and prev is not None and reading.t <= prev.t:
-            reason = "not newer than the last reading (duplicate or out of order)"
+            if reading.t < prev.t:
+                reason = "older than the last reading (out of order)"
+            elif same_record(reading, prev):
+                reason = "the same record as the last reading (duplicate)"
         if reason is not None:
             self.rejected[f"{reading.signal}: {reason}"] += 1
             return reason
@@ -194,11 +222,16 @@ class BedCore(InfusionCommands):
 
     # -- inputs: time ---------------------------------------------------------------------
 
-    def tick(self, now: float, store_ok: bool = True, speed: float = 1.0) -> None:
+    def tick(
+        self, now: float, store_ok: bool = True, speed: float = 1.0, device_due: float | None = None
+    ) -> None:
         """Time-driven alarm work: a silent feed, a failing store (an input, never a call),
-        delays, reminders, and the session's prompts (assessments, cuff, dose, Ce)."""
+        delays, reminders, and the session's prompts (assessments, cuff, dose, Ce).
+
+        `device_due` is when an in-process device's own thread is next due to step (None for
+        a device across a wire). See `silence`."""
         self.speed = speed
-        silent = now - self.last_arrival
+        silent = self.silence(now, device_due)
         lost = self.alarms.set_condition(
             tech.NO_DATA,
             silent > self.stale_after_s,

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 LIVE_WINDOW_S = 15 * 60
 DEVICE_RESTART_S = 2.0
+DEVICE_RAN_S = 60.0  # a device that ran this long before failing logs the failure in full
 WATCHDOG_PERIOD_S = 0.5
 T = TypeVar("T")
 
@@ -118,11 +119,24 @@ class BedRuntime(BedTraining):
         self._drain()
 
     def _run_device(self) -> None:
+        """Run the device; restart it after a failure. A device that keeps failing the same
+        way logs its traceback once, not every DEVICE_RESTART_S."""
+        failing: str | None = None  # the last failure, while the device keeps failing
         while not self._stop.is_set():
+            started = self.clock.now()
             try:
                 self.device.run(self.receive, self._stop)
-            except Exception:
-                log.exception("bed %s: device loop failed; restarting", self.info.id)
+            except Exception as err:
+                what = f"{type(err).__name__}: {err}"
+                if self.clock.now() - started >= DEVICE_RAN_S:
+                    failing = None  # it ran for a while: a new failure
+                if failing is None:
+                    log.exception("bed %s: device loop failed; restarting", self.info.id)
+                elif what != failing:
+                    log.error("bed %s: device loop failed again: %s", self.info.id, what)
+                else:
+                    log.debug("bed %s: device loop failed again: %s", self.info.id, what)
+                failing = what
             if self.clock.sleep(DEVICE_RESTART_S, self._stop):
                 return
 
@@ -163,7 +177,8 @@ class BedRuntime(BedTraining):
     def check_feed(self) -> None:
         """The watchdog's tick: time-driven alarm work, with the recorder's health as input."""
         healthy, speed = self.recorder.healthy, self.clock.speed
-        self._do(lambda core, now: core.tick(now, healthy, speed), effects=False)
+        due = getattr(self.device, "step_due", None)  # in-process devices only (ports.Device)
+        self._do(lambda core, now: core.tick(now, healthy, speed, due), effects=False)
         self._evaluated = time.monotonic()
 
     def evaluated_ago(self) -> float | None:
