@@ -17,6 +17,7 @@ INFUSION_STEPS = ("infusion_start", "rate_change", "infusion_pause", "infusion_r
 INFUSION_STEPS += ("infusion_stop",)
 INACTIVATIONS = ("alarm_acknowledged", "alarm_reset", "audio_pause", "limit_change")
 INACTIVATIONS += ("override", "hold_start", "refused", "instructor")
+AFTER_DISCHARGE = ("follow_up", "series_plan")
 # Free text a nurse or physician typed, by step: the field that holds it.
 NOTE_FIELDS = {
     "assessment": "note",
@@ -115,5 +116,11 @@ def record_tables(
             step_head,
             _steps(events, INACTIVATIONS, fmt),
             "inactivations",
+        ),
+        RecordTable(
+            "After discharge: follow-up contacts and the plan",
+            step_head,
+            _steps(events, AFTER_DISCHARGE, fmt),
+            "after_discharge",
         ),
     ]

@@ -56,6 +56,12 @@ TITLES = {
     "user_added": "User added",
     "user_disabled": "User disabled",
     "password_reset": "Password reset",
+    "login_locked": "Name locked after wrong passwords",
+    "login_refused_locked": "Login refused while locked",
+    "login_unlocked": "Name unlocked",
+    "logins_ended": "Logins ended everywhere",
+    "follow_up": "Follow-up contact",
+    "series_plan": "Next infusion planned",
 }
 
 
@@ -172,6 +178,17 @@ def step_words(kind: str, payload: Mapping[str, object]) -> str:
             return ", ".join(with_unit(str(k), _num(values, k)) for k in values)
     if kind == "discharged":
         return _discharge(p)
+    if kind == "follow_up":
+        effects = ", ".join(str(e) for e in p.get("side_effects") or []) or "none"
+        note = str(p.get("note") or "")
+        return (
+            f"pain NRS {p.get('pain_nrs')} · {p.get('relief_days')} days of relief · PGIC "
+            f"{p.get('pgic')} · side effects: {effects}" + (f" · {note}" if note else "")
+        )
+    if kind == "series_plan":
+        note = str(p.get("note") or "")
+        every = f"every {p.get('interval_min_days')}-{p.get('interval_max_days')} days"
+        return every + (f" · {note}" if note else "")
     if kind in ("hold_start", "refused", "override"):
         head = []
         if p.get("command"):

@@ -146,7 +146,7 @@ def session_html(
     summary_rows = [list(item) for item in summary_items(summary)]
     tables = "".join(
         f"<h2>{html.escape(t.title)}</h2>"
-        + (_table(t.head, t.rows) if t.rows else "<p>None recorded.</p>")
+        + (_table(t.head, t.rows) if t.rows else "<p>Nothing recorded.</p>")
         for t in record_tables(record.events)
     )
     alarms = _table(ALARM_COLUMNS, [alarm_cells(r) for r in record.alarms])

@@ -111,7 +111,7 @@ def series_html(rows: Sequence[SeriesRow], plan: Plan | None, reference: str) ->
     )
     events = (
         "".join(f"<li>{html.escape(e)}</li>" for e in adverse_events(rows))
-        or "<li>None recorded.</li>"
+        or "<li>Nothing recorded.</li>"
     )
     last = rows[-1].follow_ups[-1] if rows and rows[-1].follow_ups else None
     relief = (

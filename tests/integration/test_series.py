@@ -123,7 +123,9 @@ def test_follow_up_entry_names_the_field_and_refuses_an_open_session(
     assert refused["fu-pain"]["error"] == "pain NRS: a whole number from 0 to 10"
     assert len(station.store.events(ids[0])) == before  # nothing recorded
     done = record(ids[0])
-    assert done["fu-msg"]["children"] == "Follow-up recorded."
+    assert done["fu-msg"]["children"] == "Follow-up recorded (see the table below)."
+    redrawn = str(done["rv-section-after_discharge"]["children"])  # the record's own table
+    assert "pain NRS 3 · 5 days of relief · PGIC 3 · side effects: nausea" in redrawn
     assert station.store.events(ids[0])[-1].kind == "follow_up"
     hub = station.ward.runtime("chair-1")
     open_id = hub.create_session(PLAN | {"patient_ref": PATIENT}, "nurse").id

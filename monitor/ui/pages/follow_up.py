@@ -13,11 +13,12 @@ import dash_mantine_components as dmc
 from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from monitor.ports import ReviewSource, ReviewSteps
-from monitor.record_words import clock
+from monitor.record_tables import record_tables
 from monitor.review import SessionRecord, load_record
-from monitor.series import PGIC, SIDE_EFFECTS, follow_up, follow_ups
+from monitor.series import PGIC, SIDE_EFFECTS, follow_up
 from monitor.session import SessionError
 from monitor.ui.auth import Access
+from monitor.ui.pages.review_tables import table_view
 
 # a refusal names its field first: that field shows it
 FIELDS = {
@@ -30,28 +31,10 @@ FIELDS = {
 INPUTS = tuple(FIELDS.values())
 
 
-def _recorded(record: SessionRecord) -> Any:
-    contacts = follow_ups(record.info, record.events)
-    if not contacts:
-        return html.P("No follow-up recorded yet.")
-    head = ("when", "after", "by", "pain NRS", "days of relief", "PGIC", "side effects")
-    rows = [
-        [
-            clock(f.t),
-            f"{f.days_after:g} d",
-            f.user,
-            str(f.pain_nrs),
-            str(f.relief_days),
-            f"{f.pgic} · {PGIC[f.pgic]}",
-            ", ".join(f.side_effects) + (f" · {f.note}" if f.note else "") or "none",
-        ]
-        for f in contacts
-    ]
-    return html.Table(
-        [html.Tr([html.Th(h) for h in head]), *(html.Tr([html.Td(c) for c in r]) for r in rows)],
-        className="alarm-list",
-        id="fu-table",
-    )
+def after_discharge(record: SessionRecord) -> Any:
+    """The record's own table of follow-ups and plans, redrawn once a contact is recorded."""
+    table = next(t for t in record_tables(record.events) if t.key == "after_discharge")
+    return table_view(table)
 
 
 def follow_up_panel(record: SessionRecord, series_href: str | None) -> Any:
@@ -62,7 +45,6 @@ def follow_up_panel(record: SessionRecord, series_href: str | None) -> Any:
         [
             html.H3("Follow-up after discharge"),
             dcc.Link("The patient's series", href=series_href) if series_href else None,
-            html.Div(_recorded(record), id="fu-recorded"),
             dmc.Group(
                 [
                     dmc.NumberInput(id="fu-pain", label="Pain NRS (0-10)", w=140),
@@ -94,7 +76,7 @@ def register(app: Dash, store: ReviewSource, steps: ReviewSteps, access: Access)
         app,
         "review",
         Output("fu-msg", "children"),
-        Output("fu-recorded", "children"),
+        Output("rv-section-after_discharge", "children"),
         *(Output(i, "error") for i in INPUTS),
         Input("fu-save", "n_clicks"),
         State("fu-pain", "value"),
@@ -128,8 +110,8 @@ def register(app: Dash, store: ReviewSource, steps: ReviewSteps, access: Access)
         except SessionError as err:
             return (str(err), no_update, *_errors(str(err)))
         steps.add_event(session_id, info.bed, time.time(), kind, access.user(), payload)
-        recorded = _recorded(load_record(store, session_id))
-        return ("Follow-up recorded.", recorded, *([None] * len(INPUTS)))
+        redrawn = after_discharge(load_record(store, session_id))
+        return ("Follow-up recorded (see the table below).", redrawn, *([None] * len(INPUTS)))
 
 
 def _errors(message: str) -> list[str | None]:
