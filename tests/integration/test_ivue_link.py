@@ -66,3 +66,34 @@ def test_readings_reach_the_bed_and_a_silent_association_is_renewed(tmp_path: Pa
         assert hub.rejected == {}
     finally:
         station.stop()
+
+
+def test_a_pulled_cable_is_a_lost_link_and_the_monitor_is_associated_again(
+    tmp_path: Path,
+) -> None:
+    data = config_dict(tmp_path / "s.db")
+    data["beds"][0]["device"] = {"kind": "intellivue", "port": "virtual", "seed": 5}
+    station = build_station(parse_config(data))
+    hub = station.ward.runtime("chair-1")
+    device = hub.device
+    assert isinstance(device, VirtualMonitorDevice)
+    virtual = device.virtual
+    assert isinstance(virtual, VirtualIntelliVue)
+    station.start()
+    try:
+        wait_until(lambda: "HR" in hub.snapshot().latest, 10, "readings from the pty")
+        virtual.close()  # the cable is pulled
+        wait_until(
+            lambda: "TECH_PORT_LOST" in {a.name for a in hub.active_alarms()}, 5, "PORT_LOST"
+        )
+        count = len([r for r in hub.since(0)[0] if r.signal == "HR"])
+        virtual.open()  # and plugged back in: a new association, then the polls again
+        wait_until(lambda: not hub.active_alarms(), 15, "recovery")
+        wait_until(
+            lambda: len([r for r in hub.since(0)[0] if r.signal == "HR"]) > count + 1,
+            6,
+            "readings after the new association",
+        )
+        assert virtual.associations == 2
+    finally:
+        station.stop()
