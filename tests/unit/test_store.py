@@ -15,6 +15,7 @@ from monitor.model import (
     AlarmPhase,
     AlarmRecord,
     AlarmTransition,
+    LoginRecord,
     Priority,
     Reading,
     UserRecord,
@@ -362,6 +363,24 @@ def test_users_come_back_as_records(open_store: StoreUnderTest) -> None:
     assert store.user("nobody") is None
     with pytest.raises(StoreError, match="exists"):
         store.add_user("dr-b", "physician", "x", T0)
+    store.close()
+
+
+def test_logins_are_kept_and_ended_by_the_store(open_store: StoreUnderTest) -> None:
+    store = open_store()
+    store.open_login("a" * 64, "nurse-a", T0)
+    store.open_login("b" * 64, "nurse-a", T0 + 5)
+    store.open_login("c" * 64, "dr-b", T0 + 6)
+    store.touch_login("a" * 64, T0 + 60)
+    assert store.login("a" * 64) == LoginRecord("nurse-a", T0, T0 + 60, None, None)
+    assert store.open_logins() == {"nurse-a": 2, "dr-b": 1}
+    store.end_login("c" * 64, T0 + 70, "logout")
+    assert store.end_logins("nurse-a", T0 + 80, "everywhere") == 2
+    assert store.login("b" * 64) == LoginRecord("nurse-a", T0 + 5, T0 + 5, T0 + 80, "everywhere")
+    assert store.login("c" * 64).end_reason == "logout"  # type: ignore[union-attr]
+    store.touch_login("a" * 64, T0 + 90)  # an ended login stays as it ended
+    assert store.login("a" * 64).last_active == T0 + 60  # type: ignore[union-attr]
+    assert store.open_logins() == {} and store.login("d" * 64) is None
     store.close()
 
 
