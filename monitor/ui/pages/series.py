@@ -28,7 +28,8 @@ from monitor.ui.auth import Access
 
 PATIENT_PATH = re.compile(r"^/patients/(P-[0-9A-F]{6})$")
 HEAD = (
-    "date", "indication", "regimen", "planned", "given", "infusion", "pain before", "pain end",
+    "date", "indication", "regimen", "planned mg/kg", "given mg/kg", "infusion", "pain before",
+    "pain end",
     "pain at follow-up", "ΔSBP", "ΔHR", "CADSS-6", "RASS", "nausea", "antiemetics",
     "other medications", "H/M alarms", "overrides", "days since last",
 )  # fmt: skip
@@ -46,7 +47,7 @@ def row_cells(row: SeriesRow) -> list[Any]:
         row.info.indication,
         row.info.regimen,
         _opt(s.planned_mg_kg, "{:.2f}"),
-        f"{s.dose_mg_kg:.2f} mg/kg",
+        f"{s.dose_mg_kg:.2f}",
         f"{s.infusion_minutes:.0f} min",
         _opt(s.pain_before),
         _opt(s.pain_end),
