@@ -144,6 +144,11 @@ def test_three_chairs_into_a_central_on_postgresql_survive_a_kill_of_the_central
             a["text"].startswith("***") and "SpO₂" in a["text"]
             for a in page_state(first, "chair-1")["alarms"]), 30)  # fmt: skip
 
+        # on the record (the page can show it before the recorder's next flush)
+        until("SPO2_DESAT on the record", lambda: rows(
+            pg_database, "SELECT count(*) FROM alarms WHERE session_id = %s"
+            " AND name = 'SPO2_DESAT'", session_id)[0][0] == 1, 10)  # fmt: skip
+
         # kill -9 the central; the chairs go on publishing meanwhile
         assert first.kill(signal.SIGKILL) == -signal.SIGKILL
         killed = time.time()
