@@ -153,18 +153,22 @@ def test_due_lists_and_the_plan(recorded: Recorded) -> None:
         ("24 h", f"Session {uncalled}"),
         ("7 d", f"Session {uncalled}"),
     ]
-    ids = [*ids, uncalled]
-    client = station.app.server.test_client()
-    login(client, "physician")
+    assert _save_plan(station, (14, 30), "0.6 mg/kg/h next", uncalled) == "Plan saved."
     key = _key(station)
-    values = {"pt-save.n_clicks": 1, "pt-from.value": 14, "pt-to.value": 30,
-              "pt-note.value": "0.6 mg/kg/h next", "pt-key.data": key,
-              "pt-last.data": ids[-1]}  # fmt: skip
-    answer = client.post("/_dash-update-component", json=_body(station, "..pt-msg", values))
-    assert answer.get_json()["response"]["pt-msg"]["children"] == "Plan saved."
     infusions = text(due.infusions_layout(station.store, access))
     assert key in infusions and "0.6 mg/kg/h next" in infusions
     assert "due now" in infusions  # the last infusion was about 20 days ago: in the window
+
+
+def _save_plan(station: Station, days: tuple[int, int], note: str, last: int) -> str:
+    """A physician plans the next infusion on the series page; returns the page's answer."""
+    client = station.app.server.test_client()
+    login(client, "physician")
+    values = {"pt-save.n_clicks": 1, "pt-from.value": days[0], "pt-to.value": days[1],
+              "pt-note.value": note, "pt-key.data": _key(station),
+              "pt-last.data": last}  # fmt: skip
+    answer = client.post("/_dash-update-component", json=_body(station, "..pt-msg", values))
+    return str(answer.get_json()["response"]["pt-msg"]["children"])
 
 
 def test_who_may_open_a_series(recorded: Recorded) -> None:
@@ -198,13 +202,7 @@ def test_a_simulated_session_never_joins_a_real_patients_series(tmp_path: Path) 
 
 def test_the_plan_is_offered_on_the_next_sessions_form_never_applied(recorded: Recorded) -> None:
     station, ids, _ = recorded
-    client = station.app.server.test_client()
-    login(client, "physician")
-    key = _key(station)
-    values = {"pt-save.n_clicks": 1, "pt-from.value": 21, "pt-to.value": 28,
-              "pt-note.value": "0.55 mg/kg/h over 40 min", "pt-key.data": key,
-              "pt-last.data": ids[-1]}  # fmt: skip
-    client.post("/_dash-update-component", json=_body(station, "..pt-msg", values))
+    _save_plan(station, (21, 28), "0.55 mg/kg/h over 40 min", ids[-1])
     nurse = station.app.server.test_client()
     login(nurse, "nurse")
     typed = {"s-patient.value": PATIENT}
