@@ -90,6 +90,11 @@ def plan_of(rows: Sequence[SeriesRow]) -> Plan | None:
     return latest_plan([(r.info, r.events) for r in rows])
 
 
+def series_plan(store: ReviewSource, sessions: Sequence[SessionInfo]) -> Plan | None:
+    """The series' plan from its sessions' steps alone (no summaries: the plan needs none)."""
+    return latest_plan([(i, store.events(i.id)) for i in sessions])
+
+
 def _score(value: int | None) -> str:
     return "" if value is None else str(value)
 

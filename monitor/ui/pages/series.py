@@ -20,8 +20,15 @@ from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 from monitor.config import AlarmRule
 from monitor.ports import ReviewSource, ReviewSteps
 from monitor.record_words import clock
-from monitor.series import Plan, latest_plan, plan_next
-from monitor.series_rows import SeriesRow, plan_of, series_csv, series_rows, series_sessions
+from monitor.series import Plan, plan_next
+from monitor.series_rows import (
+    SeriesRow,
+    plan_of,
+    series_csv,
+    series_plan,
+    series_rows,
+    series_sessions,
+)
 from monitor.session import SessionError
 from monitor.signals import colour
 from monitor.ui.auth import Access
@@ -198,13 +205,13 @@ def register(
             return "The plan follows a closed infusion; none yet.", no_update
         info, events = store.session(last), store.events(last)
         raw = {"interval_min_days": low, "interval_max_days": high, "note": note}
-        try:  # logins off: the loopback station acts for every role
-            kind, payload = plan_next(info, events, access.role() or "physician", raw)
+        try:
+            kind, payload = plan_next(info, events, access.acting_role(), raw)
         except SessionError as err:
             return str(err), no_update
         steps.add_event(last, info.bed, time.time(), kind, access.user(), payload)
-        rows = series_rows(store, series_sessions(store, access.pseudonym, key), rules)
-        return "Plan saved.", plan_words(plan_of(rows), time.time())
+        plan = series_plan(store, series_sessions(store, access.pseudonym, key))
+        return "Plan saved.", plan_words(plan, time.time())
 
     @access.callback(
         app,
@@ -243,7 +250,7 @@ def plan_hint(store: ReviewSource, access: Access, patient_ref: str | None) -> s
     if not ref:
         return ""
     sessions = series_sessions(store, access.pseudonym, access.pseudonym(ref))
-    plan = latest_plan([(i, store.events(i.id)) for i in sessions]) if sessions else None
+    plan = series_plan(store, sessions)
     if plan is None:
         return ""
     return (
