@@ -381,7 +381,7 @@ def register(app: Dash, feed: LiveFeed, access: Access) -> None:
             overriding = which in ("s-start", "s-rate", "s-bolus") and override
             if overriding or (which == "s-discharge" and discharge_override):
                 access.require("override")  # overriding a gate or a guard: a physician
-            role = "physician" if access.can("override") else access.role()
+            role = access.acting_role()
             if which == "s-create":
                 typed = {
                     "patient_ref": patient,

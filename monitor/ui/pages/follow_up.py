@@ -105,8 +105,7 @@ def register(app: Dash, store: ReviewSource, steps: ReviewSteps, access: Access)
             "note": note,
         }
         try:
-            # logins off: the loopback station acts for every role, as on one bedside screen
-            kind, payload = follow_up(info, events, access.role() or "physician", raw)
+            kind, payload = follow_up(info, events, access.acting_role(), raw)
         except SessionError as err:
             return (str(err), no_update, *_errors(str(err)))
         steps.add_event(session_id, info.bed, time.time(), kind, access.user(), payload)
