@@ -21,11 +21,11 @@ from enum import IntEnum
 
 import numpy as np
 
+from devices.protocols.transparency import ESCAPE, FrameError, unstuff
 from monitor.model import DeviceEvent, Reading, Waveform
 from monitor.signals import REGISTRY
 
 FLAG = 0x7E
-ESCAPE = 0x7D
 HEADER_LEN = 40
 MAX_RECORD_LEN = 1490  # 40-byte header + 1450 data bytes
 MAX_ESCAPED_FRAME = 2 * (MAX_RECORD_LEN + 1)  # every byte escaped, plus the checksum
@@ -203,21 +203,11 @@ def checksum(record: bytes) -> int:
     return int(np.frombuffer(record, dtype=np.uint8).sum(dtype=np.uint32)) & 0xFF
 
 
-class FrameError(ValueError):
-    pass
+SPECIAL = bytes((FLAG, ESCAPE))  # the flag and the escape byte itself
 
 
 def unescape(body: bytes) -> bytes:
-    if ESCAPE not in body:
-        return body
-    first, *rest = body.split(b"\x7d")
-    out = [first]
-    for part in rest:
-        if not part or part[0] not in (0x5D, 0x5E):
-            raise FrameError("escape byte not followed by 0x5D or 0x5E")
-        out.append(bytes((part[0] ^ 0x20,)))
-        out.append(part[1:])
-    return b"".join(out)
+    return unstuff(body, SPECIAL)
 
 
 class Deframer:

@@ -35,6 +35,7 @@ from devices.protocols.datex_s5 import (
     NIBP,
     P1,
     PRESSURE_SITES_ART,
+    SPECIAL,
     SPO2,
     STATUS_ACTIVE,
     STATUS_EXISTS,
@@ -49,6 +50,7 @@ from devices.protocols.datex_s5 import (
     checksum,
     parse_header,
 )
+from devices.protocols.transparency import stuff
 
 PLETH_WAVE = 8  # the plethysmogram, 100 Hz: the waveform the station keeps with the record
 ECG1_WAVE = 1  # ECG lead I (300 Hz): shown live on the bed page
@@ -59,7 +61,7 @@ LIVE_WAVES = (ECG1_WAVE, PLETH_WAVE)  # 400 samples/s, inside the monitor's 600
 
 
 def escape(data: bytes) -> bytes:
-    return data.replace(b"\x7d", b"\x7d\x5d").replace(b"\x7e", b"\x7d\x5e")
+    return stuff(data, SPECIAL)
 
 
 def frame(record: bytes) -> bytes:

@@ -60,7 +60,13 @@ from devices.protocols.intellivue_alert import (
     MonitorAlarm,
     alarm_list,
 )
-from devices.protocols.intellivue_frame import FRAME_HEADER, MSG_TYPE, PROTOCOL_ID, fcs16
+from devices.protocols.intellivue_frame import (
+    FRAME_HEADER,
+    MSG_TYPE,
+    PROTOCOL_ID,
+    SPECIAL,
+    fcs16,
+)
 from devices.protocols.intellivue_wave import (
     NOM_ATTR_SA_SPECN,
     NOM_ATTR_SA_VAL_OBS,
@@ -73,6 +79,7 @@ from devices.protocols.intellivue_wave import (
     SCALE_RANGE_16,
     WaveSpec,
 )
+from devices.protocols.transparency import stuff
 
 SP_DATA = bytes.fromhex("E1 00 00 02")
 _SPECIAL = {v: k for k, v in FLOAT_SPECIAL.items()}
@@ -117,15 +124,7 @@ ASSOC_TRAILER = bytes(16)  # the end-of-contents octets of the indefinite-length
 
 def escape(data: bytes) -> bytes:
     """Transparency: BOF, EOF and the escape byte itself become 7D, byte ^ 0x20."""
-    if not any(b in data for b in (b"\xc0", b"\xc1", b"\x7d")):
-        return data
-    out = bytearray()
-    for b in data:
-        if b in (0xC0, 0xC1, 0x7D):
-            out += bytes((0x7D, b ^ 0x20))
-        else:
-            out.append(b)
-    return bytes(out)
+    return stuff(data, SPECIAL)
 
 
 def frame(user: bytes) -> bytes:

@@ -10,16 +10,15 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
+from devices.protocols.transparency import ESCAPE, FrameError, unstuff
+
 # -- transport (guide ch. 4; protocols.md §2.3) -------------------------------------------
-BOF, EOF, ESCAPE = 0xC0, 0xC1, 0x7D
+BOF, EOF = 0xC0, 0xC1
+SPECIAL = bytes((BOF, EOF, ESCAPE))  # the Transparency section's three bytes
 PROTOCOL_ID, MSG_TYPE = 0x11, 0x01
 FRAME_HEADER = struct.Struct(">BBH")  # protocol id, message type, user-data length
 MAX_USER_DATA = 8192  # a monitor's longest linked poll result is well below this
 MAX_ESCAPED = 2 * (FRAME_HEADER.size + MAX_USER_DATA + 2)
-
-
-class FrameError(ValueError):
-    pass
 
 
 @dataclass(slots=True)
@@ -63,16 +62,7 @@ def fcs16(data: bytes) -> int:
 
 
 def unescape(body: bytes) -> bytes:
-    if ESCAPE not in body:
-        return body
-    first, *rest = body.split(b"\x7d")
-    out = [first]
-    for part in rest:
-        if not part or part[0] not in (0xE0, 0xE1, 0x5D):
-            raise FrameError("escape byte not followed by an escaped BOF, EOF or escape")
-        out.append(bytes((part[0] ^ 0x20,)))
-        out.append(part[1:])
-    return b"".join(out)
+    return unstuff(body, SPECIAL)
 
 
 class Deframer:
