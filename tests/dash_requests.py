@@ -38,6 +38,30 @@ def _changed(ident: str | dict[str, Any], prop: str) -> str:
     return f"{key}.{prop}"
 
 
+def callback_body(app: Dash, first_output: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Any callback's request as the page sends it: `values` by "id.property", the first of
+    them the input that changed; pattern-matched inputs match no component."""
+    key = callback_key(app, first_output)
+    spec = app.callback_map[key]
+
+    def item(dep: dict[str, Any]) -> Any:
+        if str(dep["id"]).startswith("{"):
+            return []
+        return _prop(dep["id"], dep["property"], values.get(f"{dep['id']}.{dep['property']}"))
+
+    if key.startswith(".."):  # several outputs: "..a.children...b.error.."
+        outputs: Any = [_prop(*part.rsplit(".", 1)) for part in key[2:-2].split("...")]
+    else:
+        outputs = _prop(*key.split(".", 1))
+    return {
+        "output": key,
+        "outputs": outputs,
+        "inputs": [item(d) for d in spec["inputs"]],
+        "state": [item(d) for d in spec["state"]],
+        "changedPropIds": [next(iter(values))],
+    }
+
+
 def route_body(app: Dash, path: str) -> dict[str, Any]:
     return {
         "output": callback_key(app, "page.children"),

@@ -20,6 +20,7 @@ from monitor.config import ConfigError, parse_config
 from monitor.feed import CommandError
 from monitor.ports import StoreError
 from monitor.ui.auth import Access, page_permission
+from tests.dash_requests import callback_body
 from tests.helpers import MINIMAL_RULES, PLAN, REPO, config_dict
 
 PASSWORD = "correct horse battery"
@@ -404,7 +405,9 @@ def test_an_instructor_cannot_replay_a_patients_session(station: Station) -> Non
     login(client, "instructor")
     values = {"in-replay.n_clicks": 1, "in-bed.value": "chair-1",
               "in-replay-session.value": str(live.id)}  # fmt: skip
-    answer = client.post("/_dash-update-component", json=_body(station, "in-status", values))
+    answer = client.post(
+        "/_dash-update-component", json=callback_body(station.app, "in-status", values)
+    )
     assert "needs the review permission" in answer.get_data(as_text=True)
     with pytest.raises(CommandError, match="no readings"):  # a reviewer gets past the check
         hub.training_command("replay", "dr", str(live.id), may_review=True)
@@ -442,29 +445,3 @@ def test_the_record_files_are_the_station_users_own(tmp_path: Path) -> None:
     assert str(info.value) == (
         f"{log}: group- or world-writable (mode 0664); refusing to start (chmod 600 {log})"
     )
-
-
-def _body(station: Station, output_id: str, values: dict[str, Any]) -> dict[str, Any]:
-    """A callback request as the page sends it: `values` by "id.property", the first one the
-    input that changed; pattern-matched inputs match no component."""
-    output = next(k for k in station.app.callback_map if k.startswith(output_id + "."))
-    spec = station.app.callback_map[output]
-
-    def item(dep: dict[str, Any]) -> Any:
-        if str(dep["id"]).startswith("{"):
-            return []
-        key = f"{dep['id']}.{dep['property']}"
-        return {"id": dep["id"], "property": dep["property"], "value": values.get(key)}
-
-    if output.startswith(".."):  # several outputs: "..a.children...b.error.."
-        pairs = [part.rsplit(".", 1) for part in output[2:-2].split("...")]
-        outputs: Any = [{"id": i, "property": p} for i, p in pairs]
-    else:
-        outputs = {"id": output_id, "property": output.split(".", 1)[1]}
-    return {
-        "output": output,
-        "outputs": outputs,
-        "inputs": [item(d) for d in spec["inputs"]],
-        "state": [item(d) for d in spec["state"]],
-        "changedPropIds": [next(iter(values))],
-    }

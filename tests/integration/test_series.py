@@ -17,8 +17,9 @@ from monitor.clock import ManualClock
 from monitor.review import summarize, summary_items
 from monitor.series_rows import series_sessions
 from monitor.ui.pages import due, series
+from tests.dash_requests import callback_body
 from tests.helpers import PLAN
-from tests.integration.test_access import PASSWORD, _body, login
+from tests.integration.test_access import PASSWORD, login
 from tests.series_course import (
     DAY,
     PATIENT,
@@ -112,7 +113,7 @@ def test_follow_up_entry_names_the_field_and_refuses_an_open_session(
         form = {"fu-save.n_clicks": 1, "fu-pain.value": 3, "fu-relief.value": 5,
                 "fu-pgic.value": "3", "fu-effects.value": ["nausea"], "fu-note.value": "",
                 "rv-session.data": session_id} | values  # fmt: skip
-        body = _body(station, "..fu-msg", form)
+        body = callback_body(station.app, "fu-msg", form)
         answer = client.post("/_dash-update-component", json=body)
         assert answer.status_code == 200, answer.text
         return answer.get_json()["response"]
@@ -167,7 +168,9 @@ def _save_plan(station: Station, days: tuple[int, int], note: str, last: int) ->
     values = {"pt-save.n_clicks": 1, "pt-from.value": days[0], "pt-to.value": days[1],
               "pt-note.value": note, "pt-key.data": _key(station),
               "pt-last.data": last}  # fmt: skip
-    answer = client.post("/_dash-update-component", json=_body(station, "..pt-msg", values))
+    answer = client.post(
+        "/_dash-update-component", json=callback_body(station.app, "pt-msg", values)
+    )
     return str(answer.get_json()["response"]["pt-msg"]["children"])
 
 
@@ -182,7 +185,9 @@ def test_who_may_open_a_series(recorded: Recorded) -> None:
     client = station.app.server.test_client()
     login(client, "instructor")
     values = {"pt-csv.n_clicks": 1, "pt-key.data": key}
-    refused = client.post("/_dash-update-component", json=_body(station, "..pt-download", values))
+    refused = client.post(
+        "/_dash-update-component", json=callback_body(station.app, "pt-download", values)
+    )
     assert refused.status_code == 403
 
 
@@ -206,11 +211,15 @@ def test_the_plan_is_offered_on_the_next_sessions_form_never_applied(recorded: R
     nurse = station.app.server.test_client()
     login(nurse, "nurse")
     typed = {"s-patient.value": PATIENT}
-    answer = nurse.post("/_dash-update-component", json=_body(station, "s-plan-hint", typed))
+    answer = nurse.post(
+        "/_dash-update-component", json=callback_body(station.app, "s-plan-hint", typed)
+    )
     hint = answer.get_json()["response"]["s-plan-hint"]["children"]
     assert "every 21-28 days; 0.55 mg/kg/h over 40 min" in hint and "A suggestion" in hint
     spec = station.app.callback_map[next(k for k in station.app.callback_map if "s-plan-hint" in k)]
     assert str(spec["output"]) == "s-plan-hint.children"  # it fills in nothing else
     other = {"s-patient.value": "K-9999"}
-    answer = nurse.post("/_dash-update-component", json=_body(station, "s-plan-hint", other))
+    answer = nurse.post(
+        "/_dash-update-component", json=callback_body(station.app, "s-plan-hint", other)
+    )
     assert answer.get_json()["response"]["s-plan-hint"]["children"] == ""
