@@ -45,10 +45,7 @@ class VirtualDriMonitor(PtyMonitor):
     thread_name = "virtual-dri"
 
     def __init__(self, simulator: SimulatedMonitor, clock: Clock, link: Path) -> None:
-        self.simulator = simulator
-        simulator.emit_pleth = False  # the virtual monitor sends its own, as DRI records
-        self.clock = clock
-        super().__init__(link)
+        super().__init__(simulator, clock, link)
         self.records_sent = 0
         self.request: DisplayRequest | None = None
         self.waves: tuple[int, ...] = ()  # waveform ids the host asked for

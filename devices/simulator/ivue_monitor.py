@@ -68,10 +68,7 @@ class VirtualIntelliVue(PtyMonitor):
     thread_name = "virtual-ivue"
 
     def __init__(self, simulator: SimulatedMonitor, clock: Clock, link: Path) -> None:
-        self.simulator = simulator
-        simulator.emit_pleth = False  # the virtual monitor sends its own, as sample arrays
-        self.clock = clock
-        super().__init__(link)
+        super().__init__(simulator, clock, link)
         self.associations = 0
         self.results_sent = 0
         self.associated = False

@@ -8,6 +8,11 @@ import termios
 import threading
 import tty
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from devices.simulator.inprocess import SimulatedMonitor
+    from monitor.clock import Clock
 
 
 def open_pty(link: Path) -> tuple[int, int]:
@@ -36,7 +41,10 @@ class PtyMonitor:
 
     thread_name = "virtual-monitor"
 
-    def __init__(self, link: Path) -> None:
+    def __init__(self, simulator: SimulatedMonitor, clock: Clock, link: Path) -> None:
+        self.simulator = simulator
+        simulator.emit_pleth = False  # the virtual monitor sends its own, in its protocol
+        self.clock = clock
         self.link = link
         self._master: int | None = None
         self._slave: int | None = None
