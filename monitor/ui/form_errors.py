@@ -6,6 +6,7 @@ rate"), so the bed page can put the same words under the field as under the pane
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 # A refusal names its field first ("weight: 15 is outside 20 to 300 kg"); that field shows it.
@@ -32,14 +33,22 @@ FIELD_FOR_BUTTON = {"s-rate": {"rate": "s-new-rate"}}
 
 
 def field_errors(message: Any, cls: Any, button: str = "") -> list[str | None]:
-    """The `error` of each field: the refusal beside the field it names, None elsewhere."""
-    errors: list[str | None] = [None] * len(FIELDS)
+    """The `error` of each field of the bed page's forms: the refusal beside the field it
+    names, None elsewhere."""
     if not isinstance(message, str) or cls != "form-msg error":
-        return errors
+        return [None] * len(FIELDS)
+    return errors_beside(message, FIELD_OF | FIELD_FOR_BUTTON.get(button, {}), FIELDS)
+
+
+def errors_beside(
+    message: str, field_of: Mapping[str, str], fields: Sequence[str]
+) -> list[str | None]:
+    """The `error` of each of `fields`: `message` beside the field whose name it starts with
+    (`field_of`: name -> field id), None elsewhere."""
+    errors: list[str | None] = [None] * len(fields)
     text = message.removeprefix("enter the ").removeprefix("the ")
-    for name in sorted(FIELD_OF, key=len, reverse=True):  # "new rate" before "rate"
+    for name in sorted(field_of, key=len, reverse=True):  # "new rate" before "rate"
         if text.startswith((name + ":", name + " must", name + " ")) or text == name:
-            field = FIELD_FOR_BUTTON.get(button, {}).get(name, FIELD_OF[name])
-            errors[FIELDS.index(field)] = message
+            errors[list(fields).index(field_of[name])] = message
             break
     return errors

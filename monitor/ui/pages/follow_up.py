@@ -18,6 +18,7 @@ from monitor.review import SessionRecord, load_record
 from monitor.series import PGIC, SIDE_EFFECTS, follow_up
 from monitor.session import SessionError
 from monitor.ui.auth import Access
+from monitor.ui.form_errors import errors_beside
 from monitor.ui.pages.review_tables import table_view
 
 # a refusal names its field first: that field shows it
@@ -25,7 +26,7 @@ FIELDS = {
     "pain NRS": "fu-pain",
     "days of relief": "fu-relief",
     "PGIC": "fu-pgic",
-    "side effects:": "fu-effects",
+    "side effects": "fu-effects",
     "side effects, in words": "fu-note",
 }
 INPUTS = tuple(FIELDS.values())
@@ -107,16 +108,7 @@ def register(app: Dash, store: ReviewSource, steps: ReviewSteps, access: Access)
         try:
             kind, payload = follow_up(info, events, access.acting_role(), raw)
         except SessionError as err:
-            return (str(err), no_update, *_errors(str(err)))
+            return (str(err), no_update, *errors_beside(str(err), FIELDS, INPUTS))
         steps.add_event(session_id, info.bed, time.time(), kind, access.user(), payload)
         redrawn = after_discharge(load_record(store, session_id))
         return ("Follow-up recorded (see the table below).", redrawn, *([None] * len(INPUTS)))
-
-
-def _errors(message: str) -> list[str | None]:
-    out: list[str | None] = [None] * len(INPUTS)
-    for name in sorted(FIELDS, key=len, reverse=True):
-        if message.startswith(name):
-            out[INPUTS.index(FIELDS[name])] = message
-            break
-    return out
