@@ -39,9 +39,11 @@ PLAN_REACHED = "DOSE_PLAN_REACHED"  # LOW prompt: the planned duration or dose i
 CE_MEDIUM, CE_HIGH = "DOSE_CE_ABOVE_DISSOCIATIVE", "DOSE_CE_ABOVE_AWAKENING"
 # The pump's own rate against the charted one: MEDIUM when they differ by more than
 # `session.pump.mismatch_pct` for `mismatch_s`; a pump report older than PUMP_FRESH_S is not
-# compared. When the dose is taken from the pump, a pump rate above the rate guard is MEDIUM.
+# compared. When the dose is taken from the pump, a pump rate above the rate guard is MEDIUM,
+# and a pump silent for PUMP_FRESH_S during the infusion is a technical alarm.
 PUMP_MISMATCH = "DOSE_PUMP_RATE_MISMATCH"
 PUMP_ABOVE_MAX = "DOSE_PUMP_RATE_ABOVE_MAX"
+PUMP_SILENT = "TECH_PUMP_NO_DATA"  # dose from the pump, and the pump has stopped reporting
 PUMP_FRESH_S = 30.0
 PUMP_FOLLOW_FRACTION = 0.005  # smaller changes are the pump's rounding, not a new rate
 PK_CHECK_S = 10.0  # how often the predicted Ce is checked against the dose alarms
@@ -337,6 +339,11 @@ class BedCore(InfusionCommands):
                 PUMP_ABOVE_MAX, above, now, None if rate is None else round(rate, 3),
                 Priority.MEDIUM, guard, technical=False, signal="DOSE",
             )  # fmt: skip
+            # the dose rests on the pump's word: its silence is a technical alarm, not a pass
+            heard = max(self._pump_report[0] if self._pump_report else 0.0,
+                        self.state.infusion_started_at or now)  # fmt: skip
+            silent = self.infusing and pump is None and now - heard > PUMP_FRESH_S
+            out += self.alarms.set_condition(PUMP_SILENT, silent, now, signal="PUMP")
         return out
 
     def _check_assessments(self, now: float) -> None:

@@ -17,6 +17,7 @@ OPS = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "rise": "rise >", "no value
 FIXED = {
     "TECH_NO_DATA": "No data from the monitor",
     "TECH_PORT_LOST": "Monitor link lost: cable, port or chair offline",
+    "TECH_PUMP_NO_DATA": "No rate from the pump: the dose shown is the charted one",
     "TECH_STORE_WRITE": "Record not being written",
     "TECH_NIBP_OVERDUE": "NBP overdue",
     "ASSESSMENT_OVERDUE": "Assessment overdue",

@@ -199,3 +199,12 @@ def test_with_the_dose_from_the_pump_its_rate_is_charted_and_the_guard_still_wat
     (above,) = [a for a in core.alarms.active() if a.name == "DOSE_PUMP_RATE_ABOVE_MAX"]
     assert above.priority.name == "MEDIUM" and above.limit == 1.0
     assert core.state.rate_mg_kg_h == 1.5
+    # the pump falls silent: the dose would rest on a stale rate, so that is an alarm
+    core.tick(T0 + 3640 + 30)
+    assert "TECH_PUMP_NO_DATA" not in {a.name for a in core.alarms.active()}
+    core.tick(T0 + 3640 + 31)
+    (silent,) = [a for a in core.alarms.active() if a.name == "TECH_PUMP_NO_DATA"]
+    assert silent.technical
+    core.device_event(DeviceEvent("b1", T0 + 3680, "pump", {"rate_ml_h": 12.0}), T0 + 3680)
+    core.tick(T0 + 3680)
+    assert "TECH_PUMP_NO_DATA" not in {a.name for a in core.alarms.active()}
